@@ -54,7 +54,7 @@ pub struct OrgRole<'a> {
 }
 
 /// The answer.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Nothing restricts the action.
@@ -290,25 +290,20 @@ mod tests {
         }
     }
 
+    /// An entry of a test case: category, effective from, expires at, status.
+    type Row = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        EntryStatus,
+    );
+
     /// One row of the decision table.
     struct Case {
         name: &'static str,
         known: bool,
-        own: Vec<(
-            &'static str,
-            &'static str,
-            Option<&'static str>,
-            EntryStatus,
-        )>,
-        via: Option<(
-            Role,
-            Vec<(
-                &'static str,
-                &'static str,
-                Option<&'static str>,
-                EntryStatus,
-            )>,
-        )>,
+        own: Vec<Row>,
+        via: Option<(Role, Vec<Row>)>,
         action: &'static str,
         at: &'static str,
         verdict: Verdict,
@@ -568,15 +563,14 @@ mod tests {
         let c = Catalog::bundled();
         let org = SubjectKey::parse(ORG).unwrap();
         for case in cases() {
-            let build =
-                |list: &[(&str, &str, Option<&str>, EntryStatus)], prefix: &str| -> Vec<Entry> {
-                    list.iter()
-                        .enumerate()
-                        .map(|(i, (category, from, to, status))| {
-                            entry(&c, &format!("{prefix}{i}"), category, from, *to, *status)
-                        })
-                        .collect()
-                };
+            let build = |list: &[Row], prefix: &str| -> Vec<Entry> {
+                list.iter()
+                    .enumerate()
+                    .map(|(i, (category, from, to, status))| {
+                        entry(&c, &format!("{prefix}{i}"), category, from, *to, *status)
+                    })
+                    .collect()
+            };
             let own = build(&case.own, "E");
             let via_entries = case
                 .via

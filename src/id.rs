@@ -1208,14 +1208,14 @@ mod tests {
             let mut changed = code;
             changed[pos] = USCC_ALPHABET[sub];
             if changed != code {
-                prop_assert!(!SubjectKey::parse_as_at(
-                    std::str::from_utf8(&changed).unwrap(), SubjectKind::Org, today()).is_ok());
+                prop_assert!(SubjectKey::parse_as_at(
+                    std::str::from_utf8(&changed).unwrap(), SubjectKind::Org, today()).is_err());
             }
             let mut swapped = code;
             swapped.swap(swap, swap + 1);
             if swapped != code {
-                prop_assert!(!SubjectKey::parse_as_at(
-                    std::str::from_utf8(&swapped).unwrap(), SubjectKind::Org, today()).is_ok());
+                prop_assert!(SubjectKey::parse_as_at(
+                    std::str::from_utf8(&swapped).unwrap(), SubjectKind::Org, today()).is_err());
             }
         }
 
@@ -1228,14 +1228,14 @@ mod tests {
             let mut changed = code;
             changed[pos] = PERSON_CHECK[sub];
             if changed != code {
-                prop_assert!(!SubjectKey::parse_as_at(
-                    std::str::from_utf8(&changed).unwrap(), SubjectKind::Person, today()).is_ok());
+                prop_assert!(SubjectKey::parse_as_at(
+                    std::str::from_utf8(&changed).unwrap(), SubjectKind::Person, today()).is_err());
             }
             let mut swapped = code;
             swapped.swap(swap, swap + 1);
             if swapped != code {
-                prop_assert!(!SubjectKey::parse_as_at(
-                    std::str::from_utf8(&swapped).unwrap(), SubjectKind::Person, today()).is_ok());
+                prop_assert!(SubjectKey::parse_as_at(
+                    std::str::from_utf8(&swapped).unwrap(), SubjectKind::Person, today()).is_err());
             }
         }
 

@@ -36,3 +36,4 @@ pub mod date;
 pub mod decide;
 pub mod id;
 pub mod model;
+pub mod ndjson;

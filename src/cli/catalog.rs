@@ -1,0 +1,93 @@
+//! `creditgate catalog`: check the measures catalog and show it.
+
+use std::process::ExitCode;
+
+use creditgate::catalog::{Catalog, Effect};
+
+/// Arguments of `creditgate catalog`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the catalog as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints each category with its measures. Reaching this point means the
+/// catalog loaded and passed every check.
+pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
+    if args.json {
+        let categories: Vec<_> = catalog
+            .categories()
+            .iter()
+            .map(|c| {
+                let measures: Vec<_> = c
+                    .measures
+                    .iter()
+                    .map(|m| {
+                        let m = catalog.measure(*m);
+                        serde_json::json!({
+                            "code": m.code, "name": m.name, "mandatory": m.mandatory,
+                            "departments": m.departments,
+                            (if m.effect == Effect::Restricts { "restricts" } else { "grants" }):
+                                m.actions.iter().map(|a| &catalog.action(*a).code).collect::<Vec<_>>(),
+                            "extends_to": m.extends_to.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "code": c.code, "name": c.name, "list": c.list.as_str(), "measures": measures,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "categories": categories }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "catalog OK: {} actions, {} categories, {} measures",
+        catalog.actions().len(),
+        catalog.categories().len(),
+        catalog.measures().len()
+    );
+    for c in catalog.categories() {
+        let roles: Vec<_> = c.extends_to.iter().map(|r| r.as_str()).collect();
+        println!(
+            "\n{} {} ({} list; extends to: {})",
+            c.code,
+            c.name,
+            c.list.as_str(),
+            if roles.is_empty() {
+                "-".to_string()
+            } else {
+                roles.join(", ")
+            }
+        );
+        for m in &c.measures {
+            let m = catalog.measure(*m);
+            let actions: Vec<_> = m
+                .actions
+                .iter()
+                .map(|a| catalog.action(*a).code.as_str())
+                .collect();
+            println!(
+                "  {:<30} {:<11} {} [{}]  {}",
+                m.code,
+                if m.mandatory {
+                    "mandatory"
+                } else {
+                    "recommended"
+                },
+                if m.effect == Effect::Restricts {
+                    "restricts"
+                } else {
+                    "grants"
+                },
+                actions.join(", "),
+                m.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

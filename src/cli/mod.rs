@@ -1,0 +1,62 @@
+//! Command-line interface: one file per subcommand, each turning validated
+//! arguments into library calls.
+//!
+//! Exit codes: 0 success; 1 the input had problems (an invalid identifier,
+//! rejected lines) and they were reported; 2 the command could not run (bad
+//! arguments, unreadable file, broken catalog).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use creditgate::catalog::Catalog;
+
+mod catalog;
+mod id;
+mod validate;
+
+/// Exit code when the input had problems that were reported.
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code when the command could not run.
+pub const EXIT_FAILURE: u8 = 2;
+
+/// creditgate: may this subject do this, today?
+#[derive(Parser)]
+#[command(name = "creditgate", version, about, long_about = None)]
+struct Cli {
+    /// Measures catalog to use instead of the bundled data/catalog.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate identifiers (credit codes, identity numbers) and print their
+    /// canonical form; `-` or no argument reads one per line from stdin.
+    Id(id::Args),
+    /// Check subjects or entries NDJSON files line by line without importing them.
+    Validate(validate::Args),
+    /// Check the measures catalog and print what it holds.
+    Catalog(catalog::Args),
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let catalog = || -> anyhow::Result<Catalog> {
+        match &cli.catalog {
+            Some(path) => Catalog::load(path).context("cannot use the measures catalog"),
+            None => Ok(Catalog::bundled()),
+        }
+    };
+    match &cli.command {
+        Command::Id(args) => id::run(args),
+        Command::Validate(args) => validate::run(args, &catalog()?),
+        Command::Catalog(args) => catalog::run(args, &catalog()?),
+    }
+}

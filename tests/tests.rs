@@ -1,0 +1,8 @@
+//! Integration tests: the real `creditgate` binary, the bundled sample, and
+//! an independent second implementation of the identifier rules.
+
+mod util;
+
+mod cli;
+mod ids_oracle;
+mod sample;
