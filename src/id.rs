@@ -672,9 +672,9 @@ fn parse_person(chars: &Chars<'_>, today: Date) -> Result<SubjectKey, IdError> {
 ///
 /// ```
 /// use creditgate::id::{MaskedId, SubjectKey};
-/// let mask = MaskedId::parse("360102********1234").unwrap();
-/// assert!(mask.matches(SubjectKey::parse("360102198801011234").unwrap()));
-/// assert!(!mask.matches(SubjectKey::parse("360103198801011233").unwrap()));
+/// let mask = MaskedId::parse("110105********002X").unwrap();
+/// assert!(mask.matches(SubjectKey::parse("11010519491231002X").unwrap()));
+/// assert!(!mask.matches(SubjectKey::parse("91360100705500005G").unwrap()));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct MaskedId {
