@@ -11,7 +11,11 @@
 //! * [`date`]: calendar dates as four-byte day numbers;
 //! * [`model`]: subjects and list entries, their NDJSON records and validation;
 //! * [`catalog`]: the measures catalog loaded from `data/catalog.toml`;
-//! * [`decide`]: the decision rule, a pure function over the above.
+//! * [`decide`]: the decision rule, a pure function over the above;
+//! * [`store`]: RocksDB, the durable source of truth;
+//! * [`import`]: streaming, parallel bulk import into the store;
+//! * [`index`]: in-memory indexes over the store (the hot-path status index);
+//! * [`engine`]: check and show, answering in the shapes of SPEC §6.
 //!
 //! ```
 //! use creditgate::{catalog::Catalog, date::Date, model::parse_entry_line};
@@ -34,6 +38,11 @@
 pub mod catalog;
 pub mod date;
 pub mod decide;
+pub mod engine;
 pub mod id;
+pub mod import;
+pub mod index;
 pub mod model;
 pub mod ndjson;
+pub mod sample;
+pub mod store;

@@ -377,6 +377,36 @@ pub enum Problem {
     },
 }
 
+impl Problem {
+    /// A stable short code for the kind of problem, for counting rejected
+    /// lines by reason.
+    pub fn code(&self) -> &'static str {
+        use crate::id::IdProblem;
+        match self {
+            Problem::Json(_) => "json",
+            Problem::Id(e) => match e.problem {
+                IdProblem::Empty => "id_empty",
+                IdProblem::Length { .. } => "id_length",
+                IdProblem::BadChar { .. } => "id_bad_char",
+                IdProblem::DivisionCode { .. } => "id_division_code",
+                IdProblem::BirthDate { .. } => "id_birth_date",
+                IdProblem::CheckChar { .. } => "id_check_char",
+                IdProblem::WrongKind { .. } => "id_wrong_kind",
+            },
+            Problem::KindMismatch { .. } => "kind_mismatch",
+            Problem::Empty => "empty",
+            Problem::TooLong { .. } => "too_long",
+            Problem::TooMany { .. } => "too_many",
+            Problem::ControlChar(_) => "control_char",
+            Problem::BadLink(_) => "bad_link",
+            Problem::UnknownCategory { .. } => "unknown_category",
+            Problem::ListMismatch { .. } => "list_mismatch",
+            Problem::KindNotInCategory { .. } => "kind_not_in_category",
+            Problem::DateOrder { .. } => "date_order",
+        }
+    }
+}
+
 fn field_error(field: impl Into<String>, problem: impl Into<Problem>) -> RecordError {
     RecordError {
         field: field.into(),

@@ -5,4 +5,5 @@ mod util;
 
 mod cli;
 mod ids_oracle;
+mod import;
 mod sample;

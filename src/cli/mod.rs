@@ -14,7 +14,9 @@ use clap::{Parser, Subcommand};
 use creditgate::catalog::Catalog;
 
 mod catalog;
+mod check;
 mod id;
+mod import;
 mod validate;
 
 /// Exit code when the input had problems that were reported.
@@ -43,14 +45,26 @@ enum Command {
     Validate(validate::Args),
     /// Check the measures catalog and print what it holds.
     Catalog(catalog::Args),
+    /// Import subjects and entries NDJSON files into a store.
+    Import(import::Args),
+    /// Decide whether a subject may do an action (SPEC §5), as JSON.
+    Check(check::CheckArgs),
+    /// Show a subject: record, links, entries with derived status, history.
+    Show(check::ShowArgs),
 }
 
 /// Parses the command line and runs the subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    let catalog_text = match &cli.catalog {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the measures catalog {}", path.display()))?,
+        None => creditgate::catalog::BUNDLED_TOML.to_string(),
+    };
     let catalog = || -> anyhow::Result<Catalog> {
         match &cli.catalog {
-            Some(path) => Catalog::load(path).context("cannot use the measures catalog"),
+            Some(path) => Catalog::from_toml(&catalog_text, &path.display().to_string())
+                .context("cannot use the measures catalog"),
             None => Ok(Catalog::bundled()),
         }
     };
@@ -58,5 +72,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Id(args) => id::run(args),
         Command::Validate(args) => validate::run(args, &catalog()?),
         Command::Catalog(args) => catalog::run(args, &catalog()?),
+        Command::Import(args) => import::run(args, &catalog()?),
+        Command::Check(args) => check::run_check(args, &catalog()?, &catalog_text),
+        Command::Show(args) => check::run_show(args, &catalog()?, &catalog_text),
     }
 }

@@ -1,0 +1,153 @@
+//! In-process check latency over a real store (issue #3 targets: clean id
+//! median ≤ 1 µs, flagged id with full reasons median ≤ 20 µs, at 10M subjects).
+//!
+//! The store comes from `CREDITGATE_BENCH_STORE` (a directory made by
+//! `creditgate import`), or is built once under `gen/bench-<N>` from
+//! `creditgate-gen --subjects N` with N from `CREDITGATE_BENCH_SUBJECTS`
+//! (default 1,000,000). Clean ids are valid identity numbers the store has
+//! never seen, like most passengers an airline checks. Flagged ids are
+//! subjects with an active black entry. Beside them, a `HashMap` lookup of the
+//! same keys shows what a bare in-memory probe costs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+use creditgate::catalog::Catalog;
+use creditgate::date::Date;
+use creditgate::engine::Engine;
+use creditgate::id::{SubjectKey, build};
+
+fn store_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("CREDITGATE_BENCH_STORE") {
+        return PathBuf::from(dir);
+    }
+    let n: u64 = std::env::var("CREDITGATE_BENCH_SUBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("gen/bench-{n}"));
+    let store = root.join("store");
+    if store.join("READY").exists() {
+        return store;
+    }
+    let run = |cmd: &mut std::process::Command| {
+        let status = cmd.status().expect("runs");
+        assert!(status.success(), "{cmd:?} failed");
+    };
+    run(std::process::Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "creditgate-gen",
+            "--",
+            "--today",
+            "2026-11-25",
+            "--subjects",
+        ])
+        .arg(n.to_string())
+        .arg("--out")
+        .arg(&root));
+    run(std::process::Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--release",
+            "-q",
+            "--bin",
+            "creditgate",
+            "--",
+            "import",
+            "--data",
+        ])
+        .arg(&store)
+        .arg(root.join("subjects.ndjson"))
+        .arg(root.join("entries.ndjson")));
+    std::fs::write(store.join("READY"), b"").expect("writable");
+    store
+}
+
+/// Valid identity numbers that the generator never makes (birth year 2006+,
+/// after its "adult" cut-off), i.e. clean passengers.
+fn clean_ids(n: usize) -> Vec<SubjectKey> {
+    (0..n)
+        .map(|i| {
+            let text = format!(
+                "360102{:04}{:02}{:02}{:03}",
+                2006 + i % 10,
+                1 + i % 12,
+                1 + i % 28,
+                i % 1000
+            );
+            let mut first17 = [0u8; 17];
+            first17.copy_from_slice(text.as_bytes());
+            let id = build::identity_number(&first17).expect("digits");
+            SubjectKey::parse(std::str::from_utf8(&id).expect("ascii")).expect("valid")
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = store_dir();
+    let catalog = Catalog::bundled();
+    let started = Instant::now();
+    let engine = Engine::open(&dir, catalog.clone()).expect("store opens");
+    eprintln!(
+        "store {}: opened with status index in {:.2} s; {} flagged subjects, index ≈ {:.1} MB ({:.1} bytes/flagged subject)",
+        dir.display(),
+        started.elapsed().as_secs_f64(),
+        engine.status().len(),
+        engine.status().heap_bytes() as f64 / 1e6,
+        engine.status().heap_bytes() as f64 / engine.status().len().max(1) as f64
+    );
+    let at: Date = "2026-11-25".parse().unwrap();
+    let flight = catalog.action_by_code("flight").unwrap();
+    let clean = clean_ids(4096);
+    let mut flagged = Vec::new();
+    // Find denied subjects among the store's listed subjects.
+    engine
+        .store()
+        .for_each_listed(|k| {
+            if flagged.len() < 4096 {
+                flagged.push(k);
+            }
+        })
+        .unwrap();
+    flagged.retain(|k| {
+        engine
+            .check(*k, flight, at)
+            .map(|a| !a.reasons.is_empty())
+            .unwrap_or(false)
+    });
+    flagged.dedup();
+    assert!(!flagged.is_empty(), "the store has denied subjects");
+    let baseline: HashMap<SubjectKey, u8> = flagged.iter().map(|k| (*k, 1)).collect();
+
+    let mut group = c.benchmark_group("check");
+    let mut i = 0;
+    group.bench_function(BenchmarkId::new("clean_id", "store"), |b| {
+        b.iter(|| {
+            i = (i + 1) % clean.len();
+            engine.check(clean[i], flight, at).unwrap()
+        })
+    });
+    group.bench_function(BenchmarkId::new("flagged_id_full_reasons", "store"), |b| {
+        b.iter(|| {
+            i = (i + 1) % flagged.len();
+            engine.check(flagged[i], flight, at).unwrap()
+        })
+    });
+    group.bench_function(BenchmarkId::new("hashmap_probe", "baseline"), |b| {
+        b.iter(|| {
+            i = (i + 1) % clean.len();
+            baseline.get(&clean[i]).copied()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

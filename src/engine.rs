@@ -1,0 +1,403 @@
+//! The engine: a store, the catalog and the status index behind two questions,
+//! *check* (may S do A on date t?) and *show* (what is known about S?).
+//!
+//! Both answers are plain serde structs in the shapes of SPEC §6, so the CLI
+//! prints exactly what the HTTP service will serve.
+//!
+//! The check path: the status index says whether the subject is flagged. A
+//! clean subject is decided without reading entries; the store is asked only
+//! whether it knows the subject (a bloom-filtered point lookup). A flagged
+//! subject's entries, and those of the organizations where it holds a role,
+//! are read from the store and passed to [`decide`].
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::catalog::{ActionId, Catalog};
+use crate::date::Date;
+use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdict, decide};
+use crate::id::{IdReadings, SubjectKey};
+use crate::index::status::StatusIndex;
+use crate::model::{Entry, EntryStatus, Role};
+use crate::store::{Change, Store, StoreError, status_from};
+
+/// The engine over one store.
+pub struct Engine {
+    store: Store,
+    catalog: Catalog,
+    status: StatusIndex,
+}
+
+/// SPEC §6 `GET /v1/check` answer.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct CheckAnswer {
+    /// Canonical identifier.
+    pub id: String,
+    /// Whether the platform has a record of the subject.
+    pub known: bool,
+    /// Action asked about.
+    pub action: String,
+    /// The date the decision is for.
+    pub at: Date,
+    /// allow, caution or deny.
+    pub decision: Verdict,
+    /// Counted measures restricting the action.
+    pub reasons: Vec<ReasonOut>,
+    /// Measures suspended by an objection.
+    pub suspended: Vec<ReasonOut>,
+    /// Incentives the subject enjoys.
+    pub benefits: Vec<BenefitOut>,
+    /// Whether a given name matches the record (null: no name given).
+    pub name_match: Option<bool>,
+}
+
+/// One reason, as SPEC §6 prints it.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ReasonOut {
+    /// The entry.
+    pub entry_id: String,
+    /// black or red.
+    pub list: &'static str,
+    /// Category code.
+    pub category: String,
+    /// Measure code.
+    pub measure: String,
+    /// Measure name.
+    pub measure_name: String,
+    /// Mandatory (强制性) or recommended.
+    pub mandatory: bool,
+    /// Deciding department.
+    pub authority: String,
+    /// Legal basis.
+    pub basis: String,
+    /// End of the term.
+    pub expires_at: Option<Date>,
+    /// How an organization's entry reaches this person.
+    pub via: Option<ViaOut>,
+}
+
+/// `via` of a reason.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ViaOut {
+    /// The listed organization.
+    pub org_id: String,
+    /// The person's role in it.
+    pub role: &'static str,
+}
+
+/// One benefit.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct BenefitOut {
+    /// Incentive measure code.
+    pub measure: String,
+    /// Its name.
+    pub name: String,
+    /// `red_list` or `clean_record`.
+    pub source: &'static str,
+    /// The red entry, for `red_list`.
+    pub entry_id: Option<String>,
+    /// Its category, for `red_list`.
+    pub category: Option<String>,
+}
+
+/// SPEC §6 `GET /v1/subjects/{id}` answer.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct SubjectAnswer {
+    /// Canonical identifier.
+    pub id: String,
+    /// org or person.
+    pub kind: &'static str,
+    /// Whether a subject record exists.
+    pub known: bool,
+    /// Current name.
+    pub name: Option<String>,
+    /// Former and other names.
+    pub aliases: Vec<String>,
+    /// For an organization: its persons and their roles.
+    pub persons: Vec<LinkOut>,
+    /// For a person: the organizations where they hold a role.
+    pub organizations: Vec<LinkOut>,
+    /// Every entry with its status as of `at`.
+    pub entries: Vec<EntryOut>,
+    /// Changes concerning the subject, oldest first.
+    pub history: Vec<HistoryOut>,
+    /// The date derived statuses are for.
+    pub at: Date,
+}
+
+/// A person–organization link.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct LinkOut {
+    /// The other side's identifier.
+    pub id: String,
+    /// The role.
+    pub role: &'static str,
+}
+
+/// An entry with its derived status.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct EntryOut {
+    /// Entry id.
+    pub entry_id: String,
+    /// black or red.
+    pub list: &'static str,
+    /// Category code.
+    pub category: String,
+    /// Category name.
+    pub category_name: String,
+    /// Deciding department.
+    pub authority: String,
+    /// Legal basis.
+    pub basis: String,
+    /// Decision date.
+    pub decided_at: Date,
+    /// First day in force.
+    pub effective_from: Date,
+    /// First day no longer in force.
+    pub expires_at: Option<Date>,
+    /// Stored status.
+    pub status: &'static str,
+    /// Status as of `at`: the stored one, or `expired` / `pending` for an
+    /// active entry outside its term.
+    pub derived_status: &'static str,
+}
+
+/// One change in a subject's history.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct HistoryOut {
+    /// Change-log sequence.
+    pub seq: u64,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// What happened.
+    pub change: &'static str,
+    /// The entry concerned.
+    pub entry_id: Option<String>,
+    /// The entry's status after the change.
+    pub status: Option<&'static str>,
+}
+
+impl Engine {
+    /// Opens the store at `path` and builds the status index.
+    pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
+        let store = Store::open(path)?;
+        let status = StatusIndex::build(&store)?;
+        Ok(Engine {
+            store,
+            catalog,
+            status,
+        })
+    }
+
+    /// The catalog in use.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The status index.
+    pub fn status(&self) -> &StatusIndex {
+        &self.status
+    }
+
+    /// Whether the subject is known: it has a record or entries of its own.
+    fn known(&self, key: SubjectKey) -> Result<bool, StoreError> {
+        Ok(self.status.get(key).is_some_and(|f| f.own()) || self.store.has_subject(key)?)
+    }
+
+    /// Decides for the reading of `readings` the platform knows (the first
+    /// when both or neither are known).
+    pub fn check_readings(
+        &self,
+        readings: IdReadings,
+        action: ActionId,
+        at: Date,
+    ) -> Result<CheckAnswer, StoreError> {
+        if let Some(second) = readings.second
+            && !self.known(readings.first)?
+            && self.known(second)?
+        {
+            return self.check(second, action, at);
+        }
+        self.check(readings.first, action, at)
+    }
+
+    /// Decides whether `key` may do `action` on `at`.
+    pub fn check(
+        &self,
+        key: SubjectKey,
+        action: ActionId,
+        at: Date,
+    ) -> Result<CheckAnswer, StoreError> {
+        let flags = self.status.get(key);
+        let known = self.known(key)?;
+        let own = match flags {
+            Some(f) if f.own() => self.store.entries_of(key, &self.catalog)?,
+            _ => Vec::new(),
+        };
+        let mut org_entries: Vec<(SubjectKey, Role, Vec<Entry>)> = Vec::new();
+        if flags.is_some_and(|f| f.via()) {
+            for (org, role) in self.store.orgs_of(key)? {
+                if self.status.get(org).is_some_and(|f| f.own()) {
+                    org_entries.push((org, role, self.store.entries_of(org, &self.catalog)?));
+                }
+            }
+        }
+        let roles: Vec<OrgRole<'_>> = org_entries
+            .iter()
+            .map(|(org, role, entries)| OrgRole {
+                org: *org,
+                role: *role,
+                entries,
+            })
+            .collect();
+        let view = SubjectView {
+            known,
+            entries: &own,
+            roles: &roles,
+        };
+        let decision = decide(&self.catalog, &view, action, at);
+        Ok(self.answer(key, known, action, at, &decision))
+    }
+
+    fn reason(&self, r: &Reason<'_>) -> ReasonOut {
+        let measure = self.catalog.measure(r.measure);
+        ReasonOut {
+            entry_id: r.entry.entry_id.clone(),
+            list: r.entry.list.as_str(),
+            category: self.catalog.category(r.entry.category).code.clone(),
+            measure: measure.code.clone(),
+            measure_name: measure.name.clone(),
+            mandatory: r.mandatory,
+            authority: r.entry.authority.clone(),
+            basis: r.entry.basis.clone(),
+            expires_at: r.entry.expires_at,
+            via: r.via.map(|v| ViaOut {
+                org_id: v.org.to_string(),
+                role: v.role.as_str(),
+            }),
+        }
+    }
+
+    fn answer(
+        &self,
+        key: SubjectKey,
+        known: bool,
+        action: ActionId,
+        at: Date,
+        d: &Decision<'_>,
+    ) -> CheckAnswer {
+        CheckAnswer {
+            id: key.to_string(),
+            known,
+            action: self.catalog.action(action).code.clone(),
+            at,
+            decision: d.verdict,
+            reasons: d.reasons.iter().map(|r| self.reason(r)).collect(),
+            suspended: d.suspended.iter().map(|r| self.reason(r)).collect(),
+            benefits: d
+                .benefits
+                .iter()
+                .map(|b| {
+                    let m = self.catalog.measure(b.measure);
+                    let (source, entry_id, category) = match b.source {
+                        BenefitSource::Entry(e) => (
+                            "red_list",
+                            Some(e.entry_id.clone()),
+                            Some(self.catalog.category(e.category).code.clone()),
+                        ),
+                        BenefitSource::CleanRecord { .. } => ("clean_record", None, None),
+                    };
+                    BenefitOut {
+                        measure: m.code.clone(),
+                        name: m.name.clone(),
+                        source,
+                        entry_id,
+                        category,
+                    }
+                })
+                .collect(),
+            name_match: None,
+        }
+    }
+
+    /// Everything known about `key`, entry statuses derived as of `at`.
+    pub fn show(&self, key: SubjectKey, at: Date) -> Result<SubjectAnswer, StoreError> {
+        let subject = self.store.subject(key)?;
+        let entries = self.store.entries_of(key, &self.catalog)?;
+        let organizations = self.store.orgs_of(key)?;
+        let history = self.store.history_of(key)?;
+        Ok(SubjectAnswer {
+            id: key.to_string(),
+            kind: key.kind().as_str(),
+            known: subject.is_some() || !entries.is_empty(),
+            name: subject.as_ref().map(|s| s.name.clone()),
+            aliases: subject
+                .as_ref()
+                .map(|s| s.aliases.clone())
+                .unwrap_or_default(),
+            persons: subject
+                .as_ref()
+                .map(|s| {
+                    s.persons
+                        .iter()
+                        .map(|l| LinkOut {
+                            id: l.person.to_string(),
+                            role: l.role.as_str(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            organizations: organizations
+                .iter()
+                .map(|(org, role)| LinkOut {
+                    id: org.to_string(),
+                    role: role.as_str(),
+                })
+                .collect(),
+            entries: entries.iter().map(|e| self.entry_out(e, at)).collect(),
+            history: history.iter().map(history_out).collect(),
+            at,
+        })
+    }
+
+    fn entry_out(&self, e: &Entry, at: Date) -> EntryOut {
+        let category = self.catalog.category(e.category);
+        let derived_status = match e.status {
+            EntryStatus::Active if at < e.effective_from => "pending",
+            EntryStatus::Active if !e.in_term(at) => "expired",
+            s => s.as_str(),
+        };
+        EntryOut {
+            entry_id: e.entry_id.clone(),
+            list: e.list.as_str(),
+            category: category.code.clone(),
+            category_name: category.name.clone(),
+            authority: e.authority.clone(),
+            basis: e.basis.clone(),
+            decided_at: e.decided_at,
+            effective_from: e.effective_from,
+            expires_at: e.expires_at,
+            status: e.status.as_str(),
+            derived_status,
+        }
+    }
+}
+
+fn history_out(c: &Change) -> HistoryOut {
+    HistoryOut {
+        seq: c.seq,
+        at_ms: c.at_ms,
+        change: c.kind.as_str(),
+        entry_id: c.entry_id.clone(),
+        status: c
+            .status
+            .and_then(|s| status_from(s).ok())
+            .map(EntryStatus::as_str),
+    }
+}

@@ -1,0 +1,3 @@
+//! In-memory indexes built from the store, consulted before touching disk.
+
+pub mod status;

@@ -1,0 +1,973 @@
+//! The durable source of truth: subjects, entries and links in RocksDB.
+//!
+//! Column families (keys are [`SubjectKey::to_bytes`], 12 bytes, unless noted):
+//!
+//! | family | key | value |
+//! |---|---|---|
+//! | `meta` | `format`, `next_seq` | store format version, next change sequence |
+//! | `subjects` | subject | name, aliases, linked persons and roles |
+//! | `entries` | entry id (UTF-8) | the entry, its category as a *code* |
+//! | `subject_entries` | subject + entry id | empty: the subject's entries |
+//! | `person_orgs` | person + org + role byte | empty: where a person holds a role |
+//! | `changes` | sequence (u64 big-endian) | what changed, when |
+//! | `history` | subject + sequence | the change, filed under its subject |
+//!
+//! An organization's persons are in its `subjects` value; `person_orgs` is
+//! the reverse direction, so a `via` lookup is one prefix scan.
+//!
+//! Writes go through [`Store::apply_subjects`] and [`Store::apply_entries`]:
+//! each call is one atomic `WriteBatch` that puts the records, keeps
+//! the link and membership families in step, and logs a change per inserted or
+//! replaced record. A record equal to the stored one changes nothing, so
+//! re-importing a file is a no-op. Entries keep their category code on disk,
+//! because catalog ids depend on file order and operators can replace the catalog.
+//!
+//! The store is stamped with a format version at creation; a store from a
+//! newer build is refused with a clear message instead of being misread.
+
+pub mod codec;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bincode::{Decode, Encode};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options,
+    WriteBatch, WriteOptions,
+};
+
+use crate::catalog::Catalog;
+use crate::date::Date;
+use crate::id::SubjectKey;
+use crate::model::{Entry, EntryStatus, ListKind, PersonLink, Role, Subject};
+
+/// The on-disk layout version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+const CF_META: &str = "meta";
+const CF_SUBJECTS: &str = "subjects";
+const CF_ENTRIES: &str = "entries";
+const CF_SUBJECT_ENTRIES: &str = "subject_entries";
+const CF_PERSON_ORGS: &str = "person_orgs";
+const CF_CHANGES: &str = "changes";
+const CF_HISTORY: &str = "history";
+const FAMILIES: [&str; 7] = [
+    CF_META,
+    CF_SUBJECTS,
+    CF_ENTRIES,
+    CF_SUBJECT_ENTRIES,
+    CF_PERSON_ORGS,
+    CF_CHANGES,
+    CF_HISTORY,
+];
+const KEY_FORMAT: &[u8] = b"format";
+const KEY_NEXT_SEQ: &[u8] = b"next_seq";
+const KEY_LEN: usize = SubjectKey::LEN;
+
+/// Why the store cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB failed.
+    #[error("store {path}: {source}")]
+    Rocks {
+        /// The store directory.
+        path: String,
+        /// RocksDB's error.
+        source: rocksdb::Error,
+    },
+    /// No store at the path (and creating one was not asked for).
+    #[error("no store at {path}: import data first (creditgate import --data {path} FILE...)")]
+    Missing {
+        /// The directory.
+        path: String,
+    },
+    /// The store was written by a build with another layout.
+    #[error("store {path} has format version {found}; this build reads version {supported}")]
+    FormatVersion {
+        /// The store directory.
+        path: String,
+        /// Version found.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// A value with an unknown version byte.
+    #[error(
+        "{what} value has format version {found}; this build reads version {supported} (written by a newer creditgate?)"
+    )]
+    ValueVersion {
+        /// Which kind of value.
+        what: &'static str,
+        /// Version byte found.
+        found: u8,
+        /// Version this build reads.
+        supported: u8,
+    },
+    /// A value or key that does not decode.
+    #[error("corrupt {what}: {detail}")]
+    Corrupt {
+        /// Which kind of value.
+        what: &'static str,
+        /// The decoder's complaint.
+        detail: String,
+    },
+    /// A stored entry's category is not in the loaded catalog.
+    #[error("entry {entry_id} has category {category:?}, which the loaded catalog lacks")]
+    UnknownCategory {
+        /// The entry.
+        entry_id: String,
+        /// Its category code.
+        category: String,
+    },
+}
+
+/// A subject as stored.
+#[derive(Encode, Decode, PartialEq, Eq, Debug)]
+struct StoredSubject {
+    name: String,
+    aliases: Vec<String>,
+    persons: Vec<([u8; KEY_LEN], u8)>,
+}
+
+/// An entry as stored.
+#[derive(Encode, Decode, PartialEq, Eq, Debug)]
+struct StoredEntry {
+    subject: [u8; KEY_LEN],
+    list: u8,
+    category: String,
+    authority: String,
+    basis: String,
+    decided_at: i32,
+    effective_from: i32,
+    expires_at: Option<i32>,
+    status: u8,
+}
+
+/// What happened to a record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ChangeKind {
+    /// A subject seen for the first time.
+    SubjectInserted,
+    /// A subject's name, aliases or persons changed.
+    SubjectReplaced,
+    /// An entry published.
+    EntryInserted,
+    /// An entry replaced by a later record with the same id.
+    EntryReplaced,
+}
+
+impl ChangeKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::SubjectInserted => "subject_inserted",
+            ChangeKind::SubjectReplaced => "subject_replaced",
+            ChangeKind::EntryInserted => "entry_inserted",
+            ChangeKind::EntryReplaced => "entry_replaced",
+        }
+    }
+}
+
+/// One logged change.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Change {
+    /// Position in the change log.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The subject concerned.
+    pub subject: [u8; KEY_LEN],
+    /// The entry concerned, if any.
+    pub entry_id: Option<String>,
+    /// The entry's status after the change, if an entry.
+    pub status: Option<u8>,
+}
+
+/// What a write call did.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// New records.
+    pub inserted: u64,
+    /// Records that replaced a different stored one.
+    pub replaced: u64,
+    /// Records equal to the stored one.
+    pub unchanged: u64,
+}
+
+impl Applied {
+    /// Adds another call's counts.
+    pub fn add(&mut self, other: Applied) {
+        self.inserted += other.inserted;
+        self.replaced += other.replaced;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// The RocksDB store.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    /// Serializes writers and holds the next change sequence.
+    writer: Mutex<u64>,
+}
+
+fn role_code(role: Role) -> u8 {
+    role as u8
+}
+
+fn role_from(code: u8) -> Result<Role, StoreError> {
+    Role::ALL
+        .get(code as usize)
+        .copied()
+        .ok_or(StoreError::Corrupt {
+            what: "role",
+            detail: format!("unknown role code {code}"),
+        })
+}
+
+fn status_code(s: EntryStatus) -> u8 {
+    match s {
+        EntryStatus::Active => 0,
+        EntryStatus::Disputed => 1,
+        EntryStatus::Repaired => 2,
+        EntryStatus::Revoked => 3,
+    }
+}
+
+/// The status a stored status code stands for.
+pub fn status_from(code: u8) -> Result<EntryStatus, StoreError> {
+    Ok(match code {
+        0 => EntryStatus::Active,
+        1 => EntryStatus::Disputed,
+        2 => EntryStatus::Repaired,
+        3 => EntryStatus::Revoked,
+        _ => {
+            return Err(StoreError::Corrupt {
+                what: "entry status",
+                detail: format!("unknown status code {code}"),
+            });
+        }
+    })
+}
+
+fn key_from(bytes: &[u8], what: &'static str) -> Result<SubjectKey, StoreError> {
+    SubjectKey::from_bytes(bytes).ok_or(StoreError::Corrupt {
+        what,
+        detail: format!("bad subject key {bytes:02x?}"),
+    })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl StoredSubject {
+    fn from_model(s: &Subject) -> StoredSubject {
+        StoredSubject {
+            name: s.name.clone(),
+            aliases: s.aliases.clone(),
+            persons: s
+                .persons
+                .iter()
+                .map(|l| (l.person.to_bytes(), role_code(l.role)))
+                .collect(),
+        }
+    }
+
+    fn to_model(&self, id: SubjectKey) -> Result<Subject, StoreError> {
+        let persons = self
+            .persons
+            .iter()
+            .map(|(p, r)| {
+                Ok(PersonLink {
+                    person: key_from(p, "person link")?,
+                    role: role_from(*r)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Subject {
+            id,
+            name: self.name.clone(),
+            aliases: self.aliases.clone(),
+            persons,
+        })
+    }
+}
+
+impl StoredEntry {
+    fn from_model(e: &Entry, catalog: &Catalog) -> StoredEntry {
+        StoredEntry {
+            subject: e.subject.to_bytes(),
+            list: match e.list {
+                ListKind::Black => 0,
+                ListKind::Red => 1,
+            },
+            category: catalog.category(e.category).code.clone(),
+            authority: e.authority.clone(),
+            basis: e.basis.clone(),
+            decided_at: e.decided_at.days(),
+            effective_from: e.effective_from.days(),
+            expires_at: e.expires_at.map(Date::days),
+            status: status_code(e.status),
+        }
+    }
+
+    fn to_model(&self, entry_id: String, catalog: &Catalog) -> Result<Entry, StoreError> {
+        let category = catalog.category_by_code(&self.category).ok_or_else(|| {
+            StoreError::UnknownCategory {
+                entry_id: entry_id.clone(),
+                category: self.category.clone(),
+            }
+        })?;
+        Ok(Entry {
+            entry_id,
+            subject: key_from(&self.subject, "entry subject")?,
+            list: if self.list == 0 {
+                ListKind::Black
+            } else {
+                ListKind::Red
+            },
+            category,
+            authority: self.authority.clone(),
+            basis: self.basis.clone(),
+            decided_at: Date::from_days(self.decided_at),
+            effective_from: Date::from_days(self.effective_from),
+            expires_at: self.expires_at.map(Date::from_days),
+            status: status_from(self.status)?,
+        })
+    }
+}
+
+fn subject_entry_key(subject: &[u8; KEY_LEN], entry_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(KEY_LEN + entry_id.len());
+    k.extend_from_slice(subject);
+    k.extend_from_slice(entry_id.as_bytes());
+    k
+}
+
+fn person_org_key(person: &[u8; KEY_LEN], org: &[u8; KEY_LEN], role: u8) -> [u8; 2 * KEY_LEN + 1] {
+    let mut k = [0u8; 2 * KEY_LEN + 1];
+    k[..KEY_LEN].copy_from_slice(person);
+    k[KEY_LEN..2 * KEY_LEN].copy_from_slice(org);
+    k[2 * KEY_LEN] = role;
+    k
+}
+
+fn history_key(subject: &[u8; KEY_LEN], seq: u64) -> [u8; KEY_LEN + 8] {
+    let mut k = [0u8; KEY_LEN + 8];
+    k[..KEY_LEN].copy_from_slice(subject);
+    k[KEY_LEN..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it if it does not exist.
+    pub fn open_or_create(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, true)
+    }
+
+    /// Opens an existing store; a missing one is [`StoreError::Missing`].
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create: bool) -> Result<Store, StoreError> {
+        let display = path.display().to_string();
+        if !create && !path.join("CURRENT").exists() {
+            return Err(StoreError::Missing { path: display });
+        }
+        let rocks = |source| StoreError::Rocks {
+            path: display.clone(),
+            source,
+        };
+        let mut opts = Options::default();
+        opts.create_if_missing(create);
+        opts.create_missing_column_families(create);
+        opts.increase_parallelism(
+            std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
+        );
+        opts.set_max_background_jobs(4);
+        opts.set_bytes_per_sync(1 << 20);
+        // One block cache shared by every family; bloom filters so that a
+        // lookup of an absent key rarely reads a data block.
+        let cache = Cache::new_lru_cache(256 << 20);
+        let families = FAMILIES.iter().map(|name| {
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&cache);
+            table.set_bloom_filter(10.0, false);
+            table.set_cache_index_and_filter_blocks(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            let mut cf = Options::default();
+            cf.set_block_based_table_factory(&table);
+            cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            cf.set_write_buffer_size(64 << 20);
+            ColumnFamilyDescriptor::new(*name, cf)
+        });
+        let db = DB::open_cf_descriptors(&opts, path, families).map_err(rocks)?;
+        let meta = db.cf_handle(CF_META).expect("meta family is opened");
+        match db.get_cf(meta, KEY_FORMAT).map_err(rocks)? {
+            Some(v) => {
+                let found = v
+                    .as_slice()
+                    .try_into()
+                    .map(u32::from_le_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: "format marker",
+                        detail: format!("{} bytes", v.len()),
+                    })?;
+                if found != FORMAT_VERSION {
+                    return Err(StoreError::FormatVersion {
+                        path: display,
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            None => {
+                let mut w = WriteOptions::default();
+                w.set_sync(true);
+                db.put_cf_opt(meta, KEY_FORMAT, FORMAT_VERSION.to_le_bytes(), &w)
+                    .map_err(rocks)?;
+            }
+        }
+        let next_seq = match db.get_cf(meta, KEY_NEXT_SEQ).map_err(rocks)? {
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    what: "sequence counter",
+                    detail: format!("{} bytes", v.len()),
+                })?,
+            None => 1,
+        };
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+            writer: Mutex::new(next_seq),
+        })
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn rocks(&self, source: rocksdb::Error) -> StoreError {
+        StoreError::Rocks {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db.cf_handle(name).expect("every family is opened")
+    }
+
+    /// Whether the subject has a record. An absent key is usually answered
+    /// by the bloom filter, without reading a data block.
+    pub fn has_subject(&self, key: SubjectKey) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(CF_SUBJECTS), key.to_bytes())
+            .map_err(|e| self.rocks(e))?
+            .is_some())
+    }
+
+    /// The subject's record.
+    pub fn subject(&self, key: SubjectKey) -> Result<Option<Subject>, StoreError> {
+        match self
+            .db
+            .get_pinned_cf(self.cf(CF_SUBJECTS), key.to_bytes())
+            .map_err(|e| self.rocks(e))?
+        {
+            Some(v) => Ok(Some(
+                codec::decode::<StoredSubject>(&v, "subject")?.to_model(key)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The subject's entries, in entry-id order.
+    pub fn entries_of(&self, key: SubjectKey, catalog: &Catalog) -> Result<Vec<Entry>, StoreError> {
+        let prefix = key.to_bytes();
+        let mut ids = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_SUBJECT_ENTRIES),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (k, _) = item.map_err(|e| self.rocks(e))?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            ids.push(k[KEY_LEN..].to_vec());
+        }
+        let cf = self.cf(CF_ENTRIES);
+        let values = self
+            .db
+            .multi_get_cf(ids.iter().map(|id| (cf, id.as_slice())));
+        let mut entries = Vec::with_capacity(ids.len());
+        for (id, value) in ids.into_iter().zip(values) {
+            let value = value.map_err(|e| self.rocks(e))?;
+            let entry_id = String::from_utf8(id).map_err(|_| StoreError::Corrupt {
+                what: "entry id",
+                detail: "not UTF-8".into(),
+            })?;
+            // A membership key without its entry cannot be written by
+            // `apply_entries`; skip rather than fail the whole answer.
+            if let Some(v) = value {
+                entries
+                    .push(codec::decode::<StoredEntry>(&v, "entry")?.to_model(entry_id, catalog)?);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The organizations where a person holds a role.
+    pub fn orgs_of(&self, person: SubjectKey) -> Result<Vec<(SubjectKey, Role)>, StoreError> {
+        let prefix = person.to_bytes();
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_PERSON_ORGS),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (k, _) = item.map_err(|e| self.rocks(e))?;
+            if !k.starts_with(&prefix) || k.len() != 2 * KEY_LEN + 1 {
+                break;
+            }
+            out.push((
+                key_from(&k[KEY_LEN..2 * KEY_LEN], "person link")?,
+                role_from(k[2 * KEY_LEN])?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The subject's change history, oldest first.
+    pub fn history_of(&self, key: SubjectKey) -> Result<Vec<Change>, StoreError> {
+        let prefix = key.to_bytes();
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_HISTORY),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item.map_err(|e| self.rocks(e))?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.push(codec::decode::<Change>(&v, "history")?);
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` with every subject that has at least one entry (once per
+    /// entry, in key order).
+    pub fn for_each_listed(&self, mut f: impl FnMut(SubjectKey)) -> Result<(), StoreError> {
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_SUBJECT_ENTRIES), IteratorMode::Start)
+        {
+            let (k, _) = item.map_err(|e| self.rocks(e))?;
+            f(key_from(&k[..KEY_LEN], "entry membership")?);
+        }
+        Ok(())
+    }
+
+    /// Calls `f(person, org, role)` for every person link.
+    pub fn for_each_link(
+        &self,
+        mut f: impl FnMut(SubjectKey, SubjectKey, Role),
+    ) -> Result<(), StoreError> {
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_PERSON_ORGS), IteratorMode::Start)
+        {
+            let (k, _) = item.map_err(|e| self.rocks(e))?;
+            if k.len() != 2 * KEY_LEN + 1 {
+                return Err(StoreError::Corrupt {
+                    what: "person link",
+                    detail: format!("key of {} bytes", k.len()),
+                });
+            }
+            f(
+                key_from(&k[..KEY_LEN], "person link")?,
+                key_from(&k[KEY_LEN..2 * KEY_LEN], "person link")?,
+                role_from(k[2 * KEY_LEN])?,
+            );
+        }
+        Ok(())
+    }
+
+    /// RocksDB's estimate of the number of keys in a family.
+    pub fn estimate_keys(&self, family: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .db
+            .property_int_value_cf(self.cf(family), "rocksdb.estimate-num-keys")
+            .map_err(|e| self.rocks(e))?
+            .unwrap_or(0))
+    }
+
+    /// Estimated subjects and entries.
+    pub fn estimate_counts(&self) -> Result<(u64, u64), StoreError> {
+        Ok((
+            self.estimate_keys(CF_SUBJECTS)?,
+            self.estimate_keys(CF_ENTRIES)?,
+        ))
+    }
+
+    /// Writes subjects: new ones are inserted, different ones replace the
+    /// stored record (and their person links), equal ones change nothing.
+    /// One atomic batch.
+    pub fn apply_subjects(&self, subjects: &[Subject]) -> Result<Applied, StoreError> {
+        let cf = self.cf(CF_SUBJECTS);
+        let keys: Vec<[u8; KEY_LEN]> = subjects.iter().map(|s| s.id.to_bytes()).collect();
+        let mut current: HashMap<[u8; KEY_LEN], Option<Vec<u8>>> =
+            HashMap::with_capacity(keys.len());
+        for (key, value) in keys
+            .iter()
+            .zip(self.db.multi_get_cf(keys.iter().map(|k| (cf, k))))
+        {
+            current.insert(*key, value.map_err(|e| self.rocks(e))?);
+        }
+        let mut seq = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = WriteBatch::default();
+        let mut applied = Applied::default();
+        let at_ms = now_ms();
+        for (subject, key) in subjects.iter().zip(&keys) {
+            let stored = StoredSubject::from_model(subject);
+            let encoded = codec::encode(&stored);
+            let previous = current.get(key).cloned().flatten();
+            let kind = match &previous {
+                Some(old) if *old == encoded => {
+                    applied.unchanged += 1;
+                    continue;
+                }
+                Some(old) => {
+                    applied.replaced += 1;
+                    let old: StoredSubject = codec::decode(old, "subject")?;
+                    for (person, role) in &old.persons {
+                        if !stored.persons.contains(&(*person, *role)) {
+                            batch.delete_cf(
+                                self.cf(CF_PERSON_ORGS),
+                                person_org_key(person, key, *role),
+                            );
+                        }
+                    }
+                    ChangeKind::SubjectReplaced
+                }
+                None => {
+                    applied.inserted += 1;
+                    ChangeKind::SubjectInserted
+                }
+            };
+            for (person, role) in &stored.persons {
+                batch.put_cf(
+                    self.cf(CF_PERSON_ORGS),
+                    person_org_key(person, key, *role),
+                    [],
+                );
+            }
+            batch.put_cf(cf, key, &encoded);
+            self.log(
+                &mut batch,
+                &mut seq,
+                Change {
+                    seq: 0,
+                    at_ms,
+                    kind,
+                    subject: *key,
+                    entry_id: None,
+                    status: None,
+                },
+            );
+            current.insert(*key, Some(encoded));
+        }
+        self.commit(batch, &seq)?;
+        Ok(applied)
+    }
+
+    /// Writes entries: a new id is inserted, an id whose stored entry differs
+    /// is replaced (moving its membership if the subject changed), an equal
+    /// one changes nothing. One atomic batch.
+    pub fn apply_entries(
+        &self,
+        entries: &[Entry],
+        catalog: &Catalog,
+    ) -> Result<Applied, StoreError> {
+        let cf = self.cf(CF_ENTRIES);
+        let mut current: HashMap<&str, Option<Vec<u8>>> = HashMap::with_capacity(entries.len());
+        let values = self
+            .db
+            .multi_get_cf(entries.iter().map(|e| (cf, e.entry_id.as_bytes())));
+        for (entry, value) in entries.iter().zip(values) {
+            current.insert(&entry.entry_id, value.map_err(|e| self.rocks(e))?);
+        }
+        let mut seq = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = WriteBatch::default();
+        let mut applied = Applied::default();
+        let at_ms = now_ms();
+        for entry in entries {
+            let stored = StoredEntry::from_model(entry, catalog);
+            let encoded = codec::encode(&stored);
+            let kind = match current.get(entry.entry_id.as_str()).cloned().flatten() {
+                Some(old) if old == encoded => {
+                    applied.unchanged += 1;
+                    continue;
+                }
+                Some(old) => {
+                    applied.replaced += 1;
+                    let old: StoredEntry = codec::decode(&old, "entry")?;
+                    if old.subject != stored.subject {
+                        batch.delete_cf(
+                            self.cf(CF_SUBJECT_ENTRIES),
+                            subject_entry_key(&old.subject, &entry.entry_id),
+                        );
+                    }
+                    ChangeKind::EntryReplaced
+                }
+                None => {
+                    applied.inserted += 1;
+                    ChangeKind::EntryInserted
+                }
+            };
+            batch.put_cf(
+                self.cf(CF_SUBJECT_ENTRIES),
+                subject_entry_key(&stored.subject, &entry.entry_id),
+                [],
+            );
+            batch.put_cf(cf, entry.entry_id.as_bytes(), &encoded);
+            self.log(
+                &mut batch,
+                &mut seq,
+                Change {
+                    seq: 0,
+                    at_ms,
+                    kind,
+                    subject: stored.subject,
+                    entry_id: Some(entry.entry_id.clone()),
+                    status: Some(stored.status),
+                },
+            );
+            current.insert(&entry.entry_id, Some(encoded));
+        }
+        self.commit(batch, &seq)?;
+        Ok(applied)
+    }
+
+    /// Adds a change to the log and to the subject's history.
+    fn log(&self, batch: &mut WriteBatch, seq: &mut u64, mut change: Change) {
+        change.seq = *seq;
+        *seq += 1;
+        let encoded = codec::encode(&change);
+        batch.put_cf(self.cf(CF_CHANGES), change.seq.to_be_bytes(), &encoded);
+        batch.put_cf(
+            self.cf(CF_HISTORY),
+            history_key(&change.subject, change.seq),
+            &encoded,
+        );
+    }
+
+    /// Writes the batch with the advanced sequence counter. The WAL is written
+    /// but not synced per batch: a killed process loses nothing the kernel
+    /// has; [`Store::sync`] makes everything durable against power loss.
+    fn commit(&self, mut batch: WriteBatch, seq: &u64) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        batch.put_cf(self.cf(CF_META), KEY_NEXT_SEQ, seq.to_be_bytes());
+        self.db
+            .write_opt(batch, &WriteOptions::default())
+            .map_err(|e| self.rocks(e))
+    }
+
+    /// Syncs the write-ahead log to disk.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush_wal(true).map_err(|e| self.rocks(e))
+    }
+
+    /// Changes with sequence `>= since`, at most `limit`.
+    pub fn changes(&self, since: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let start = since.to_be_bytes();
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(
+                self.cf(CF_CHANGES),
+                IteratorMode::From(&start, Direction::Forward),
+            )
+            .take(limit)
+        {
+            let (_, v) = item.map_err(|e| self.rocks(e))?;
+            out.push(codec::decode::<Change>(&v, "change")?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EntryRecord, SubjectRecord, parse_record};
+
+    const TODAY: &str = "2026-11-25";
+
+    fn subject(line: &str) -> Subject {
+        parse_record::<SubjectRecord>(line)
+            .unwrap()
+            .validate(TODAY.parse().unwrap())
+            .unwrap()
+    }
+
+    fn entry(line: &str) -> Entry {
+        parse_record::<EntryRecord>(line)
+            .unwrap()
+            .validate(&Catalog::bundled(), TODAY.parse().unwrap())
+            .unwrap()
+    }
+
+    const ORG: &str = r#"{"id":"91360100705500005G","kind":"org","name":"江西华远科技有限公司","persons":[{"id":"11010519491231002X","role":"legal_rep"}]}"#;
+    const ENTRY: &str = r#"{"entry_id":"E1","subject_id":"91360100705500005G","list":"black","category":"dishonest_debtor","authority":"法院","basis":"(2019)赣01执1号","decided_at":"2019-03-01"}"#;
+
+    #[test]
+    fn write_read_idempotent_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let org = subject(ORG);
+        let e = entry(ENTRY);
+        assert_eq!(
+            store
+                .apply_subjects(std::slice::from_ref(&org))
+                .unwrap()
+                .inserted,
+            1
+        );
+        assert_eq!(
+            store
+                .apply_entries(std::slice::from_ref(&e), &catalog)
+                .unwrap()
+                .inserted,
+            1
+        );
+        assert_eq!(
+            store
+                .apply_subjects(std::slice::from_ref(&org))
+                .unwrap()
+                .unchanged,
+            1
+        );
+        assert_eq!(
+            store
+                .apply_entries(std::slice::from_ref(&e), &catalog)
+                .unwrap()
+                .unchanged,
+            1
+        );
+        assert_eq!(store.subject(org.id).unwrap().unwrap(), org);
+        assert_eq!(store.entries_of(org.id, &catalog).unwrap(), vec![e.clone()]);
+        let person = org.persons[0].person;
+        assert_eq!(
+            store.orgs_of(person).unwrap(),
+            vec![(org.id, Role::LegalRep)]
+        );
+
+        // Replace: new role, new status.
+        let org2 = subject(&ORG.replace("legal_rep", "director"));
+        let e2 = entry(&ENTRY.replace("2019-03-01\"", "2019-03-01\",\"status\":\"repaired\""));
+        assert_eq!(store.apply_subjects(&[org2]).unwrap().replaced, 1);
+        assert_eq!(
+            store
+                .apply_entries(&[e2.clone()], &catalog)
+                .unwrap()
+                .replaced,
+            1
+        );
+        assert_eq!(
+            store.orgs_of(person).unwrap(),
+            vec![(org.id, Role::Director)]
+        );
+        assert_eq!(store.entries_of(org.id, &catalog).unwrap(), vec![e2]);
+        let kinds: Vec<_> = store
+            .history_of(org.id)
+            .unwrap()
+            .iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ChangeKind::SubjectInserted,
+                ChangeKind::EntryInserted,
+                ChangeKind::SubjectReplaced,
+                ChangeKind::EntryReplaced
+            ]
+        );
+        let seqs: Vec<_> = store
+            .changes(1, 100)
+            .unwrap()
+            .iter()
+            .map(|c| c.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+        drop(store);
+        // Reopen keeps everything and continues the sequence.
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .apply_entries(&[entry(&ENTRY.replace("E1", "E2"))], &catalog)
+            .unwrap();
+        assert_eq!(store.changes(5, 10).unwrap()[0].seq, 5);
+    }
+
+    #[test]
+    fn entry_moving_to_another_subject_moves_its_membership() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        store.apply_entries(&[entry(ENTRY)], &catalog).unwrap();
+        let moved = entry(&ENTRY.replace("91360100705500005G", "91110000600037341L"));
+        store.apply_entries(&[moved], &catalog).unwrap();
+        assert!(
+            store
+                .entries_of(SubjectKey::parse("91360100705500005G").unwrap(), &catalog)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .entries_of(SubjectKey::parse("91110000600037341L").unwrap(), &catalog)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn missing_store_and_newer_format_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Store::open(&dir.path().join("none")),
+            Err(StoreError::Missing { .. })
+        ));
+        let store = Store::open_or_create(dir.path()).unwrap();
+        store
+            .db
+            .put_cf(store.cf(CF_META), KEY_FORMAT, 99u32.to_le_bytes())
+            .unwrap();
+        drop(store);
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("has format version 99; this build reads version 1"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! Import into a real RocksDB store, then check and show, through the real
+//! binary and through the engine.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use creditgate::catalog::Catalog;
+use creditgate::date::Date;
+use creditgate::decide::{OrgRole, SubjectView, decide};
+use creditgate::engine::Engine;
+use creditgate::id::SubjectKey;
+use creditgate::model::{Entry, EntryRecord, Role, Subject, SubjectRecord, parse_record};
+
+use crate::util::{creditgate, sample_dir, tempdir, texts};
+
+const AT: &str = "2026-11-25";
+
+fn import_sample(dir: &Path) -> (String, String) {
+    let s = sample_dir();
+    let out = creditgate(
+        dir,
+        &[
+            "import",
+            "--data",
+            "store",
+            s.join("subjects.ndjson").to_str().unwrap(),
+            s.join("entries.ndjson").to_str().unwrap(),
+        ],
+    );
+    let t = texts(&out);
+    assert!(out.status.success(), "{}", t.1);
+    t
+}
+
+#[test]
+fn import_is_idempotent_and_reports_counts() {
+    let tmp = tempdir();
+    let (_, first) = import_sample(tmp.path());
+    assert!(first.contains("subjects.ndjson: 10000 subjects read: 10000 inserted, 0 replaced, 0 unchanged, 0 rejected"), "{first}");
+    assert!(
+        first.contains("entries read: ") && first.contains(" replaced, 0 unchanged, 0 rejected"),
+        "{first}"
+    );
+    let (_, second) = import_sample(tmp.path());
+    assert!(
+        second.contains("10000 subjects read: 0 inserted, 0 replaced, 10000 unchanged, 0 rejected"),
+        "{second}"
+    );
+    assert!(
+        second.contains("entries read: 0 inserted, 0 replaced, "),
+        "{second}"
+    );
+}
+
+fn load_sample() -> (Vec<Subject>, Vec<Entry>) {
+    let catalog = Catalog::bundled();
+    let today: Date = AT.parse().unwrap();
+    let read = |name: &str| std::fs::read_to_string(sample_dir().join(name)).unwrap();
+    let subjects = read("subjects.ndjson")
+        .lines()
+        .map(|l| {
+            parse_record::<SubjectRecord>(l)
+                .unwrap()
+                .validate(today)
+                .unwrap()
+        })
+        .collect();
+    let entries = read("entries.ndjson")
+        .lines()
+        .map(|l| {
+            parse_record::<EntryRecord>(l)
+                .unwrap()
+                .validate(&catalog, today)
+                .unwrap()
+        })
+        .collect();
+    (subjects, entries)
+}
+
+#[test]
+fn engine_over_the_store_agrees_with_the_rule_on_every_sample_subject() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let catalog = Catalog::bundled();
+    let engine = Engine::open(&tmp.path().join("store"), catalog.clone()).unwrap();
+    let (subjects, entries) = load_sample();
+    let mut by_subject: HashMap<SubjectKey, Vec<Entry>> = HashMap::new();
+    for e in entries {
+        by_subject.entry(e.subject).or_default().push(e);
+    }
+    for list in by_subject.values_mut() {
+        list.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
+    }
+    let mut roles: HashMap<SubjectKey, Vec<(SubjectKey, Role)>> = HashMap::new();
+    for s in &subjects {
+        for l in &s.persons {
+            roles.entry(l.person).or_default().push((s.id, l.role));
+        }
+    }
+    let subject_ids: std::collections::HashSet<SubjectKey> =
+        subjects.iter().map(|s| s.id).collect();
+    let mut keys: Vec<SubjectKey> = subjects.iter().map(|s| s.id).collect();
+    keys.extend(roles.keys().copied());
+    keys.sort();
+    keys.dedup();
+    let empty = Vec::new();
+    let at: Date = AT.parse().unwrap();
+    let (mut denies, mut via) = (0, 0);
+    for code in [
+        "flight",
+        "financing",
+        "market_access",
+        "honors",
+        "green_channel",
+    ] {
+        let action = catalog.action_by_code(code).unwrap();
+        for &key in &keys {
+            let own = by_subject.get(&key).unwrap_or(&empty);
+            let mut links: Vec<(SubjectKey, Role)> = roles.get(&key).cloned().unwrap_or_default();
+            links.sort();
+            let org_roles: Vec<OrgRole> = links
+                .iter()
+                .filter(|(org, _)| by_subject.contains_key(org))
+                .map(|(org, role)| OrgRole {
+                    org: *org,
+                    role: *role,
+                    entries: &by_subject[org],
+                })
+                .collect();
+            let known = subject_ids.contains(&key) || !own.is_empty();
+            let expected = decide(
+                &catalog,
+                &SubjectView {
+                    known,
+                    entries: own,
+                    roles: &org_roles,
+                },
+                action,
+                at,
+            );
+            let got = engine.check(key, action, at).unwrap();
+            assert_eq!(got.decision, expected.verdict, "{key} {code}");
+            let ids = |rs: &[creditgate::decide::Reason]| {
+                rs.iter()
+                    .map(|r| r.entry.entry_id.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                got.reasons
+                    .iter()
+                    .map(|r| r.entry_id.clone())
+                    .collect::<Vec<_>>(),
+                ids(&expected.reasons),
+                "{key} {code}"
+            );
+            assert_eq!(
+                got.suspended
+                    .iter()
+                    .map(|r| r.entry_id.clone())
+                    .collect::<Vec<_>>(),
+                ids(&expected.suspended),
+                "{key} {code}"
+            );
+            assert_eq!(got.benefits.len(), expected.benefits.len(), "{key} {code}");
+            assert_eq!(got.known, known, "{key}");
+            denies += usize::from(got.decision == creditgate::decide::Verdict::Deny);
+            via += got.reasons.iter().filter(|r| r.via.is_some()).count();
+        }
+    }
+    assert!(denies > 0 && via > 0, "{denies} denies, {via} via");
+}
+
+#[test]
+fn check_and_show_through_the_binary() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    // A subject with an active black entry in term on the sample date.
+    let (_, entries) = load_sample();
+    let catalog = Catalog::bundled();
+    let at: Date = AT.parse().unwrap();
+    let listed = entries
+        .iter()
+        .find(|e| {
+            e.status == creditgate::model::EntryStatus::Active
+                && e.in_term(at)
+                && catalog.category(e.category).code == "dishonest_debtor"
+        })
+        .expect("the sample has an active debtor");
+    let id = listed.subject.to_string();
+    let out = creditgate(
+        tmp.path(),
+        &[
+            "check",
+            &id.to_lowercase(),
+            "--action",
+            "flight",
+            "--at",
+            AT,
+            "--data",
+            "store",
+        ],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["id"], id);
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["known"], true);
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["entry_id"] == listed.entry_id.as_str()
+                && r["measure"] == "debtor_flight"
+                && r["mandatory"] == true),
+        "{stdout}"
+    );
+
+    let out = creditgate(tmp.path(), &["show", &id, "--at", AT, "--data", "store"]);
+    let (stdout, _) = texts(&out);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["entry_id"] == listed.entry_id.as_str() && e["derived_status"] == "active")
+    );
+    assert!(
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["change"] == "entry_inserted")
+    );
+
+    // Errors: malformed id, unknown action, missing store.
+    let out = creditgate(
+        tmp.path(),
+        &[
+            "check",
+            "91360100705500005H",
+            "--action",
+            "flight",
+            "--data",
+            "store",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        texts(&out)
+            .1
+            .contains("check character at position 18 is 'H', expected 'G'")
+    );
+    let out = creditgate(
+        tmp.path(),
+        &["check", &id, "--action", "fly", "--data", "store"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        texts(&out)
+            .1
+            .contains("unknown action \"fly\"; the catalog has: financial_institution, ")
+    );
+    let out = creditgate(
+        tmp.path(),
+        &["check", &id, "--action", "flight", "--data", "nowhere"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        texts(&out).1.contains("no store at nowhere"),
+        "{}",
+        texts(&out).1
+    );
+}
+
+#[test]
+fn check_without_data_uses_the_bundled_sample() {
+    let tmp = tempdir();
+    let out = creditgate(
+        tmp.path(),
+        &["check", "11010519491231002X", "--action", "flight"],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["decision"], "allow");
+    assert_eq!(v["known"], false);
+}
+
+#[test]
+fn bad_lines_are_reported_and_good_lines_imported() {
+    let tmp = tempdir();
+    let good = std::fs::read_to_string(sample_dir().join("subjects.ndjson")).unwrap();
+    let mut lines: Vec<String> = good.lines().take(50).map(str::to_string).collect();
+    lines[9] = lines[9].replacen("\"kind\":\"", "\"kind\":\"x", 1);
+    lines[19] = "{\"id\":\"91360100705500005H\",\"kind\":\"org\",\"name\":\"x\"}".into();
+    lines.insert(30, "not json".into());
+    std::fs::write(tmp.path().join("s.ndjson"), lines.join("\n")).unwrap();
+    let out = creditgate(tmp.path(), &["import", "--data", "store", "s.ndjson"]);
+    assert_eq!(out.status.code(), Some(1));
+    let (_, stderr) = texts(&out);
+    assert!(
+        stderr.contains("s.ndjson:10: kind: unknown variant"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("s.ndjson:20: id: not a valid unified social credit code"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("s.ndjson:31: line: "), "{stderr}");
+    assert!(
+        stderr.contains("51 subjects read: 48 inserted, 0 replaced, 0 unchanged, 3 rejected"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("rejected        1  id: id_check_char"),
+        "{stderr}"
+    );
+
+    // --strict writes nothing.
+    let out = creditgate(
+        tmp.path(),
+        &["import", "--strict", "--data", "store2", "s.ndjson"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        texts(&out)
+            .1
+            .contains("3 bad lines, nothing imported (--strict); first: line 10"),
+        "{}",
+        texts(&out).1
+    );
+    let out = creditgate(
+        tmp.path(),
+        &["show", "91360100705500005G", "--data", "store2"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "store2 exists but holds nothing"
+    );
+}
+
+#[test]
+fn an_import_killed_with_sigkill_leaves_a_store_that_opens_and_resumes() {
+    let tmp = tempdir();
+    let generated = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "creditgate-gen",
+            "--",
+            "--subjects",
+            "300000",
+            "--today",
+            AT,
+            "--out",
+        ])
+        .arg(tmp.path().join("big"))
+        .status()
+        .unwrap();
+    assert!(generated.success());
+    let subjects = tmp.path().join("big/subjects.ndjson");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_creditgate"))
+            .args(args)
+            .current_dir(tmp.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = run(&["import", "--data", "store", subjects.to_str().unwrap()]);
+    // Let it write some batches, then kill it without warning.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(1500)
+        && !tmp.path().join("store/CURRENT").exists()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the import was still running when killed"
+    );
+
+    let out = run(&["import", "--data", "store", subjects.to_str().unwrap()])
+        .wait_with_output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("300000 subjects read: "), "{stderr}");
+    assert!(
+        !stderr.contains("read: 300000 inserted"),
+        "the killed import had written nothing: {stderr}"
+    );
+    let out = run(&["import", "--data", "store", subjects.to_str().unwrap()])
+        .wait_with_output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("300000 subjects read: 0 inserted, 0 replaced, 300000 unchanged"),
+        "{stderr}"
+    );
+}
