@@ -886,7 +886,7 @@ mod tests {
         assert_eq!(store.apply_subjects(&[org2]).unwrap().replaced, 1);
         assert_eq!(
             store
-                .apply_entries(&[e2.clone()], &catalog)
+                .apply_entries(std::slice::from_ref(&e2), &catalog)
                 .unwrap()
                 .replaced,
             1
