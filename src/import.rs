@@ -26,7 +26,7 @@ use crate::ndjson::{DEFAULT_MAX_LINE, LineError, LineReader};
 use crate::store::{Applied, Store, StoreError};
 
 /// Lines per chunk handed to a parser.
-const CHUNK_LINES: usize = 4096;
+const CHUNK_LINES: usize = 16_384;
 
 /// What a file holds.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
