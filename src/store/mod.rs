@@ -215,8 +215,11 @@ impl Applied {
 /// two writes to one key the later still wins.
 #[derive(Default)]
 struct SortedBatch {
-    ops: Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)>,
+    ops: Vec<BatchOp>,
 }
+
+/// Family, key, and the value to put (`None`: delete).
+type BatchOp = (&'static str, Vec<u8>, Option<Vec<u8>>);
 
 impl SortedBatch {
     fn put(&mut self, family: &'static str, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
