@@ -282,6 +282,7 @@ pub fn import_file(
     let mut done = run_pipeline(store, catalog, path, kind, opts)?;
     if let Some(store) = store {
         store.sync()?;
+        store.flush()?;
     }
     done.path = path.to_path_buf();
     done.kind = Some(kind);

@@ -7,13 +7,14 @@
 //!
 //! The index holds flagged subjects only, one `(SubjectKey, Flags)` slot each,
 //! so its memory grows with the lists, not with the register of 10^8
-//! subjects. It is built by scanning the store's membership families when the
-//! store opens, and extended by [`StatusIndex::note_entry`] and
-//! [`StatusIndex::note_link`] as writes arrive.
+//! subjects. It is built when the store opens, from the entry memberships and
+//! the records of the listed organizations, so it reflects every import that
+//! came before. (Keeping a live server's index current as writes arrive comes
+//! with the HTTP and lifecycle work.)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use crate::id::SubjectKey;
+use crate::id::{SubjectKey, SubjectKind};
 use crate::store::{Store, StoreError};
 
 /// Why a subject is flagged.
@@ -42,18 +43,27 @@ pub struct StatusIndex {
 }
 
 impl StatusIndex {
-    /// Builds the index from the store: one scan of the entry memberships and
-    /// one of the person links.
+    /// Builds the index from the store: one scan of the entry memberships,
+    /// then the records of the listed organizations, whose persons are
+    /// reached via them. (Reading those few records is far cheaper than
+    /// scanning every person link in the register.)
     pub fn build(store: &Store) -> Result<StatusIndex, StoreError> {
         let mut index = StatusIndex::default();
-        let mut listed = HashSet::new();
+        let mut listed_orgs = Vec::new();
+        let mut last = None;
         store.for_each_listed(|subject| {
-            listed.insert(subject);
-            index.mark(subject, Flags::OWN);
+            // Memberships come in key order: one per entry, grouped by subject.
+            if last != Some(subject) {
+                last = Some(subject);
+                index.mark(subject, Flags::OWN);
+                if subject.kind() == SubjectKind::Org {
+                    listed_orgs.push(subject);
+                }
+            }
         })?;
-        store.for_each_link(|person, org, _role| {
-            if listed.contains(&org) {
-                index.mark(person, Flags::VIA);
+        store.for_each_org_persons(&listed_orgs, |_, persons| {
+            for link in persons {
+                index.mark(link.person, Flags::VIA);
             }
         })?;
         index.flagged.shrink_to_fit();
@@ -69,26 +79,6 @@ impl StatusIndex {
     #[inline]
     pub fn get(&self, key: SubjectKey) -> Option<Flags> {
         self.flagged.get(&key).copied()
-    }
-
-    /// Records that `subject` now has an entry, and flags the given persons
-    /// (those linked to it) as reached via it.
-    pub fn note_entry(
-        &mut self,
-        subject: SubjectKey,
-        linked_persons: impl IntoIterator<Item = SubjectKey>,
-    ) {
-        self.mark(subject, Flags::OWN);
-        for p in linked_persons {
-            self.mark(p, Flags::VIA);
-        }
-    }
-
-    /// Records a new person link: the person is flagged if the organization is.
-    pub fn note_link(&mut self, person: SubjectKey, org: SubjectKey) {
-        if self.get(org).is_some_and(Flags::own) {
-            self.mark(person, Flags::VIA);
-        }
     }
 
     /// Number of flagged subjects.

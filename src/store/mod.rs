@@ -620,31 +620,6 @@ impl Store {
         Ok(())
     }
 
-    /// Calls `f(person, org, role)` for every person link.
-    pub fn for_each_link(
-        &self,
-        mut f: impl FnMut(SubjectKey, SubjectKey, Role),
-    ) -> Result<(), StoreError> {
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_PERSON_ORGS), IteratorMode::Start)
-        {
-            let (k, _) = item.map_err(|e| self.rocks(e))?;
-            if k.len() != 2 * KEY_LEN + 1 {
-                return Err(StoreError::Corrupt {
-                    what: "person link",
-                    detail: format!("key of {} bytes", k.len()),
-                });
-            }
-            f(
-                key_from(&k[..KEY_LEN], "person link")?,
-                key_from(&k[KEY_LEN..2 * KEY_LEN], "person link")?,
-                role_from(k[2 * KEY_LEN])?,
-            );
-        }
-        Ok(())
-    }
-
     /// RocksDB's estimate of the number of keys in a family.
     pub fn estimate_keys(&self, family: &str) -> Result<u64, StoreError> {
         Ok(self
@@ -823,6 +798,36 @@ impl Store {
     /// Syncs the write-ahead log to disk.
     pub fn sync(&self) -> Result<(), StoreError> {
         self.db.flush_wal(true).map_err(|e| self.rocks(e))
+    }
+
+    /// Flushes every memtable to SST files, so the next open has no log to
+    /// replay. Called at the end of a bulk import.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let families: Vec<_> = FAMILIES.iter().map(|f| self.cf(f)).collect();
+        self.db
+            .flush_cfs_opt(&families, &rocksdb::FlushOptions::default())
+            .map_err(|e| self.rocks(e))
+    }
+
+    /// Calls `f(org, persons)` for each organization in `orgs` that has a
+    /// record, reading them in batches.
+    pub fn for_each_org_persons(
+        &self,
+        orgs: &[SubjectKey],
+        mut f: impl FnMut(SubjectKey, &[PersonLink]),
+    ) -> Result<(), StoreError> {
+        let cf = self.cf(CF_SUBJECTS);
+        for chunk in orgs.chunks(4096) {
+            let keys: Vec<[u8; KEY_LEN]> = chunk.iter().map(|k| k.to_bytes()).collect();
+            let values = self.db.multi_get_cf(keys.iter().map(|k| (cf, k)));
+            for (org, value) in chunk.iter().zip(values) {
+                if let Some(v) = value.map_err(|e| self.rocks(e))? {
+                    let subject = codec::decode::<StoredSubject>(&v, "subject")?.to_model(*org)?;
+                    f(*org, &subject.persons);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Changes with sequence `>= since`, at most `limit`.
