@@ -11,11 +11,9 @@ use creditgate::date::Date;
 use creditgate::decide::{OrgRole, SubjectView, decide};
 use creditgate::engine::Engine;
 use creditgate::id::SubjectKey;
-use creditgate::model::{Entry, EntryRecord, Role, Subject, SubjectRecord, parse_record};
+use creditgate::model::{Entry, Role};
 
-use crate::util::{creditgate, sample_dir, tempdir, texts};
-
-const AT: &str = "2026-11-25";
+use crate::util::{SAMPLE_TODAY as AT, creditgate, load_sample, sample_dir, tempdir, texts};
 
 fn import_sample(dir: &Path) -> (String, String) {
     let s = sample_dir();
@@ -52,31 +50,6 @@ fn import_is_idempotent_and_reports_counts() {
         second.contains("entries read: 0 inserted, 0 replaced, "),
         "{second}"
     );
-}
-
-fn load_sample() -> (Vec<Subject>, Vec<Entry>) {
-    let catalog = Catalog::bundled();
-    let today: Date = AT.parse().unwrap();
-    let read = |name: &str| std::fs::read_to_string(sample_dir().join(name)).unwrap();
-    let subjects = read("subjects.ndjson")
-        .lines()
-        .map(|l| {
-            parse_record::<SubjectRecord>(l)
-                .unwrap()
-                .validate(today)
-                .unwrap()
-        })
-        .collect();
-    let entries = read("entries.ndjson")
-        .lines()
-        .map(|l| {
-            parse_record::<EntryRecord>(l)
-                .unwrap()
-                .validate(&catalog, today)
-                .unwrap()
-        })
-        .collect();
-    (subjects, entries)
 }
 
 #[test]

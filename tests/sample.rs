@@ -7,37 +7,9 @@ use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 use creditgate::decide::{OrgRole, SubjectView, Verdict, decide};
 use creditgate::id::SubjectKey;
-use creditgate::model::{Entry, EntryRecord, EntryStatus, Subject, SubjectRecord, parse_record};
+use creditgate::model::{Entry, EntryStatus};
 
-use crate::util::{root, sample_dir, tempdir};
-
-const SAMPLE_TODAY: &str = "2026-11-25";
-
-fn load() -> (Vec<Subject>, Vec<Entry>) {
-    let catalog = Catalog::bundled();
-    let today: Date = SAMPLE_TODAY.parse().unwrap();
-    let text = std::fs::read_to_string(sample_dir().join("subjects.ndjson")).unwrap();
-    let subjects = text
-        .lines()
-        .map(|l| {
-            parse_record::<SubjectRecord>(l)
-                .unwrap()
-                .validate(today)
-                .unwrap()
-        })
-        .collect();
-    let text = std::fs::read_to_string(sample_dir().join("entries.ndjson")).unwrap();
-    let entries = text
-        .lines()
-        .map(|l| {
-            parse_record::<EntryRecord>(l)
-                .unwrap()
-                .validate(&catalog, today)
-                .unwrap()
-        })
-        .collect();
-    (subjects, entries)
-}
+use crate::util::{SAMPLE_TODAY, load_sample, root, sample_dir, tempdir};
 
 #[test]
 fn sample_is_exactly_what_the_generator_makes() {
@@ -73,7 +45,7 @@ fn sample_is_exactly_what_the_generator_makes() {
 #[test]
 fn sample_exercises_every_decision_outcome() {
     let catalog = Catalog::bundled();
-    let (subjects, entries) = load();
+    let (subjects, entries) = load_sample();
     let at: Date = SAMPLE_TODAY.parse().unwrap();
     let mut by_subject: HashMap<SubjectKey, Vec<Entry>> = HashMap::new();
     for e in entries {

@@ -37,3 +37,34 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .expect("a temporary directory")
 }
+
+/// The date the bundled sample was generated for.
+pub const SAMPLE_TODAY: &str = "2026-11-25";
+
+/// The bundled sample's subjects and entries, validated.
+pub fn load_sample() -> (
+    Vec<creditgate::model::Subject>,
+    Vec<creditgate::model::Entry>,
+) {
+    use creditgate::model::{EntryRecord, SubjectRecord, parse_record};
+    let catalog = creditgate::catalog::Catalog::bundled();
+    let today: creditgate::date::Date = SAMPLE_TODAY.parse().expect("a date");
+    let read = |name: &str| std::fs::read_to_string(sample_dir().join(name)).expect("the sample");
+    let subjects = read("subjects.ndjson")
+        .lines()
+        .map(|l| {
+            parse_record::<SubjectRecord>(l)
+                .and_then(|r| r.validate(today))
+                .expect("valid")
+        })
+        .collect();
+    let entries = read("entries.ndjson")
+        .lines()
+        .map(|l| {
+            parse_record::<EntryRecord>(l)
+                .and_then(|r| r.validate(&catalog, today))
+                .expect("valid")
+        })
+        .collect();
+    (subjects, entries)
+}

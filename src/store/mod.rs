@@ -532,21 +532,35 @@ impl Store {
         }
     }
 
-    /// The subject's entries, in entry-id order.
-    pub fn entries_of(&self, key: SubjectKey, catalog: &Catalog) -> Result<Vec<Entry>, StoreError> {
-        let prefix = key.to_bytes();
-        let mut ids = Vec::new();
+    /// Calls `f(key, value)` for each key of `family` starting with `prefix`,
+    /// in key order.
+    fn scan_prefix(
+        &self,
+        family: &str,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let iter = self.db.iterator_cf(
-            self.cf(CF_SUBJECT_ENTRIES),
-            IteratorMode::From(&prefix, Direction::Forward),
+            self.cf(family),
+            IteratorMode::From(prefix, Direction::Forward),
         );
         for item in iter {
-            let (k, _) = item.map_err(|e| self.rocks(e))?;
-            if !k.starts_with(&prefix) {
+            let (k, v) = item.map_err(|e| self.rocks(e))?;
+            if !k.starts_with(prefix) {
                 break;
             }
-            ids.push(k[KEY_LEN..].to_vec());
+            f(&k, &v)?;
         }
+        Ok(())
+    }
+
+    /// The subject's entries, in entry-id order.
+    pub fn entries_of(&self, key: SubjectKey, catalog: &Catalog) -> Result<Vec<Entry>, StoreError> {
+        let mut ids = Vec::new();
+        self.scan_prefix(CF_SUBJECT_ENTRIES, &key.to_bytes(), |k, _| {
+            ids.push(k[KEY_LEN..].to_vec());
+            Ok(())
+        })?;
         let cf = self.cf(CF_ENTRIES);
         let values = self
             .db
@@ -570,40 +584,30 @@ impl Store {
 
     /// The organizations where a person holds a role.
     pub fn orgs_of(&self, person: SubjectKey) -> Result<Vec<(SubjectKey, Role)>, StoreError> {
-        let prefix = person.to_bytes();
         let mut out = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(CF_PERSON_ORGS),
-            IteratorMode::From(&prefix, Direction::Forward),
-        );
-        for item in iter {
-            let (k, _) = item.map_err(|e| self.rocks(e))?;
-            if !k.starts_with(&prefix) || k.len() != 2 * KEY_LEN + 1 {
-                break;
+        self.scan_prefix(CF_PERSON_ORGS, &person.to_bytes(), |k, _| {
+            if k.len() != 2 * KEY_LEN + 1 {
+                return Err(StoreError::Corrupt {
+                    what: "person link",
+                    detail: format!("key of {} bytes", k.len()),
+                });
             }
             out.push((
                 key_from(&k[KEY_LEN..2 * KEY_LEN], "person link")?,
                 role_from(k[2 * KEY_LEN])?,
             ));
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
     /// The subject's change history, oldest first.
     pub fn history_of(&self, key: SubjectKey) -> Result<Vec<Change>, StoreError> {
-        let prefix = key.to_bytes();
         let mut out = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(CF_HISTORY),
-            IteratorMode::From(&prefix, Direction::Forward),
-        );
-        for item in iter {
-            let (k, v) = item.map_err(|e| self.rocks(e))?;
-            if !k.starts_with(&prefix) {
-                break;
-            }
-            out.push(codec::decode::<Change>(&v, "history")?);
-        }
+        self.scan_prefix(CF_HISTORY, &key.to_bytes(), |_, v| {
+            out.push(codec::decode::<Change>(v, "history")?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
