@@ -2,9 +2,8 @@
 //! median ≤ 1 µs, flagged id with full reasons median ≤ 20 µs, at 10M subjects).
 //!
 //! The store comes from `CREDITGATE_BENCH_STORE` (a directory made by
-//! `creditgate import`), or is built once under `gen/bench-<N>` from
-//! `creditgate-gen --subjects N` with N from `CREDITGATE_BENCH_SUBJECTS`
-//! (default 1,000,000). Clean ids are valid identity numbers the store has
+//! `creditgate import`), or is generated and imported once under
+//! `gen/bench-<N>` with N from `CREDITGATE_BENCH_SUBJECTS` (default 1,000,000). Clean ids are valid identity numbers the store has
 //! never seen, like most passengers an airline checks. Flagged ids are
 //! subjects with an active black entry. Beside them, a `HashMap` lookup of the
 //! same keys shows what a bare in-memory probe costs.
@@ -33,39 +32,30 @@ fn store_dir() -> PathBuf {
     if store.join("READY").exists() {
         return store;
     }
-    let run = |cmd: &mut std::process::Command| {
-        let status = cmd.status().expect("runs");
-        assert!(status.success(), "{cmd:?} failed");
-    };
-    run(std::process::Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "--release",
-            "-q",
-            "-p",
-            "creditgate-gen",
-            "--",
-            "--today",
-            "2026-11-25",
-            "--subjects",
-        ])
-        .arg(n.to_string())
-        .arg("--out")
-        .arg(&root));
-    run(std::process::Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "--release",
-            "-q",
-            "--bin",
-            "creditgate",
-            "--",
-            "import",
-            "--data",
-        ])
-        .arg(&store)
-        .arg(root.join("subjects.ndjson"))
-        .arg(root.join("entries.ndjson")));
+    creditgate_gen::generate(&creditgate_gen::Options {
+        subjects: n,
+        seed: 1,
+        today: "2026-11-25".parse().expect("a date"),
+        out: root.clone(),
+        threads: 2,
+    })
+    .expect("generates");
+    let catalog = Catalog::bundled();
+    let db = creditgate::store::Store::open_or_create(&store).expect("store");
+    for name in ["subjects.ndjson", "entries.ndjson"] {
+        let mut on_issue = |_: &Path, issue: &creditgate::import::LineIssue| panic!("{issue:?}");
+        let mut on_progress = |_| {};
+        let mut opts = creditgate::import::ImportOptions {
+            strict: false,
+            threads: 2,
+            today: Date::today(),
+            on_issue: &mut on_issue,
+            on_progress: &mut on_progress,
+        };
+        creditgate::import::import_file(Some(&db), &catalog, &root.join(name), &mut opts)
+            .expect("imports");
+    }
+    drop(db);
     std::fs::write(store.join("READY"), b"").expect("writable");
     store
 }

@@ -13,7 +13,9 @@ use creditgate::engine::Engine;
 use creditgate::id::SubjectKey;
 use creditgate::model::{Entry, Role};
 
-use crate::util::{SAMPLE_TODAY as AT, creditgate, load_sample, sample_dir, tempdir, texts};
+use crate::util::{
+    SAMPLE_TODAY as AT, creditgate, generate, load_sample, sample_dir, tempdir, texts,
+};
 
 fn import_sample(dir: &Path) -> (String, String) {
     let s = sample_dir();
@@ -322,23 +324,7 @@ fn bad_lines_are_reported_and_good_lines_imported() {
 fn an_import_killed_with_sigkill_leaves_a_store_that_opens_and_resumes() {
     use std::io::BufRead;
     let tmp = tempdir();
-    let generated = Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "creditgate-gen",
-            "--",
-            "--subjects",
-            "300000",
-            "--today",
-            AT,
-            "--out",
-        ])
-        .arg(tmp.path().join("big"))
-        .status()
-        .unwrap();
-    assert!(generated.success());
+    generate(300_000, &tmp.path().join("big"));
     // Split: a small first file, then a big one to be killed in.
     let all = std::fs::read_to_string(tmp.path().join("big/subjects.ndjson")).unwrap();
     let lines: Vec<&str> = all.lines().collect();

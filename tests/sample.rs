@@ -9,29 +9,12 @@ use creditgate::decide::{OrgRole, SubjectView, Verdict, decide};
 use creditgate::id::SubjectKey;
 use creditgate::model::{Entry, EntryStatus};
 
-use crate::util::{SAMPLE_TODAY, load_sample, root, sample_dir, tempdir};
+use crate::util::{SAMPLE_TODAY, generate, load_sample, sample_dir, tempdir};
 
 #[test]
 fn sample_is_exactly_what_the_generator_makes() {
     let tmp = tempdir();
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "creditgate-gen",
-            "--",
-            "--subjects",
-            "10000",
-            "--today",
-            SAMPLE_TODAY,
-            "--out",
-        ])
-        .arg(tmp.path())
-        .current_dir(root())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    generate(10_000, tmp.path());
     for file in ["subjects.ndjson", "entries.ndjson"] {
         let made = std::fs::read(tmp.path().join(file)).unwrap();
         let shipped = std::fs::read(sample_dir().join(file)).unwrap();

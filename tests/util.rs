@@ -68,3 +68,15 @@ pub fn load_sample() -> (
         .collect();
     (subjects, entries)
 }
+
+/// Generates `subjects` subjects for `SAMPLE_TODAY` into `out`, in-process.
+pub fn generate(subjects: u64, out: &Path) {
+    creditgate_gen::generate(&creditgate_gen::Options {
+        subjects,
+        seed: 1,
+        today: SAMPLE_TODAY.parse().expect("a date"),
+        out: out.to_path_buf(),
+        threads: 2,
+    })
+    .expect("the generator writes its files");
+}
