@@ -227,16 +227,24 @@ pub fn decide<'a>(
         benefits.clear();
     }
 
-    let order = |r: &Reason<'_>| {
+    // Mandatory first, own entries before `via` ones, then by entry id. A
+    // comparator that borrows: sorting allocates nothing.
+    let order = |a: &Reason<'_>, b: &Reason<'_>| {
         (
-            !r.mandatory,
-            r.via.is_some(),
-            r.entry.entry_id.clone(),
-            r.measure,
+            !a.mandatory,
+            a.via.is_some(),
+            a.entry.entry_id.as_str(),
+            a.measure,
         )
+            .cmp(&(
+                !b.mandatory,
+                b.via.is_some(),
+                b.entry.entry_id.as_str(),
+                b.measure,
+            ))
     };
-    reasons.sort_by_cached_key(order);
-    suspended.sort_by_cached_key(order);
+    reasons.sort_by(order);
+    suspended.sort_by(order);
     let verdict = if reasons.iter().any(|r| r.mandatory) {
         Verdict::Deny
     } else if reasons.is_empty() {

@@ -18,7 +18,7 @@ use crate::catalog::{ActionId, Catalog};
 use crate::date::Date;
 use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdict, decide};
 use crate::id::{IdReadings, SubjectKey};
-use crate::index::status::StatusIndex;
+use crate::index::status::{Flags, StatusIndex};
 use crate::model::{Entry, EntryStatus, Role};
 use crate::store::{Change, Store, StoreError, status_from};
 
@@ -205,9 +205,10 @@ impl Engine {
         &self.status
     }
 
-    /// Whether the subject is known: it has a record or entries of its own.
-    fn known(&self, key: SubjectKey) -> Result<bool, StoreError> {
-        Ok(self.status.get(key).is_some_and(|f| f.own()) || self.store.has_subject(key)?)
+    /// Whether the subject is known: it has entries of its own (from its
+    /// flags, no I/O) or a record.
+    fn known(&self, key: SubjectKey, flags: Option<Flags>) -> Result<bool, StoreError> {
+        Ok(flags.is_some_and(Flags::own) || self.store.has_subject(key)?)
     }
 
     /// Decides for the reading of `readings` the platform knows (the first
@@ -219,8 +220,8 @@ impl Engine {
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
         if let Some(second) = readings.second
-            && !self.known(readings.first)?
-            && self.known(second)?
+            && !self.known(readings.first, self.status.get(readings.first))?
+            && self.known(second, self.status.get(second))?
         {
             return self.check(second, action, at);
         }
@@ -235,25 +236,33 @@ impl Engine {
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
         let flags = self.status.get(key);
-        let known = self.known(key)?;
+        let known = self.known(key, flags)?;
         let own = match flags {
             Some(f) if f.own() => self.store.entries_of(key, &self.catalog)?,
             _ => Vec::new(),
         };
-        let mut org_entries: Vec<(SubjectKey, Role, Vec<Entry>)> = Vec::new();
-        if flags.is_some_and(|f| f.via()) {
-            for (org, role) in self.store.orgs_of(key)? {
-                if self.status.get(org).is_some_and(|f| f.own()) {
-                    org_entries.push((org, role, self.store.entries_of(org, &self.catalog)?));
-                }
+        // A person may hold several roles in one organization: read each
+        // listed organization's entries once.
+        let mut links: Vec<(SubjectKey, Role)> = Vec::new();
+        if flags.is_some_and(Flags::via) {
+            links = self.store.orgs_of(key)?;
+            links.retain(|(org, _)| self.status.get(*org).is_some_and(Flags::own));
+        }
+        let mut org_entries: Vec<(SubjectKey, Vec<Entry>)> = Vec::new();
+        for (org, _) in &links {
+            if !org_entries.iter().any(|(o, _)| o == org) {
+                org_entries.push((*org, self.store.entries_of(*org, &self.catalog)?));
             }
         }
-        let roles: Vec<OrgRole<'_>> = org_entries
+        let roles: Vec<OrgRole<'_>> = links
             .iter()
-            .map(|(org, role, entries)| OrgRole {
-                org: *org,
-                role: *role,
-                entries,
+            .filter_map(|(org, role)| {
+                let (_, entries) = org_entries.iter().find(|(o, _)| o == org)?;
+                Some(OrgRole {
+                    org: *org,
+                    role: *role,
+                    entries,
+                })
             })
             .collect();
         let view = SubjectView {
