@@ -492,11 +492,6 @@ impl Store {
         })
     }
 
-    /// The store's directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn rocks(&self, source: rocksdb::Error) -> StoreError {
         StoreError::Rocks {
             path: self.path.display().to_string(),
@@ -624,23 +619,6 @@ impl Store {
         Ok(())
     }
 
-    /// RocksDB's estimate of the number of keys in a family.
-    pub fn estimate_keys(&self, family: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .db
-            .property_int_value_cf(self.cf(family), "rocksdb.estimate-num-keys")
-            .map_err(|e| self.rocks(e))?
-            .unwrap_or(0))
-    }
-
-    /// Estimated subjects and entries.
-    pub fn estimate_counts(&self) -> Result<(u64, u64), StoreError> {
-        Ok((
-            self.estimate_keys(CF_SUBJECTS)?,
-            self.estimate_keys(CF_ENTRIES)?,
-        ))
-    }
-
     /// Writes subjects: new ones are inserted, different ones replace the
     /// stored record (and their person links), equal ones change nothing.
     /// One atomic batch.
@@ -662,10 +640,11 @@ impl Store {
         for (subject, key) in subjects.iter().zip(&keys) {
             let stored = StoredSubject::from_model(subject);
             let encoded = codec::encode(&stored);
-            let previous = current.get(key).cloned().flatten();
+            let previous = current.remove(key).flatten();
             let kind = match &previous {
                 Some(old) if *old == encoded => {
                     applied.unchanged += 1;
+                    current.insert(*key, previous);
                     continue;
                 }
                 Some(old) => {
@@ -728,9 +707,10 @@ impl Store {
         for entry in entries {
             let stored = StoredEntry::from_model(entry, catalog);
             let encoded = codec::encode(&stored);
-            let kind = match current.get(entry.entry_id.as_str()).cloned().flatten() {
+            let kind = match current.remove(entry.entry_id.as_str()).flatten() {
                 Some(old) if old == encoded => {
                     applied.unchanged += 1;
+                    current.insert(&entry.entry_id, Some(old));
                     continue;
                 }
                 Some(old) => {
@@ -965,6 +945,26 @@ mod tests {
             .apply_entries(&[entry(&ENTRY.replace("E1", "E2"))], &catalog)
             .unwrap();
         assert_eq!(store.changes(5, 10).unwrap()[0].seq, 5);
+    }
+
+    #[test]
+    fn a_record_repeated_within_one_batch_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let org = subject(ORG);
+        let applied = store
+            .apply_subjects(&[org.clone(), org.clone(), org])
+            .unwrap();
+        assert_eq!((applied.inserted, applied.unchanged), (1, 2));
+        let e = entry(ENTRY);
+        let applied = store.apply_entries(&[e.clone(), e], &catalog).unwrap();
+        assert_eq!((applied.inserted, applied.unchanged), (1, 1));
+        // Unchanged again in a later batch, and the repeat stays unchanged.
+        let applied = store
+            .apply_entries(&[entry(ENTRY), entry(ENTRY)], &catalog)
+            .unwrap();
+        assert_eq!((applied.inserted, applied.unchanged), (0, 2));
     }
 
     #[test]
