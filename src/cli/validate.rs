@@ -1,17 +1,14 @@
 //! `creditgate validate`: check NDJSON files line by line, reporting every bad
-//! line as `FILE:LINE: field: problem`, without importing anything.
+//! line as `FILE:LINE: field: problem`, without importing anything. It is the
+//! import pipeline with no store behind it, so it accepts and rejects exactly
+//! what `creditgate import` would.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use anyhow::Context;
 
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
-use creditgate::model::{EntryRecord, SubjectRecord, parse_record};
-use creditgate::ndjson::{DEFAULT_MAX_LINE, LineReader};
+use creditgate::import::{self, ImportOptions, LineIssue};
 
 /// Arguments of `creditgate validate`.
 #[derive(clap::Args)]
@@ -26,49 +23,33 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
-    let today = Date::today();
+    import::check_readable(&args.files)?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut any_bad = false;
     for path in &args.files {
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file), DEFAULT_MAX_LINE);
-        let (mut good, mut bad) = (0u64, 0u64);
-        let mut entries: Option<bool> = None;
-        while let Some((line_no, line)) = lines
-            .next_line()
-            .with_context(|| format!("cannot read {}", path.display()))?
-        {
-            let result = line.map_err(|e| e.to_string()).and_then(|line| {
-                let is_entries = *entries.get_or_insert_with(|| line.contains("\"entry_id\""));
-                if is_entries {
-                    parse_record::<EntryRecord>(line)
-                        .and_then(|r| r.validate(catalog, today))
-                        .map(drop)
-                } else {
-                    parse_record::<SubjectRecord>(line)
-                        .and_then(|r| r.validate(today))
-                        .map(drop)
-                }
-                .map_err(|e| e.to_string())
-            });
-            match result {
-                Ok(()) => good += 1,
-                Err(message) => {
-                    bad += 1;
-                    if bad <= args.max_errors {
-                        eprintln!("{}:{line_no}: {message}", path.display());
-                    }
-                }
+        let mut printed = 0u64;
+        let mut on_issue = |path: &Path, issue: &LineIssue| {
+            printed += 1;
+            if printed <= args.max_errors {
+                eprintln!("{}:{}: {}", path.display(), issue.line, issue.message);
             }
-        }
-        let what = match entries {
-            Some(true) => "entries",
-            Some(false) => "subjects",
-            None => "records",
         };
+        let mut on_progress = |_| {};
+        let mut opts = ImportOptions {
+            strict: false,
+            threads,
+            today: Date::today(),
+            on_issue: &mut on_issue,
+            on_progress: &mut on_progress,
+        };
+        let report = import::import_file(None, catalog, path, &mut opts)?;
+        let bad = report.rejected_total();
         eprintln!(
-            "{}: {} {what}: {good} valid, {bad} rejected",
+            "{}: {} {}: {} valid, {bad} rejected",
             path.display(),
-            good + bad
+            report.read,
+            report.kind.map_or("records", |k| k.noun()),
+            report.read - bad,
         );
         any_bad |= bad > 0;
     }
