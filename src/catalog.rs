@@ -271,14 +271,6 @@ impl Catalog {
         self.category_index.get(code).copied()
     }
 
-    /// The measure with this code (a scan: not for hot paths).
-    pub fn measure_by_code(&self, code: &str) -> Option<MeasureId> {
-        self.measures
-            .iter()
-            .position(|m| m.code == code)
-            .map(|i| MeasureId(i as u16))
-    }
-
     /// An action by id.
     pub fn action(&self, id: ActionId) -> &Action {
         &self.actions[id.0 as usize]

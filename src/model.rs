@@ -602,26 +602,6 @@ impl EntryRecord {
     }
 }
 
-impl Subject {
-    /// The record form, for writing NDJSON.
-    pub fn to_record(&self) -> SubjectRecord {
-        SubjectRecord {
-            id: self.id.to_string(),
-            kind: self.id.kind(),
-            name: self.name.clone(),
-            aliases: self.aliases.clone(),
-            persons: self
-                .persons
-                .iter()
-                .map(|l| PersonLinkRecord {
-                    id: l.person.to_string(),
-                    role: l.role,
-                })
-                .collect(),
-        }
-    }
-}
-
 impl Entry {
     /// The record form, for writing NDJSON.
     pub fn to_record(&self, catalog: &Catalog) -> EntryRecord {
