@@ -20,6 +20,7 @@ use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdi
 use crate::id::{IdReadings, SubjectKey};
 use crate::index::status::{Flags, StatusIndex};
 use crate::model::{Entry, EntryStatus, Role};
+use crate::names;
 use crate::store::{Change, Store, StoreError, status_from};
 
 /// The engine over one store.
@@ -211,21 +212,46 @@ impl Engine {
         Ok(flags.is_some_and(Flags::own) || self.store.has_subject(key)?)
     }
 
-    /// Decides for the reading of `readings` the platform knows (the first
-    /// when both or neither are known).
+    /// The reading of `readings` the platform knows (the first when both or
+    /// neither are known).
+    pub fn pick_reading(&self, readings: IdReadings) -> Result<SubjectKey, StoreError> {
+        if let Some(second) = readings.second
+            && !self.known(readings.first, self.status.get(readings.first))?
+            && self.known(second, self.status.get(second))?
+        {
+            return Ok(second);
+        }
+        Ok(readings.first)
+    }
+
+    /// Decides for the reading of `readings` the platform knows.
     pub fn check_readings(
         &self,
         readings: IdReadings,
         action: ActionId,
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
-        if let Some(second) = readings.second
-            && !self.known(readings.first, self.status.get(readings.first))?
-            && self.known(second, self.status.get(second))?
-        {
-            return self.check(second, action, at);
-        }
-        self.check(readings.first, action, at)
+        self.check(self.pick_reading(readings)?, action, at)
+    }
+
+    /// Sets `answer.name_match` to whether `name` is the subject's current
+    /// name or an alias, after [`names::fold`]ing both. An unknown subject
+    /// matches no name.
+    pub fn match_name(
+        &self,
+        answer: &mut CheckAnswer,
+        key: SubjectKey,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let matched = match self.store.subject(key)? {
+            Some(s) => names::matches(
+                name,
+                std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)),
+            ),
+            None => false,
+        };
+        answer.name_match = Some(matched);
+        Ok(())
     }
 
     /// Decides whether `key` may do `action` on `at`.

@@ -43,6 +43,8 @@ pub mod id;
 pub mod import;
 pub mod index;
 pub mod model;
+pub mod names;
 pub mod ndjson;
 pub mod sample;
+pub mod server;
 pub mod store;

@@ -1,9 +1,11 @@
 //! Integration tests: the real `creditgate` binary, the bundled sample, and
 //! an independent second implementation of the identifier rules.
 
+mod http;
 mod util;
 
 mod cli;
 mod ids_oracle;
 mod import;
 mod sample;
+mod server;

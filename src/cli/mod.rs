@@ -17,6 +17,7 @@ mod catalog;
 mod check;
 mod id;
 mod import;
+mod serve;
 mod validate;
 
 /// Exit code when the input had problems that were reported.
@@ -51,6 +52,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Show a subject: record, links, entries with derived status, history.
     Show(check::ShowArgs),
+    /// Serve the HTTP API (SPEC §6) until SIGTERM or SIGINT.
+    Serve(serve::Args),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -75,5 +78,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(args, &catalog()?),
         Command::Check(args) => check::run_check(args, &catalog()?, &catalog_text),
         Command::Show(args) => check::run_show(args, &catalog()?, &catalog_text),
+        Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text),
     }
 }

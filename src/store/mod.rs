@@ -503,6 +503,30 @@ impl Store {
         self.db.cf_handle(name).expect("every family is opened")
     }
 
+    /// RocksDB figures for monitoring: per family, the estimated number of
+    /// keys, the size of its SST files and of its memtables, as
+    /// `(family, property, value)`. Properties RocksDB cannot give are left out.
+    pub fn figures(&self) -> Vec<(&'static str, &'static str, u64)> {
+        const PROPERTIES: [&str; 3] = [
+            "estimate-num-keys",
+            "total-sst-files-size",
+            "cur-size-all-mem-tables",
+        ];
+        let mut out = Vec::new();
+        for property in PROPERTIES {
+            let name = format!("rocksdb.{property}");
+            for family in FAMILIES {
+                if let Ok(Some(v)) = self
+                    .db
+                    .property_int_value_cf(self.cf(family), name.as_str())
+                {
+                    out.push((family, property, v));
+                }
+            }
+        }
+        out
+    }
+
     /// Whether the subject has a record. An absent key is usually answered
     /// by the bloom filter, without reading a data block.
     pub fn has_subject(&self, key: SubjectKey) -> Result<bool, StoreError> {

@@ -1,0 +1,85 @@
+//! `creditgate serve`: the HTTP service (SPEC §6) over a store or the bundled
+//! sample.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use creditgate::catalog::Catalog;
+use creditgate::engine::Engine;
+use creditgate::server::{self, Limits, api::Api};
+
+/// Arguments of `creditgate serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Store directory (default: the bundled sample, imported on first use).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (the address is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Runtime worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds a client has to send a request head (also the keep-alive idle
+    /// limit).
+    #[arg(long, default_value_t = 30)]
+    header_timeout: u64,
+    /// Seconds shutdown waits for in-flight requests.
+    #[arg(long, default_value_t = 10)]
+    shutdown_grace: u64,
+}
+
+pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<ExitCode> {
+    let dir = match &args.data {
+        Some(dir) => dir.clone(),
+        None => creditgate::sample::store_dir(catalog, catalog_text)
+            .context("cannot prepare the bundled sample")?,
+    };
+    let engine = Engine::open(&dir, catalog.clone())
+        .with_context(|| format!("cannot open the store {}", dir.display()))?;
+    let flagged = engine.status().len();
+    let api = Arc::new(Api::new(engine));
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        ..Limits::default()
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let listener = server::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr().context("no local address")?;
+        eprintln!(
+            "creditgate: listening on http://{addr} (store {}, {flagged} flagged subjects)",
+            dir.display()
+        );
+        server::serve(listener, api.clone(), limits, server::termination()).await;
+        eprintln!("creditgate: shutting down");
+        anyhow::Ok(())
+    })?;
+    drop(runtime);
+    api.engine()
+        .store()
+        .sync()
+        .context("cannot sync the store at shutdown")?;
+    drop(api);
+    eprintln!("creditgate: stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,295 @@
+//! SPEC §6 over HTTP: routing, parameters, answers and errors.
+//!
+//! Every error is `{"error":{"code","message"}}` with a stable `code` for
+//! programs and a `message` that names the parameter and what was expected.
+//! Unknown query parameters are refused rather than ignored: a misspelt `at`
+//! silently answering for today is worse than a 400.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+
+use super::metrics::{EngineFigures, Metrics, Route};
+use super::query::{Query, decode_path_segment};
+use super::{Handler, Reply, error_reply, json_reply};
+use crate::catalog::ActionId;
+use crate::date::Date;
+use crate::engine::Engine;
+use crate::id::SubjectKey;
+
+/// The SPEC §6 handler over an engine.
+pub struct Api {
+    engine: Engine,
+    metrics: Metrics,
+    started: Instant,
+}
+
+/// A refused request: status, code, message.
+struct Refusal(StatusCode, &'static str, String);
+
+impl Refusal {
+    fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal(StatusCode::BAD_REQUEST, code, message.into())
+    }
+}
+
+type Answer = Result<Reply, Refusal>;
+
+const CHECK_PARAMS: [&str; 4] = ["id", "action", "at", "name"];
+const SUBJECT_PARAMS: [&str; 1] = ["at"];
+
+impl Api {
+    /// Serves `engine`.
+    pub fn new(engine: Engine) -> Api {
+        Api {
+            engine,
+            metrics: Metrics::default(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    fn route(&self, req: &Request<Incoming>) -> (Route, Answer) {
+        let path = req.uri().path();
+        let (route, methods_ok) = match path {
+            "/v1/check" => (Route::Check, true),
+            "/healthz" => (Route::Healthz, true),
+            "/metrics" => (Route::Metrics, true),
+            p if p.starts_with("/v1/subjects/") => (Route::Subject, true),
+            _ => (Route::Other, false),
+        };
+        if !methods_ok {
+            return (
+                route,
+                Err(Refusal(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!(
+                        "no such route {path:?}; the routes are /v1/check, /v1/subjects/{{id}}, /healthz and /metrics"
+                    ),
+                )),
+            );
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return (
+                route,
+                Err(Refusal(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("{} {path} is not supported; use GET", req.method()),
+                )),
+            );
+        }
+        let query = match Query::parse(req.uri().query()) {
+            Ok(q) => q,
+            Err(e) => return (route, Err(Refusal::bad("bad_query", e.to_string()))),
+        };
+        let answer = match route {
+            Route::Check => self.check(&query),
+            Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query),
+            Route::Healthz => Ok(self.healthz()),
+            Route::Metrics => Ok(self.render_metrics()),
+            Route::Other => unreachable!("unknown routes are refused above"),
+        };
+        (route, answer)
+    }
+
+    fn check(&self, q: &Query<'_>) -> Answer {
+        refuse_unknown(q, &CHECK_PARAMS)?;
+        let id = required(q, "id")?;
+        let readings = SubjectKey::parse_readings(id)
+            .map_err(|e| Refusal::bad("invalid_id", format!("parameter \"id\": {e}")))?;
+        let action = self.action(required(q, "action")?)?;
+        let at = date_param(q)?;
+        let key = self.engine.pick_reading(readings).map_err(store_failed)?;
+        let mut answer = self.engine.check(key, action, at).map_err(store_failed)?;
+        if let Some(name) = q.get("name") {
+            self.engine
+                .match_name(&mut answer, key, name)
+                .map_err(store_failed)?;
+        }
+        Ok(json_ok(&answer))
+    }
+
+    fn subject(&self, raw_id: &str, q: &Query<'_>) -> Answer {
+        refuse_unknown(q, &SUBJECT_PARAMS)?;
+        let id = decode_path_segment(raw_id).ok_or_else(|| {
+            Refusal::bad(
+                "invalid_id",
+                "path identifier: not valid percent-encoded UTF-8",
+            )
+        })?;
+        let key = SubjectKey::parse(&id)
+            .map_err(|e| Refusal::bad("invalid_id", format!("path identifier: {e}")))?;
+        let at = date_param(q)?;
+        let answer = self.engine.show(key, at).map_err(store_failed)?;
+        if !answer.known {
+            return Err(Refusal(
+                StatusCode::NOT_FOUND,
+                "unknown_subject",
+                format!("the platform has no record of {key}"),
+            ));
+        }
+        Ok(json_ok(&answer))
+    }
+
+    fn healthz(&self) -> Reply {
+        let body = serde_json::json!({
+            "status": "ok",
+            "flagged_subjects": self.engine.status().len(),
+            "uptime_seconds": self.started.elapsed().as_secs(),
+        });
+        json_reply(
+            StatusCode::OK,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        )
+    }
+
+    fn render_metrics(&self) -> Reply {
+        let figures = EngineFigures {
+            flagged_subjects: self.engine.status().len() as u64,
+            status_index_bytes: self.engine.status().heap_bytes() as u64,
+            store: self.engine.store().figures(),
+            uptime_seconds: self.started.elapsed().as_secs_f64(),
+        };
+        let mut res = json_reply(StatusCode::OK, self.metrics.render(&figures));
+        res.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        res
+    }
+
+    fn action(&self, code: &str) -> Result<ActionId, Refusal> {
+        let catalog = self.engine.catalog();
+        catalog.action_by_code(code.trim()).ok_or_else(|| {
+            Refusal::bad(
+                "unknown_action",
+                format!(
+                    "parameter \"action\": unknown action {code:?}; the catalog has: {}",
+                    catalog.action_codes().join(", ")
+                ),
+            )
+        })
+    }
+}
+
+fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
+    match serde_json::to_vec(value) {
+        Ok(body) => json_reply(StatusCode::OK, body),
+        Err(e) => error_reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("cannot encode the answer: {e}"),
+        ),
+    }
+}
+
+fn store_failed(e: crate::store::StoreError) -> Refusal {
+    eprintln!("creditgate: store error: {e}");
+    Refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "store_error",
+        format!("the store failed: {e}"),
+    )
+}
+
+fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal> {
+    match q.get(name) {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        Some(_) => Err(Refusal::bad(
+            "missing_parameter",
+            format!("parameter {name:?} is empty"),
+        )),
+        None => Err(Refusal::bad(
+            "missing_parameter",
+            format!("parameter {name:?} is required"),
+        )),
+    }
+}
+
+fn date_param(q: &Query<'_>) -> Result<Date, Refusal> {
+    match q.get("at") {
+        None => Ok(Date::today()),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| Refusal::bad("invalid_date", format!("parameter \"at\": {e}"))),
+    }
+}
+
+fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
+    match q.unknown(known).next() {
+        None => Ok(()),
+        Some(name) => Err(Refusal::bad(
+            "unknown_parameter",
+            format!(
+                "unknown parameter {name:?}; this route takes: {}",
+                known.join(", ")
+            ),
+        )),
+    }
+}
+
+impl Handler for Api {
+    fn handle(&self, req: &Request<Incoming>) -> Reply {
+        let started = Instant::now();
+        let (route, answer) = self.route(req);
+        let res = answer.unwrap_or_else(|Refusal(status, code, message)| {
+            let mut res = error_reply(status, code, &message);
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                res.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            }
+            res
+        });
+        self.metrics
+            .record(route, res.status().as_u16(), started.elapsed());
+        res
+    }
+
+    fn panicked(&self) {
+        self.metrics.panicked();
+        self.metrics
+            .record(Route::Other, 500, std::time::Duration::ZERO);
+    }
+
+    fn connection_opened(&self) {
+        self.metrics.connection_opened();
+    }
+
+    fn connection_closed(&self) {
+        self.metrics.connection_closed();
+    }
+
+    fn refused(&self, status: StatusCode) {
+        self.metrics
+            .record(Route::Other, status.as_u16(), std::time::Duration::ZERO);
+    }
+}
+
+/// A constant body, for [`Constant`].
+const CONSTANT_BODY: &[u8] = b"{\"decision\":\"allow\"}";
+
+/// The empty handler: answers every request with the same small body. The
+/// load tool's baseline runs it on the same server as [`Api`], so the ratio
+/// of the two throughputs is the cost of the engine's own work.
+pub struct Constant;
+
+impl Handler for Constant {
+    fn handle(&self, _req: &Request<Incoming>) -> Reply {
+        json_reply(StatusCode::OK, Bytes::from_static(CONSTANT_BODY))
+    }
+}

@@ -1,0 +1,302 @@
+//! Request counters and latency histograms, rendered in the Prometheus text
+//! exposition format for `GET /metrics`.
+//!
+//! Everything is a fixed array of atomics indexed by route and status, so
+//! recording a request is a handful of relaxed increments: no lock, no
+//! allocation, no map lookup on the hot path.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// The routes requests are counted under (the `route` label).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /v1/check`.
+    Check,
+    /// `GET /v1/subjects/{id}`.
+    Subject,
+    /// `GET /healthz`.
+    Healthz,
+    /// `GET /metrics`.
+    Metrics,
+    /// Anything else (unknown paths, wrong methods).
+    Other,
+}
+
+impl Route {
+    const ALL: [Route; 5] = [
+        Route::Check,
+        Route::Subject,
+        Route::Healthz,
+        Route::Metrics,
+        Route::Other,
+    ];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::Check => "/v1/check",
+            Route::Subject => "/v1/subjects/{id}",
+            Route::Healthz => "/healthz",
+            Route::Metrics => "/metrics",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// Status codes counted individually; anything else is counted as `other`.
+const STATUSES: [u16; 13] = [
+    200, 400, 401, 403, 404, 405, 409, 413, 414, 431, 500, 503, 0,
+];
+
+fn status_slot(code: u16) -> usize {
+    STATUSES
+        .iter()
+        .position(|&s| s == code)
+        .unwrap_or(STATUSES.len() - 1)
+}
+
+/// Upper bounds of the latency buckets, in microseconds.
+const BUCKETS_US: [u64; 14] = [
+    25,
+    50,
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    100_000,
+    250_000,
+    1_000_000,
+    u64::MAX,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS_US.len()],
+    sum_ns: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn record(&self, d: Duration) {
+        let us = d.as_micros() as u64;
+        let slot = BUCKETS_US.iter().position(|&b| us <= b).unwrap_or(0);
+        self.buckets[slot].fetch_add(1, Relaxed);
+        self.sum_ns.fetch_add(d.as_nanos() as u64, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+}
+
+/// The server's counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; STATUSES.len()]; Route::ALL.len()],
+    latency: [Histogram; Route::ALL.len()],
+    connections_open: AtomicU64,
+    connections_total: AtomicU64,
+    panics: AtomicU64,
+}
+
+/// Figures from the engine, sampled when `/metrics` is rendered.
+#[derive(Debug, Default, Clone)]
+pub struct EngineFigures {
+    /// Subjects in the status index.
+    pub flagged_subjects: u64,
+    /// Heap bytes of the status index.
+    pub status_index_bytes: u64,
+    /// RocksDB figures: (family, property name without `rocksdb.`, value).
+    pub store: Vec<(&'static str, &'static str, u64)>,
+    /// Seconds since the server started.
+    pub uptime_seconds: f64,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn record(&self, route: Route, status: u16, took: Duration) {
+        let r = route as usize;
+        self.requests[r][status_slot(status)].fetch_add(1, Relaxed);
+        self.latency[r].record(took);
+    }
+
+    /// A connection was accepted.
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Relaxed);
+        self.connections_total.fetch_add(1, Relaxed);
+    }
+
+    /// A connection ended.
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Relaxed);
+    }
+
+    /// A handler panicked (and was answered with 500).
+    pub fn panicked(&self) {
+        self.panics.fetch_add(1, Relaxed);
+    }
+
+    /// Requests answered so far on `route` with `status`.
+    pub fn requests(&self, route: Route, status: u16) -> u64 {
+        self.requests[route as usize][status_slot(status)].load(Relaxed)
+    }
+
+    /// The exposition text.
+    pub fn render(&self, engine: &EngineFigures) -> String {
+        let mut out = String::with_capacity(8 << 10);
+        out.push_str(
+            "# HELP creditgate_requests_total HTTP requests answered, by route and status.\n",
+        );
+        out.push_str("# TYPE creditgate_requests_total counter\n");
+        for route in Route::ALL {
+            for (slot, &status) in STATUSES.iter().enumerate() {
+                let n = self.requests[route as usize][slot].load(Relaxed);
+                if n == 0 {
+                    continue;
+                }
+                let status = if status == 0 {
+                    "other".to_string()
+                } else {
+                    status.to_string()
+                };
+                let _ = writeln!(
+                    out,
+                    "creditgate_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                    route.label()
+                );
+            }
+        }
+        out.push_str("# HELP creditgate_request_duration_seconds Time from request head to response, by route.\n");
+        out.push_str("# TYPE creditgate_request_duration_seconds histogram\n");
+        for route in Route::ALL {
+            let h = &self.latency[route as usize];
+            let count = h.count.load(Relaxed);
+            if count == 0 {
+                continue;
+            }
+            let mut cumulative = 0;
+            for (slot, &bound) in BUCKETS_US.iter().enumerate() {
+                cumulative += h.buckets[slot].load(Relaxed);
+                let le = if bound == u64::MAX {
+                    "+Inf".to_string()
+                } else {
+                    format!("{}", bound as f64 / 1e6)
+                };
+                let _ = writeln!(
+                    out,
+                    "creditgate_request_duration_seconds_bucket{{route=\"{}\",le=\"{le}\"}} {cumulative}",
+                    route.label()
+                );
+            }
+            let _ = writeln!(
+                out,
+                "creditgate_request_duration_seconds_sum{{route=\"{}\"}} {}",
+                route.label(),
+                h.sum_ns.load(Relaxed) as f64 / 1e9
+            );
+            let _ = writeln!(
+                out,
+                "creditgate_request_duration_seconds_count{{route=\"{}\"}} {count}",
+                route.label()
+            );
+        }
+        let gauges: [(&str, &str, &str, f64); 6] = [
+            (
+                "creditgate_connections_open",
+                "gauge",
+                "Client connections open now.",
+                self.connections_open.load(Relaxed) as f64,
+            ),
+            (
+                "creditgate_connections_total",
+                "counter",
+                "Client connections accepted.",
+                self.connections_total.load(Relaxed) as f64,
+            ),
+            (
+                "creditgate_handler_panics_total",
+                "counter",
+                "Handlers that panicked and were answered with 500.",
+                self.panics.load(Relaxed) as f64,
+            ),
+            (
+                "creditgate_status_index_subjects",
+                "gauge",
+                "Flagged subjects held in the in-memory status index.",
+                engine.flagged_subjects as f64,
+            ),
+            (
+                "creditgate_status_index_bytes",
+                "gauge",
+                "Heap bytes of the status index.",
+                engine.status_index_bytes as f64,
+            ),
+            (
+                "creditgate_uptime_seconds",
+                "gauge",
+                "Seconds since the server started.",
+                engine.uptime_seconds,
+            ),
+        ];
+        for (name, kind, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        let mut last = "";
+        for (family, property, value) in &engine.store {
+            let name = format!("creditgate_store_{}", property.replace('-', "_"));
+            if *property != last {
+                let _ = writeln!(
+                    out,
+                    "# HELP {name} RocksDB property rocksdb.{property}, by column family.\n# TYPE {name} gauge"
+                );
+                last = property;
+            }
+            let _ = writeln!(out, "{name}{{family=\"{family}\"}} {value}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.record(Route::Check, 200, Duration::from_micros(30));
+        m.record(Route::Check, 200, Duration::from_micros(700));
+        m.record(Route::Check, 400, Duration::from_micros(10));
+        m.record(Route::Other, 404, Duration::from_micros(10));
+        m.record(Route::Other, 418, Duration::from_micros(10));
+        let text = m.render(&EngineFigures {
+            flagged_subjects: 7,
+            store: vec![("subjects", "estimate-num-keys", 10_000)],
+            ..EngineFigures::default()
+        });
+        assert!(text.contains("creditgate_requests_total{route=\"/v1/check\",status=\"200\"} 2\n"));
+        assert!(text.contains("creditgate_requests_total{route=\"/v1/check\",status=\"400\"} 1\n"));
+        assert!(text.contains("creditgate_requests_total{route=\"other\",status=\"other\"} 1\n"));
+        assert!(text.contains(
+            "creditgate_request_duration_seconds_bucket{route=\"/v1/check\",le=\"0.00005\"} 2\n"
+        ));
+        assert!(text.contains(
+            "creditgate_request_duration_seconds_bucket{route=\"/v1/check\",le=\"0.001\"} 3\n"
+        ));
+        assert!(text.contains(
+            "creditgate_request_duration_seconds_bucket{route=\"/v1/check\",le=\"+Inf\"} 3\n"
+        ));
+        assert!(
+            text.contains("creditgate_request_duration_seconds_count{route=\"/v1/check\"} 3\n")
+        );
+        assert!(text.contains("creditgate_status_index_subjects 7\n"));
+        assert!(text.contains("creditgate_store_estimate_num_keys{family=\"subjects\"} 10000\n"));
+        assert_eq!(m.requests(Route::Check, 200), 2);
+    }
+}

@@ -1,0 +1,253 @@
+//! The HTTP/1.1 server: connections, limits, time-outs, panics and graceful
+//! shutdown, around any [`Handler`].
+//!
+//! The server knows nothing about credit: [`api::Api`] is the handler that
+//! answers SPEC §6, and the load tool's empty-handler baseline runs the same
+//! server with a handler that returns a constant body, so the two are compared
+//! on equal plumbing.
+//!
+//! Handlers are synchronous. The hot path is an in-memory probe plus, for
+//! flagged subjects, a few RocksDB point reads that hit the block cache, so
+//! it runs on the tokio worker that read the request; handing it to a
+//! blocking pool would cost more than the work itself.
+//!
+//! What protects the process:
+//! * request heads larger than [`Limits::max_header_bytes`] get 431 (hyper);
+//!   declared bodies larger than [`Limits::max_body_bytes`] get 413;
+//! * a client that does not send a complete request head within
+//!   [`Limits::header_read_timeout`], first or next on a kept-alive
+//!   connection, is disconnected;
+//! * at most [`Limits::max_connections`] connections are served at once;
+//!   further ones wait in the listen backlog;
+//! * a panicking handler is answered with 500 and counted; the connection
+//!   and the server carry on;
+//! * on shutdown the listener closes, each connection finishes the request
+//!   it is serving and closes, and [`serve`] returns once all are done (or
+//!   after [`Limits::shutdown_grace`]).
+
+pub mod api;
+pub mod metrics;
+pub mod query;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+/// A complete response.
+pub type Reply = Response<Full<Bytes>>;
+
+/// Answers requests. Called on a runtime worker; must not block for long.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request (its body is not read: the routes served so far
+    /// take none).
+    fn handle(&self, req: &Request<Incoming>) -> Reply;
+
+    /// The handler panicked on a request; it was answered with 500.
+    fn panicked(&self) {}
+
+    /// A connection was accepted.
+    fn connection_opened(&self) {}
+
+    /// A connection ended.
+    fn connection_closed(&self) {}
+
+    /// A request was refused by the server before reaching the handler
+    /// (e.g. 413), for counting.
+    fn refused(&self, _status: StatusCode) {}
+}
+
+/// Limits and time-outs.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+    /// Largest declared request body, in bytes.
+    pub max_body_bytes: u64,
+    /// Time a client has to send a complete request head, including the
+    /// idle time before the next request on a kept-alive connection.
+    pub header_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_header_bytes: 16 << 10,
+            max_body_bytes: 1 << 20,
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A JSON response with `status`.
+pub fn json_reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+    let mut res = Response::new(Full::new(body.into()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    res
+}
+
+/// The SPEC §6 error body `{"error":{"code","message"}}`.
+pub fn error_reply(status: StatusCode, code: &str, message: &str) -> Reply {
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    json_reply(status, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+fn declared_body_too_large(req: &Request<Incoming>, max: u64) -> Option<u64> {
+    let len = req.headers().get(CONTENT_LENGTH)?.to_str().ok()?;
+    let len: u64 = len.trim().parse().ok()?;
+    (len > max).then_some(len)
+}
+
+fn answer<H: Handler>(handler: &H, limits: &Limits, req: &Request<Incoming>) -> Reply {
+    if let Some(len) = declared_body_too_large(req, limits.max_body_bytes) {
+        handler.refused(StatusCode::PAYLOAD_TOO_LARGE);
+        let mut res = error_reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!(
+                "the request body is {len} bytes; at most {} are accepted",
+                limits.max_body_bytes
+            ),
+        );
+        // The body will not be read: the connection cannot be reused.
+        res.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    }
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handler.handle(req))) {
+        Ok(res) => res,
+        Err(_) => {
+            handler.panicked();
+            error_reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed while answering this request; it has been logged",
+            )
+        }
+    }
+}
+
+/// Binds `addr`.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves `listener` with `handler` until `shutdown` completes, then drains.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let limits = Arc::new(limits);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size((limits.max_header_bytes * 2).max(8192))
+        .max_header_size(limits.max_header_bytes)
+        .keep_alive(true);
+    let http = Arc::new(http);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let (stream, _peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    eprintln!("creditgate: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (handler, limits, http, mut stop_rx) = (
+            handler.clone(),
+            limits.clone(),
+            http.clone(),
+            stop_rx.clone(),
+        );
+        handler.connection_opened();
+        connections.spawn(async move {
+            let service = {
+                let handler = handler.clone();
+                hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let res = answer(&*handler, &limits, &req);
+                    async move { Ok::<_, Infallible>(res) }
+                })
+            };
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop_rx.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            handler.connection_closed();
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        eprintln!(
+            "creditgate: {} connections still open after {:?}; closing them",
+            connections.len(),
+            limits.shutdown_grace
+        );
+        connections.shutdown().await;
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn termination() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
