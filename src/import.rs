@@ -2,10 +2,12 @@
 //!
 //! A pipeline with bounded memory whatever the file size: a reader thread
 //! cuts the file into chunks of lines; one parser per core turns lines into
-//! validated [`Subject`]s or [`Entry`]s; the calling thread puts chunks back in
-//! file order and writes each as one atomic batch ([`Store::apply_subjects`],
-//! [`Store::apply_entries`]). Order matters: a later line with the same
-//! `entry_id` replaces the earlier one.
+//! validated [`Subject`]s or [`Entry`]s; the calling thread takes chunks back
+//! in file order, reports their bad lines, and for entries writes each chunk
+//! as one atomic batch ([`Store::apply_entries`]). Subjects, the bulk of any
+//! load, take the faster path of [`crate::store::bulk`]: the parsers spill
+//! sorted runs, which are merged into SST files and ingested at the end.
+//! Either way a later line with the same key replaces an earlier one.
 //!
 //! A bad line is reported with its number and reason and the good lines still
 //! go in. With `strict`, the whole file is checked first and nothing is written
@@ -23,6 +25,7 @@ use crate::catalog::Catalog;
 use crate::date::Date;
 use crate::model::{Entry, EntryRecord, RecordError, Subject, SubjectRecord, parse_record};
 use crate::ndjson::{DEFAULT_MAX_LINE, LineError, LineReader};
+use crate::store::bulk::{BulkSubjects, RunBuffer};
 use crate::store::{Applied, Store, StoreError};
 
 /// Lines per chunk handed to a parser.
@@ -146,6 +149,8 @@ struct ParsedChunk {
     lines: u64,
     issues: Vec<LineIssue>,
     bytes_read: u64,
+    /// A bulk run could not be written.
+    failure: Option<StoreError>,
 }
 
 struct RawChunk {
@@ -222,6 +227,20 @@ fn parse_chunk(kind: FileKind, raw: RawChunk, catalog: &Catalog, today: Date) ->
         lines,
         issues,
         bytes_read: raw.bytes_read,
+        failure: None,
+    }
+}
+
+/// Moves a parsed chunk's subjects into a bulk run buffer, each with its
+/// place in the file (later lines win).
+fn buffer_subjects(chunk: &mut ParsedChunk, buffer: &mut RunBuffer<'_>) {
+    if let Parsed::Subjects(subjects) = &mut chunk.records {
+        for (i, s) in subjects.drain(..).enumerate() {
+            if let Err(e) = buffer.push(&s, chunk.index << 24 | i as u64) {
+                chunk.failure = Some(e);
+                return;
+            }
+        }
     }
 }
 
@@ -307,6 +326,12 @@ fn run_pipeline(
     let (raw_tx, raw_rx) = crossbeam_channel::bounded::<RawChunk>(threads * 2);
     let (parsed_tx, parsed_rx) = crossbeam_channel::bounded::<ParsedChunk>(threads * 2);
     let mut report = FileReport::default();
+    // Subjects go the bulk way (sorted runs, SST ingestion); entries, far
+    // fewer, through write batches.
+    let bulk = match (store, kind) {
+        (Some(store), FileKind::Subjects) => Some(BulkSubjects::new(store)?),
+        _ => None,
+    };
     std::thread::scope(|scope| -> Result<(), ImportError> {
         let reader = scope.spawn(move || -> std::io::Result<()> {
             let mut lines =
@@ -335,16 +360,30 @@ fn run_pipeline(
                 }
             }
         });
+        let bulk = bulk.as_ref();
         for _ in 0..threads {
             let (raw_rx, parsed_tx) = (raw_rx.clone(), parsed_tx.clone());
             scope.spawn(move || {
+                let mut buffer = bulk.map(BulkSubjects::buffer);
                 for raw in raw_rx {
-                    if parsed_tx
-                        .send(parse_chunk(kind, raw, catalog, today))
-                        .is_err()
-                    {
-                        break;
+                    let mut chunk = parse_chunk(kind, raw, catalog, today);
+                    if let Some(buffer) = &mut buffer {
+                        buffer_subjects(&mut chunk, buffer);
                     }
+                    if parsed_tx.send(chunk).is_err() {
+                        return;
+                    }
+                }
+                if let Some(Err(e)) = buffer.as_mut().map(RunBuffer::spill) {
+                    // Reported as a chunk past the end, so the writer sees it.
+                    let _ = parsed_tx.send(ParsedChunk {
+                        index: u64::MAX,
+                        records: Parsed::Subjects(Vec::new()),
+                        lines: 0,
+                        issues: Vec::new(),
+                        bytes_read: 0,
+                        failure: Some(e),
+                    });
                 }
             });
         }
@@ -353,7 +392,11 @@ fn run_pipeline(
         let mut pending = BTreeMap::new();
         let mut want = 0u64;
         let mut outcome = Ok(());
-        for chunk in parsed_rx.iter() {
+        for mut chunk in parsed_rx.iter() {
+            if let Some(e) = chunk.failure.take() {
+                outcome = Err(ImportError::Store(e));
+                break;
+            }
             pending.insert(chunk.index, chunk);
             while let Some(chunk) = pending.remove(&want) {
                 want += 1;
@@ -362,7 +405,7 @@ fn run_pipeline(
                     *report.rejected.entry(issue.reason.clone()).or_default() += 1;
                     (opts.on_issue)(path, issue);
                 }
-                if let Some(store) = store {
+                if let Some(store) = store.filter(|_| bulk.is_none()) {
                     let applied = match &chunk.records {
                         Parsed::Subjects(s) => store.apply_subjects(s),
                         Parsed::Entries(e) => store.apply_entries(e, catalog),
@@ -387,6 +430,9 @@ fn run_pipeline(
         outcome?;
         read.map_err(io)
     })?;
+    if let (Some(store), Some(bulk)) = (store, bulk) {
+        report.applied.add(bulk.finish(store)?);
+    }
     Ok(report)
 }
 
