@@ -4,11 +4,15 @@
 //! Both answers are plain serde structs in the shapes of SPEC §6, so the CLI
 //! prints exactly what the HTTP service will serve.
 //!
-//! The check path: the status index says whether the subject is flagged. A
-//! clean subject is decided without reading entries; the store is asked only
-//! whether it knows the subject (a bloom-filtered point lookup). A flagged
+//! The check path: the status index says whether the subject is flagged, and
+//! the known set whether the platform has its record. A clean subject is
+//! decided from these two, in memory, without touching the store. A flagged
 //! subject's entries, and those of the organizations where it holds a role,
 //! are read from the store and passed to [`decide`].
+//!
+//! Both in-memory structures are built when the engine opens; an engine
+//! sees the store as it was then (writes while serving arrive with the
+//! lifecycle API, which refreshes them).
 
 use std::path::Path;
 
@@ -18,6 +22,7 @@ use crate::catalog::{ActionId, Catalog};
 use crate::date::Date;
 use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdict, decide};
 use crate::id::{IdReadings, SubjectKey};
+use crate::index::known::KnownSet;
 use crate::index::status::{Flags, StatusIndex};
 use crate::model::{Entry, EntryStatus, Role};
 use crate::names;
@@ -28,6 +33,7 @@ pub struct Engine {
     store: Store,
     catalog: Catalog,
     status: StatusIndex,
+    known: KnownSet,
 }
 
 /// SPEC §6 `GET /v1/check` answer.
@@ -184,10 +190,14 @@ impl Engine {
     pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
         let store = Store::open(path)?;
         let status = StatusIndex::build(&store)?;
+        let mut keys = Vec::new();
+        store.for_each_subject_key(|k| keys.push(k))?;
+        let known = KnownSet::build(keys);
         Ok(Engine {
             store,
             catalog,
             status,
+            known,
         })
     }
 
@@ -206,10 +216,15 @@ impl Engine {
         &self.status
     }
 
+    /// The set of subjects with a record.
+    pub fn known_set(&self) -> &KnownSet {
+        &self.known
+    }
+
     /// Whether the subject is known: it has entries of its own (from its
-    /// flags, no I/O) or a record.
+    /// flags) or a record (from the known set). No I/O.
     fn known(&self, key: SubjectKey, flags: Option<Flags>) -> Result<bool, StoreError> {
-        Ok(flags.is_some_and(Flags::own) || self.store.has_subject(key)?)
+        Ok(flags.is_some_and(Flags::own) || self.known.contains(key))
     }
 
     /// The reading of `readings` the platform knows (the first when both or

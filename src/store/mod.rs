@@ -654,6 +654,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Calls `f` with the key of every subject record, in key order.
+    pub fn for_each_subject_key(&self, mut f: impl FnMut(SubjectKey)) -> Result<(), StoreError> {
+        let mut read = rocksdb::ReadOptions::default();
+        // A one-off scan: do not evict the hot blocks.
+        read.fill_cache(false);
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_SUBJECTS), read);
+        it.seek_to_first();
+        while let Some(k) = it.key() {
+            f(key_from(k, "subject")?);
+            it.next();
+        }
+        it.status().map_err(|e| self.rocks(e))
+    }
+
     /// Calls `f` with every subject that has at least one entry (once per
     /// entry, in key order).
     pub fn for_each_listed(&self, mut f: impl FnMut(SubjectKey)) -> Result<(), StoreError> {
