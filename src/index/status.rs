@@ -13,6 +13,7 @@
 //! with the HTTP and lifecycle work.)
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::id::{SubjectKey, SubjectKind};
 use crate::store::{Store, StoreError};
@@ -36,10 +37,37 @@ impl Flags {
     }
 }
 
+/// Hashes a [`SubjectKey`] (one `u128`) with two multiply-xorshift rounds
+/// instead of SipHash: the probe is on every check. Keys come from the store,
+/// not from requests, so there is no flooding to defend against.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        let mut h = (v as u64) ^ ((v >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        self.0 = h ^ (h >> 33);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Flagged subjects.
 #[derive(Default)]
 pub struct StatusIndex {
-    flagged: HashMap<SubjectKey, Flags>,
+    flagged: HashMap<SubjectKey, Flags, BuildHasherDefault<KeyHasher>>,
 }
 
 impl StatusIndex {

@@ -187,8 +187,11 @@ impl Api {
 }
 
 fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
-    match serde_json::to_vec(value) {
-        Ok(body) => json_reply(StatusCode::OK, body),
+    // Sized for a check answer with a few reasons, so that encoding does not
+    // grow the buffer several times.
+    let mut body = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => json_reply(StatusCode::OK, body),
         Err(e) => error_reply(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
