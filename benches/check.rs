@@ -86,12 +86,14 @@ fn bench(c: &mut Criterion) {
     let started = Instant::now();
     let engine = Engine::open(&dir, catalog.clone()).expect("store opens");
     eprintln!(
-        "store {}: opened with status index in {:.2} s; {} flagged subjects, index ≈ {:.1} MB ({:.1} bytes/flagged subject)",
+        "store {}: opened with status index in {:.2} s; {} flagged subjects, index ≈ {:.1} MB ({:.1} bytes/flagged subject); known set {} subjects, {:.1} MB",
         dir.display(),
         started.elapsed().as_secs_f64(),
         engine.status().len(),
         engine.status().heap_bytes() as f64 / 1e6,
-        engine.status().heap_bytes() as f64 / engine.status().len().max(1) as f64
+        engine.status().heap_bytes() as f64 / engine.status().len().max(1) as f64,
+        engine.known_set().len(),
+        engine.known_set().heap_bytes() as f64 / 1e6
     );
     let at: Date = "2026-11-25".parse().unwrap();
     let flight = catalog.action_by_code("flight").unwrap();
@@ -114,6 +116,18 @@ fn bench(c: &mut Criterion) {
     });
     flagged.dedup();
     assert!(!flagged.is_empty(), "the store has denied subjects");
+    // Known subjects without entries: the common case of the HTTP load.
+    let mut known_clean = Vec::new();
+    engine
+        .store()
+        .for_each_subject_key(|k| {
+            if known_clean.len() < 200_000 {
+                known_clean.push(k);
+            }
+        })
+        .unwrap();
+    known_clean.retain(|k| engine.status().get(*k).is_none());
+    known_clean.truncate(4096);
     let baseline: HashMap<SubjectKey, u8> = flagged.iter().map(|k| (*k, 1)).collect();
 
     let mut group = c.benchmark_group("check");
@@ -122,6 +136,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % clean.len();
             engine.check(clean[i], flight, at).unwrap()
+        })
+    });
+    group.bench_function(BenchmarkId::new("known_clean_id", "store"), |b| {
+        b.iter(|| {
+            i = (i + 1) % known_clean.len();
+            engine.check(known_clean[i], flight, at).unwrap()
         })
     });
     group.bench_function(BenchmarkId::new("flagged_id_full_reasons", "store"), |b| {

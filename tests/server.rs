@@ -289,6 +289,7 @@ fn every_error_class_has_its_status_and_code() {
         "creditgate_requests_total{route=\"other\",status=\"413\"} 1",
         "creditgate_request_duration_seconds_bucket{route=\"/v1/check\",le=\"+Inf\"} 12",
         "creditgate_status_index_subjects ",
+        "creditgate_known_subjects ",
         "creditgate_store_estimate_num_keys{family=\"subjects\"} ",
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");

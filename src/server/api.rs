@@ -161,6 +161,8 @@ impl Api {
         let figures = EngineFigures {
             flagged_subjects: self.engine.status().len() as u64,
             status_index_bytes: self.engine.status().heap_bytes() as u64,
+            known_subjects: self.engine.known_set().len() as u64,
+            known_set_bytes: self.engine.known_set().heap_bytes() as u64,
             store: self.engine.store().figures(),
             uptime_seconds: self.started.elapsed().as_secs_f64(),
         };

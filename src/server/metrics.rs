@@ -113,6 +113,10 @@ pub struct EngineFigures {
     pub flagged_subjects: u64,
     /// Heap bytes of the status index.
     pub status_index_bytes: u64,
+    /// Subjects in the known set.
+    pub known_subjects: u64,
+    /// Heap bytes of the known set.
+    pub known_set_bytes: u64,
     /// RocksDB figures: (family, property name without `rocksdb.`, value).
     pub store: Vec<(&'static str, &'static str, u64)>,
     /// Seconds since the server started.
@@ -207,7 +211,7 @@ impl Metrics {
                 route.label()
             );
         }
-        let gauges: [(&str, &str, &str, f64); 6] = [
+        let gauges: [(&str, &str, &str, f64); 8] = [
             (
                 "creditgate_connections_open",
                 "gauge",
@@ -237,6 +241,18 @@ impl Metrics {
                 "gauge",
                 "Heap bytes of the status index.",
                 engine.status_index_bytes as f64,
+            ),
+            (
+                "creditgate_known_subjects",
+                "gauge",
+                "Subjects with a record, held in the in-memory known set.",
+                engine.known_subjects as f64,
+            ),
+            (
+                "creditgate_known_set_bytes",
+                "gauge",
+                "Heap bytes of the known set.",
+                engine.known_set_bytes as f64,
             ),
             (
                 "creditgate_uptime_seconds",
