@@ -223,20 +223,20 @@ impl Engine {
 
     /// Whether the subject is known: it has entries of its own (from its
     /// flags) or a record (from the known set). No I/O.
-    fn known(&self, key: SubjectKey, flags: Option<Flags>) -> Result<bool, StoreError> {
-        Ok(flags.is_some_and(Flags::own) || self.known.contains(key))
+    fn known(&self, key: SubjectKey, flags: Option<Flags>) -> bool {
+        flags.is_some_and(Flags::own) || self.known.contains(key)
     }
 
     /// The reading of `readings` the platform knows (the first when both or
     /// neither are known).
-    pub fn pick_reading(&self, readings: IdReadings) -> Result<SubjectKey, StoreError> {
+    pub fn pick_reading(&self, readings: IdReadings) -> SubjectKey {
         if let Some(second) = readings.second
-            && !self.known(readings.first, self.status.get(readings.first))?
-            && self.known(second, self.status.get(second))?
+            && !self.known(readings.first, self.status.get(readings.first))
+            && self.known(second, self.status.get(second))
         {
-            return Ok(second);
+            return second;
         }
-        Ok(readings.first)
+        readings.first
     }
 
     /// Decides for the reading of `readings` the platform knows.
@@ -246,7 +246,7 @@ impl Engine {
         action: ActionId,
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
-        self.check(self.pick_reading(readings)?, action, at)
+        self.check(self.pick_reading(readings), action, at)
     }
 
     /// Sets `answer.name_match` to whether `name` is the subject's current
@@ -277,7 +277,7 @@ impl Engine {
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
         let flags = self.status.get(key);
-        let known = self.known(key, flags)?;
+        let known = self.known(key, flags);
         let own = match flags {
             Some(f) if f.own() => self.store.entries_of(key, &self.catalog)?,
             _ => Vec::new(),

@@ -113,7 +113,7 @@ impl Api {
             .map_err(|e| Refusal::bad("invalid_id", format!("parameter \"id\": {e}")))?;
         let action = self.action(required(q, "action")?)?;
         let at = date_param(q)?;
-        let key = self.engine.pick_reading(readings).map_err(store_failed)?;
+        let key = self.engine.pick_reading(readings);
         let mut answer = self.engine.check(key, action, at).map_err(store_failed)?;
         if let Some(name) = q.get("name") {
             self.engine

@@ -551,16 +551,6 @@ impl Store {
         out
     }
 
-    /// Whether the subject has a record. An absent key is usually answered
-    /// by the bloom filter, without reading a data block.
-    pub fn has_subject(&self, key: SubjectKey) -> Result<bool, StoreError> {
-        Ok(self
-            .db
-            .get_pinned_cf(self.cf(CF_SUBJECTS), key.to_bytes())
-            .map_err(|e| self.rocks(e))?
-            .is_some())
-    }
-
     /// The subject's record.
     pub fn subject(&self, key: SubjectKey) -> Result<Option<Subject>, StoreError> {
         match self
