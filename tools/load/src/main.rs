@@ -13,13 +13,14 @@
 //!   creditgate's own server answering every request with a constant body, so
 //!   the engine's share of the cost can be measured as a ratio.
 //!
-//! At a fixed rate, a request that could not be sent on time because the
-//! previous answer on its connection was late is timed from when it *should*
-//! have been sent (no coordinated omission); one sent late only because the
-//! tool's own timer woke late is timed from when it was sent.
+//! At a fixed rate, a pacer thread releases one request every `1 / rate`
+//! seconds, round-robin over the connections. A request that could not be
+//! sent on time because the previous answer on its connection was late is
+//! timed from when it was due (no coordinated omission); one sent late only
+//! because the tool itself woke late is timed from when it was sent.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,6 +49,28 @@ enum Command {
     Run(RunArgs),
     /// Serve the empty-handler baseline (a constant body) until Ctrl-C.
     Baseline(BaselineArgs),
+    /// Print request paths drawn like `run` draws them, one per line (for
+    /// outside load tools such as wrk with tools/wrk-mix.lua).
+    Paths(PathsArgs),
+}
+
+#[derive(clap::Args)]
+struct PathsArgs {
+    /// Generator output directory to draw ids from.
+    #[arg(long, value_name = "DIR")]
+    dataset: PathBuf,
+    /// Paths to print.
+    #[arg(long, default_value_t = 10_000)]
+    count: usize,
+    /// Share of paths for flagged subjects.
+    #[arg(long, default_value_t = 0.01)]
+    flagged: f64,
+    /// Actions, comma-separated; drawn uniformly.
+    #[arg(long, default_value = "flight")]
+    actions: String,
+    /// Clean ids to draw from (read from the start of subjects.ndjson).
+    #[arg(long, default_value_t = 200_000)]
+    pool: usize,
 }
 
 #[derive(clap::Args)]
@@ -160,6 +183,36 @@ impl Dataset {
     }
 }
 
+impl Dataset {
+    /// A `/v1/check` path: a flagged id with probability `flagged`, else a
+    /// clean one; an action drawn uniformly.
+    fn draw(&self, rng: &mut Rng, flagged: f64, actions: &[String]) -> String {
+        let id = if rng.chance(flagged) {
+            &self.flagged[rng.below(self.flagged.len())]
+        } else {
+            &self.clean[rng.below(self.clean.len())]
+        };
+        let action = &actions[rng.below(actions.len())];
+        format!("/v1/check?id={id}&action={action}")
+    }
+}
+
+fn split_actions(actions: &str) -> Vec<String> {
+    actions.split(',').map(|a| a.trim().to_string()).collect()
+}
+
+fn paths(args: &PathsArgs) -> anyhow::Result<()> {
+    let data = Dataset::load(&args.dataset, args.pool)?;
+    let actions = split_actions(&args.actions);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for _ in 0..args.count {
+        writeln!(out, "{}", data.draw(&mut rng, args.flagged, &actions))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// xorshift64*: a fast, seedable generator (ids need not be cryptographic).
 struct Rng(u64);
 
@@ -194,7 +247,6 @@ struct Plan {
     path: Option<String>,
     actions: Vec<String>,
     flagged_share: f64,
-    interval: Option<Duration>,
     start: Instant,
     measure_from: Instant,
     end: Instant,
@@ -214,7 +266,38 @@ async fn connect(
     Ok(sender)
 }
 
-async fn drive(plan: Arc<Plan>, data: Arc<Dataset>, index: usize) -> anyhow::Result<ConnReport> {
+/// At a fixed rate, an OS thread hands out send times: request `k` is due at
+/// `start + k / rate` and goes to connection `k mod N`. A thread's sleep is
+/// precise to tens of microseconds, where tokio's timer would round to the
+/// millisecond and release the sends in bursts of `rate / 1000`.
+fn pace(
+    rate: f64,
+    start: Instant,
+    end: Instant,
+    connections: Vec<tokio::sync::mpsc::UnboundedSender<Instant>>,
+) {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+    let mut due = start;
+    let mut k = 0usize;
+    while due < end {
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        if connections[k % connections.len()].send(due).is_err() {
+            return;
+        }
+        k += 1;
+        due += interval;
+    }
+}
+
+async fn drive(
+    plan: Arc<Plan>,
+    data: Arc<Dataset>,
+    index: usize,
+    mut schedule: Option<tokio::sync::mpsc::UnboundedReceiver<Instant>>,
+) -> anyhow::Result<ConnReport> {
     let mut rng =
         Rng(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
     let mut report = ConnReport {
@@ -224,34 +307,23 @@ async fn drive(plan: Arc<Plan>, data: Arc<Dataset>, index: usize) -> anyhow::Res
         errors: 0,
     };
     let mut sender = connect(&plan).await?;
-    // Spread the connections' schedules over one interval.
-    let mut intended = plan.start
-        + plan
-            .interval
-            .map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / 997.0 % 1.0));
     let mut prev_done = plan.start;
     loop {
-        if let Some(interval) = plan.interval {
-            intended += interval;
-            if intended > Instant::now() {
-                tokio::time::sleep_until(intended.into()).await;
-            }
-        }
+        // At a fixed rate: when this request was due.
+        let due = match &mut schedule {
+            Some(rx) => match rx.recv().await {
+                Some(due) => Some(due),
+                None => break,
+            },
+            None => None,
+        };
         let sent = Instant::now();
         if sent >= plan.end {
             break;
         }
         let uri = match &plan.path {
             Some(p) => p.clone(),
-            None => {
-                let id = if rng.chance(plan.flagged_share) {
-                    &data.flagged[rng.below(data.flagged.len())]
-                } else {
-                    &data.clean[rng.below(data.clean.len())]
-                };
-                let action = &plan.actions[rng.below(plan.actions.len())];
-                format!("/v1/check?id={id}&action={action}")
-            }
+            None => data.draw(&mut rng, plan.flagged_share, &plan.actions),
         };
         let req = Request::get(uri)
             .header(hyper::header::HOST, plan.host.as_str())
@@ -265,10 +337,10 @@ async fn drive(plan: Arc<Plan>, data: Arc<Dataset>, index: usize) -> anyhow::Res
         }
         .await;
         let done = Instant::now();
-        // Timed from the intended send time when this connection was held
-        // up by the previous answer; otherwise from the actual send time.
-        let from = match plan.interval {
-            Some(_) if prev_done > intended => intended,
+        // Timed from the due time when this connection was held up by the
+        // previous answer; otherwise from the actual send time.
+        let from = match due {
+            Some(due) if prev_done > due => due,
             _ => sent,
         };
         prev_done = done;
@@ -316,22 +388,32 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         host: host.clone(),
         addr,
         path: args.path.clone(),
-        actions: args
-            .actions
-            .split(',')
-            .map(|a| a.trim().to_string())
-            .collect(),
+        actions: split_actions(&args.actions),
         flagged_share: args.flagged,
-        interval: args
-            .rate
-            .map(|r| Duration::from_secs_f64(args.connections as f64 / r.max(1e-3))),
         start,
         measure_from,
         end: measure_from + Duration::from_secs_f64(args.duration),
     });
+    let connections = args.connections.max(1);
+    let mut schedules: Vec<Option<tokio::sync::mpsc::UnboundedReceiver<Instant>>> =
+        (0..connections).map(|_| None).collect();
+    let pacer = args.rate.map(|rate| {
+        let senders = schedules
+            .iter_mut()
+            .map(|slot| {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                *slot = Some(rx);
+                tx
+            })
+            .collect();
+        let end = plan.end;
+        std::thread::spawn(move || pace(rate, start, end, senders))
+    });
     let reports = runtime.block_on(async {
-        let tasks: Vec<_> = (0..args.connections.max(1))
-            .map(|i| tokio::spawn(drive(plan.clone(), data.clone(), i)))
+        let tasks: Vec<_> = schedules
+            .into_iter()
+            .enumerate()
+            .map(|(i, schedule)| tokio::spawn(drive(plan.clone(), data.clone(), i, schedule)))
             .collect();
         let mut reports = Vec::new();
         for t in tasks {
@@ -339,6 +421,9 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(reports)
     })?;
+    if let Some(pacer) = pacer {
+        let _ = pacer.join();
+    }
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let (mut ok, mut non_200, mut errors) = (0, 0, 0);
     for r in &reports {
@@ -423,5 +508,6 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run(&args),
         Command::Baseline(args) => baseline(&args),
+        Command::Paths(args) => paths(&args),
     }
 }
