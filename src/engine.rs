@@ -185,14 +185,33 @@ pub struct HistoryOut {
     pub status: Option<&'static str>,
 }
 
+/// The known set saved beside the store, if it was saved at the store's
+/// current write sequence; otherwise built from the subject keys and saved
+/// (best effort: a read-only directory only costs the next open a rebuild).
+fn known_set(store: &Store) -> Result<KnownSet, StoreError> {
+    let path = store.path().join(KNOWN_SET_FILE);
+    let stamp = store.write_sequence();
+    if let Some(set) = KnownSet::load(&path, stamp) {
+        return Ok(set);
+    }
+    let mut keys = Vec::new();
+    store.for_each_subject_key(|k| keys.push(k))?;
+    let set = KnownSet::build(keys);
+    if let Err(e) = set.save(&path, stamp) {
+        eprintln!("creditgate: cannot save {}: {e}", path.display());
+    }
+    Ok(set)
+}
+
+/// The known set's file in the store directory.
+pub const KNOWN_SET_FILE: &str = "known-set.idx";
+
 impl Engine {
     /// Opens the store at `path` and builds the status index.
     pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
         let store = Store::open(path)?;
         let status = StatusIndex::build(&store)?;
-        let mut keys = Vec::new();
-        store.for_each_subject_key(|k| keys.push(k))?;
-        let known = KnownSet::build(keys);
+        let known = known_set(&store)?;
         Ok(Engine {
             store,
             catalog,

@@ -380,3 +380,46 @@ fn an_import_killed_with_sigkill_leaves_a_store_that_opens_and_resumes() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_saved_known_set_is_used_only_while_the_store_is_unchanged() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let store = tmp.path().join("store");
+    let catalog = Catalog::bundled();
+    {
+        let engine = Engine::open(&store, catalog.clone()).unwrap();
+        assert!(engine.known_set().len() >= 10_000);
+        assert!(store.join(creditgate::engine::KNOWN_SET_FILE).exists());
+    }
+    // A subject the sample does not have: absent from the saved set.
+    let id = "91360100705500005G";
+    let key = SubjectKey::parse(id).unwrap();
+    {
+        let engine = Engine::open(&store, catalog.clone()).unwrap();
+        let flight = catalog.action_by_code("flight").unwrap();
+        assert!(
+            !engine
+                .check(key, flight, AT.parse().unwrap())
+                .unwrap()
+                .known
+        );
+    }
+    let file = tmp.path().join("one.ndjson");
+    std::fs::write(
+        &file,
+        format!(r#"{{"id":"{id}","kind":"org","name":"江西华远科技有限公司"}}"#),
+    )
+    .unwrap();
+    let out = creditgate(tmp.path(), &["import", "--data", "store", "one.ndjson"]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    // The store changed: the saved set is stale and is rebuilt.
+    let engine = Engine::open(&store, catalog.clone()).unwrap();
+    let flight = catalog.action_by_code("flight").unwrap();
+    assert!(
+        engine
+            .check(key, flight, AT.parse().unwrap())
+            .unwrap()
+            .known
+    );
+}

@@ -15,7 +15,13 @@
 //! does not have. Decisions never depend on it: restrictions come from
 //! entries, which the status index holds exactly.
 
+use std::io::{Read, Write};
+use std::path::Path;
+
 use crate::id::SubjectKey;
+
+/// First bytes of a saved set.
+const MAGIC: &[u8; 8] = b"CGKNOWN1";
 
 /// The set of known subjects.
 #[derive(Default)]
@@ -101,6 +107,67 @@ impl KnownSet {
     pub fn heap_bytes(&self) -> usize {
         self.hashes.capacity() * 8 + self.offsets.capacity() * 4
     }
+
+    /// Saves the set to `path`, stamped with `stamp` (the store's write
+    /// sequence), through a temporary file renamed into place.
+    pub fn save(&self, path: &Path, stamp: u64) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&stamp.to_le_bytes())?;
+        out.write_all(&self.shift.to_le_bytes())?;
+        out.write_all(&(self.offsets.len() as u64).to_le_bytes())?;
+        out.write_all(&(self.hashes.len() as u64).to_le_bytes())?;
+        for o in &self.offsets {
+            out.write_all(&o.to_le_bytes())?;
+        }
+        for h in &self.hashes {
+            out.write_all(&h.to_le_bytes())?;
+        }
+        out.into_inner()?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// Loads a set saved with `stamp`; `None` if the file is missing, from
+    /// another stamp, or not a consistent set (it is then rebuilt).
+    pub fn load(path: &Path, stamp: u64) -> Option<KnownSet> {
+        let mut input = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+        let mut header = [0u8; 36];
+        input.read_exact(&mut header).ok()?;
+        let u64_at = |i: usize| u64::from_le_bytes(header[i..i + 8].try_into().expect("8 bytes"));
+        if &header[..8] != MAGIC || u64_at(8) != stamp {
+            return None;
+        }
+        let shift = u32::from_le_bytes(header[16..20].try_into().expect("4 bytes"));
+        let (n_offsets, n_hashes) = (u64_at(20) as usize, u64_at(28) as usize);
+        if !(32..64).contains(&shift) || n_offsets != (1usize << (64 - shift)) + 1 {
+            return None;
+        }
+        let mut bytes = vec![0u8; n_offsets * 4 + n_hashes * 8];
+        input.read_exact(&mut bytes).ok()?;
+        if input.read(&mut [0u8; 1]).ok()? != 0 {
+            return None;
+        }
+        let (offset_bytes, hash_bytes) = bytes.split_at(n_offsets * 4);
+        let offsets: Vec<u32> = offset_bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        let hashes: Vec<u64> = hash_bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        let consistent = offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets
+                .last()
+                .is_some_and(|&last| last as usize == hashes.len())
+            && hashes.windows(2).all(|w| w[0] < w[1]);
+        consistent.then_some(KnownSet {
+            shift,
+            offsets,
+            hashes,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +196,30 @@ mod tests {
             assert!(!set.contains(*k), "{k}");
         }
         assert!(set.heap_bytes() < set.len() * 10);
+    }
+
+    #[test]
+    fn saved_sets_load_only_with_their_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known.idx");
+        let keys: Vec<SubjectKey> = (0..5_000).map(person).collect();
+        let set = KnownSet::build(keys.iter().copied());
+        set.save(&path, 42).unwrap();
+        let loaded = KnownSet::load(&path, 42).expect("same stamp");
+        assert_eq!(loaded.len(), set.len());
+        assert!(keys.iter().all(|k| loaded.contains(*k)));
+        assert!(!loaded.contains(person(20_000)));
+        assert!(KnownSet::load(&path, 43).is_none(), "another stamp");
+        // A truncated or corrupted file is refused, not misread.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(KnownSet::load(&path, 42).is_none());
+        let mut bad = bytes.clone();
+        let last = bad.len() - 9;
+        bad[last] ^= 0xff;
+        std::fs::write(&path, &bad).unwrap();
+        assert!(KnownSet::load(&path, 42).is_none());
+        assert!(KnownSet::load(&dir.path().join("missing"), 42).is_none());
     }
 
     #[test]

@@ -527,6 +527,17 @@ impl Store {
         self.db.cf_handle(name).expect("every family is opened")
     }
 
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// RocksDB's sequence number of the last write: equal numbers mean equal
+    /// contents, so caches derived from the store can be stamped with it.
+    pub fn write_sequence(&self) -> u64 {
+        self.db.latest_sequence_number()
+    }
+
     /// RocksDB figures for monitoring: per family, the estimated number of
     /// keys, the size of its SST files and of its memtables, as
     /// `(family, property, value)`. Properties RocksDB cannot give are left out.
