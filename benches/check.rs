@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
     // Find denied subjects among the store's listed subjects.
     engine
         .store()
-        .for_each_listed(|k| {
+        .for_each_listed(|k, _| {
             if flagged.len() < 4096 {
                 flagged.push(k);
             }

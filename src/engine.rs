@@ -297,21 +297,27 @@ impl Engine {
     ) -> Result<CheckAnswer, StoreError> {
         let flags = self.status.get(key);
         let known = self.known(key, flags);
+        // The entry ids and roles come from the index: point reads, no scans.
+        let entries_of = |k: SubjectKey| {
+            self.store.entries_by_id(
+                self.status.entry_ids(k).iter().map(|id| &**id),
+                &self.catalog,
+            )
+        };
         let own = match flags {
-            Some(f) if f.own() => self.store.entries_of(key, &self.catalog)?,
+            Some(f) if f.own() => entries_of(key)?,
             _ => Vec::new(),
+        };
+        let links: &[(SubjectKey, Role)] = match flags {
+            Some(f) if f.via() => self.status.org_roles(key),
+            _ => &[],
         };
         // A person may hold several roles in one organization: read each
         // listed organization's entries once.
-        let mut links: Vec<(SubjectKey, Role)> = Vec::new();
-        if flags.is_some_and(Flags::via) {
-            links = self.store.orgs_of(key)?;
-            links.retain(|(org, _)| self.status.get(*org).is_some_and(Flags::own));
-        }
         let mut org_entries: Vec<(SubjectKey, Vec<Entry>)> = Vec::new();
-        for (org, _) in &links {
+        for (org, _) in links {
             if !org_entries.iter().any(|(o, _)| o == org) {
-                org_entries.push((*org, self.store.entries_of(*org, &self.catalog)?));
+                org_entries.push((*org, entries_of(*org)?));
             }
         }
         let roles: Vec<OrgRole<'_>> = links

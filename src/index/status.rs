@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::id::{SubjectKey, SubjectKind};
+use crate::model::Role;
 use crate::store::{Store, StoreError};
 
 /// Why a subject is flagged.
@@ -64,10 +65,17 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// Flagged subjects.
+type KeyMap<V> = HashMap<SubjectKey, V, BuildHasherDefault<KeyHasher>>;
+
+/// Flagged subjects, and what a flagged check needs to read.
 #[derive(Default)]
 pub struct StatusIndex {
-    flagged: HashMap<SubjectKey, Flags, BuildHasherDefault<KeyHasher>>,
+    /// Every flagged subject: the probe of every check.
+    flagged: KeyMap<Flags>,
+    /// A listed subject's entry ids, ascending.
+    entry_ids: KeyMap<Box<[Box<str>]>>,
+    /// A person's roles in listed organizations.
+    org_roles: KeyMap<Box<[(SubjectKey, Role)]>>,
 }
 
 impl StatusIndex {
@@ -78,23 +86,41 @@ impl StatusIndex {
     pub fn build(store: &Store) -> Result<StatusIndex, StoreError> {
         let mut index = StatusIndex::default();
         let mut listed_orgs = Vec::new();
-        let mut last = None;
-        store.for_each_listed(|subject| {
-            // Memberships come in key order: one per entry, grouped by subject.
-            if last != Some(subject) {
-                last = Some(subject);
-                index.mark(subject, Flags::OWN);
-                if subject.kind() == SubjectKind::Org {
-                    listed_orgs.push(subject);
+        let mut current: Option<(SubjectKey, Vec<Box<str>>)> = None;
+        let mut finish = |index: &mut StatusIndex, (subject, ids): (SubjectKey, Vec<Box<str>>)| {
+            index.mark(subject, Flags::OWN);
+            index.entry_ids.insert(subject, ids.into_boxed_slice());
+            if subject.kind() == SubjectKind::Org {
+                listed_orgs.push(subject);
+            }
+        };
+        store.for_each_listed(|subject, entry_id| {
+            // Memberships come in key order: grouped by subject.
+            match &mut current {
+                Some((s, ids)) if *s == subject => ids.push(entry_id.into()),
+                _ => {
+                    if let Some(done) = current.replace((subject, vec![entry_id.into()])) {
+                        finish(&mut index, done);
+                    }
                 }
             }
         })?;
-        store.for_each_org_persons(&listed_orgs, |_, persons| {
+        if let Some(done) = current.take() {
+            finish(&mut index, done);
+        }
+        let mut roles: KeyMap<Vec<(SubjectKey, Role)>> = KeyMap::default();
+        store.for_each_org_persons(&listed_orgs, |org, persons| {
             for link in persons {
-                index.mark(link.person, Flags::VIA);
+                roles.entry(link.person).or_default().push((org, link.role));
             }
         })?;
+        for (person, list) in roles {
+            index.mark(person, Flags::VIA);
+            index.org_roles.insert(person, list.into_boxed_slice());
+        }
         index.flagged.shrink_to_fit();
+        index.entry_ids.shrink_to_fit();
+        index.org_roles.shrink_to_fit();
         Ok(index)
     }
 
@@ -109,6 +135,16 @@ impl StatusIndex {
         self.flagged.get(&key).copied()
     }
 
+    /// The ids of the subject's own entries, ascending (empty if none).
+    pub fn entry_ids(&self, key: SubjectKey) -> &[Box<str>] {
+        self.entry_ids.get(&key).map_or(&[], |ids| ids)
+    }
+
+    /// The person's roles in organizations that have entries (empty if none).
+    pub fn org_roles(&self, key: SubjectKey) -> &[(SubjectKey, Role)] {
+        self.org_roles.get(&key).map_or(&[], |roles| roles)
+    }
+
     /// Number of flagged subjects.
     pub fn len(&self) -> usize {
         self.flagged.len()
@@ -119,8 +155,23 @@ impl StatusIndex {
         self.flagged.is_empty()
     }
 
-    /// Approximate heap bytes held (table slots and control bytes).
+    /// Approximate heap bytes held: table slots and control bytes, and the
+    /// entry-id and role lists.
     pub fn heap_bytes(&self) -> usize {
-        self.flagged.capacity() * (std::mem::size_of::<(SubjectKey, Flags)>() + 1)
+        fn table<V>(m: &KeyMap<V>) -> usize {
+            m.capacity() * (std::mem::size_of::<(SubjectKey, V)>() + 1)
+        }
+        let ids: usize = self
+            .entry_ids
+            .values()
+            .flat_map(|ids| ids.iter())
+            .map(|id| std::mem::size_of::<Box<str>>() + id.len())
+            .sum();
+        let roles: usize = self
+            .org_roles
+            .values()
+            .map(|r| std::mem::size_of_val::<[(SubjectKey, Role)]>(r))
+            .sum();
+        table(&self.flagged) + table(&self.entry_ids) + table(&self.org_roles) + ids + roles
     }
 }

@@ -415,6 +415,13 @@ impl StoredEntry {
     }
 }
 
+fn entry_id_from(bytes: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
+        what: "entry id",
+        detail: "not UTF-8".into(),
+    })
+}
+
 fn subject_entry_key(subject: &[u8; KEY_LEN], entry_id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(KEY_LEN + entry_id.len());
     k.extend_from_slice(subject);
@@ -602,25 +609,31 @@ impl Store {
     pub fn entries_of(&self, key: SubjectKey, catalog: &Catalog) -> Result<Vec<Entry>, StoreError> {
         let mut ids = Vec::new();
         self.scan_prefix(CF_SUBJECT_ENTRIES, &key.to_bytes(), |k, _| {
-            ids.push(k[KEY_LEN..].to_vec());
+            ids.push(entry_id_from(&k[KEY_LEN..])?.to_string());
             Ok(())
         })?;
+        self.entries_by_id(ids.iter().map(String::as_str), catalog)
+    }
+
+    /// The entries with these ids, in the same order (one batched read; ids
+    /// without an entry are skipped).
+    pub fn entries_by_id<'i>(
+        &self,
+        ids: impl ExactSizeIterator<Item = &'i str> + Clone,
+        catalog: &Catalog,
+    ) -> Result<Vec<Entry>, StoreError> {
         let cf = self.cf(CF_ENTRIES);
         let values = self
             .db
-            .multi_get_cf(ids.iter().map(|id| (cf, id.as_slice())));
+            .multi_get_cf(ids.clone().map(|id| (cf, id.as_bytes())));
         let mut entries = Vec::with_capacity(ids.len());
-        for (id, value) in ids.into_iter().zip(values) {
-            let value = value.map_err(|e| self.rocks(e))?;
-            let entry_id = String::from_utf8(id).map_err(|_| StoreError::Corrupt {
-                what: "entry id",
-                detail: "not UTF-8".into(),
-            })?;
-            // A membership key without its entry cannot be written by
+        for (id, value) in ids.zip(values) {
+            // A membership without its entry cannot be written by
             // `apply_entries`; skip rather than fail the whole answer.
-            if let Some(v) = value {
-                entries
-                    .push(codec::decode::<StoredEntry>(&v, "entry")?.to_model(entry_id, catalog)?);
+            if let Some(v) = value.map_err(|e| self.rocks(e))? {
+                entries.push(
+                    codec::decode::<StoredEntry>(&v, "entry")?.to_model(id.to_string(), catalog)?,
+                );
             }
         }
         Ok(entries)
@@ -669,17 +682,25 @@ impl Store {
         it.status().map_err(|e| self.rocks(e))
     }
 
-    /// Calls `f` with every subject that has at least one entry (once per
-    /// entry, in key order).
-    pub fn for_each_listed(&self, mut f: impl FnMut(SubjectKey)) -> Result<(), StoreError> {
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_SUBJECT_ENTRIES), IteratorMode::Start)
-        {
-            let (k, _) = item.map_err(|e| self.rocks(e))?;
-            f(key_from(&k[..KEY_LEN], "entry membership")?);
+    /// Calls `f(subject, entry_id)` for every entry membership, in key order
+    /// (grouped by subject, entry ids ascending).
+    pub fn for_each_listed(&self, mut f: impl FnMut(SubjectKey, &str)) -> Result<(), StoreError> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_SUBJECT_ENTRIES));
+        it.seek_to_first();
+        while let Some(k) = it.key() {
+            if k.len() < KEY_LEN {
+                return Err(StoreError::Corrupt {
+                    what: "entry membership",
+                    detail: format!("{} bytes", k.len()),
+                });
+            }
+            f(
+                key_from(&k[..KEY_LEN], "entry membership")?,
+                entry_id_from(&k[KEY_LEN..])?,
+            );
+            it.next();
         }
-        Ok(())
+        it.status().map_err(|e| self.rocks(e))
     }
 
     /// Writes subjects: new ones are inserted, different ones replace the
