@@ -47,6 +47,13 @@ fn check_over_http_answers_as_the_engine_for_every_sample_subject() {
             .flat_map(|s| s.persons.iter().map(|l| l.person)),
     );
     keys.extend(entries.iter().map(|e| e.subject));
+    // And ids the platform has never seen (valid identity numbers born 2006+).
+    keys.extend((0..50).map(|i| {
+        let body = format!("3601022006{:02}{:02}{:03}", 1 + i % 12, 1 + i % 28, i);
+        let id =
+            creditgate::id::build::identity_number(body.as_bytes().try_into().unwrap()).unwrap();
+        SubjectKey::parse(std::str::from_utf8(&id).unwrap()).unwrap()
+    }));
     let mut seen = HashSet::new();
     keys.retain(|k| seen.insert(*k));
     let at = AT.parse().unwrap();
@@ -77,6 +84,7 @@ fn check_over_http_answers_as_the_engine_for_every_sample_subject() {
         decisions.insert(want["decision"].as_str().unwrap().to_string());
     }
     assert_eq!(decisions.len(), 3, "allow, caution and deny all occur");
+    assert!(expected.iter().any(|v| v["known"] == false));
 }
 
 #[test]

@@ -114,13 +114,11 @@ impl Api {
         let action = self.action(required(q, "action")?)?;
         let at = date_param(q)?;
         let key = self.engine.pick_reading(readings);
-        let mut answer = self.engine.check(key, action, at).map_err(store_failed)?;
-        if let Some(name) = q.get("name") {
-            self.engine
-                .match_name(&mut answer, key, name)
-                .map_err(store_failed)?;
-        }
-        Ok(json_ok(&answer))
+        let mut body = Vec::with_capacity(1024);
+        self.engine
+            .check_json(key, action, at, q.get("name"), &mut body)
+            .map_err(store_failed)?;
+        Ok(json_reply(StatusCode::OK, body))
     }
 
     fn subject(&self, raw_id: &str, q: &Query<'_>) -> Answer {
