@@ -2,7 +2,6 @@
 //! binary and through the engine.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -14,25 +13,9 @@ use creditgate::id::SubjectKey;
 use creditgate::model::{Entry, Role};
 
 use crate::util::{
-    SAMPLE_TODAY as AT, creditgate, generate, load_sample, sample_dir, tempdir, texts,
+    SAMPLE_TODAY as AT, creditgate, generate, import_sample, load_sample, sample_dir, tempdir,
+    texts,
 };
-
-fn import_sample(dir: &Path) -> (String, String) {
-    let s = sample_dir();
-    let out = creditgate(
-        dir,
-        &[
-            "import",
-            "--data",
-            "store",
-            s.join("subjects.ndjson").to_str().unwrap(),
-            s.join("entries.ndjson").to_str().unwrap(),
-        ],
-    );
-    let t = texts(&out);
-    assert!(out.status.success(), "{}", t.1);
-    t
-}
 
 #[test]
 fn import_is_idempotent_and_reports_counts() {

@@ -3,7 +3,6 @@
 //! (a panicking handler, a slow one during shutdown).
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,23 +11,7 @@ use creditgate::engine::Engine;
 use creditgate::id::SubjectKey;
 
 use crate::http::{Conn, Server, get};
-use crate::util::{SAMPLE_TODAY as AT, creditgate, load_sample, sample_dir, tempdir, texts};
-
-/// Imports the sample into `dir/store`.
-fn import_sample(dir: &Path) {
-    let s = sample_dir();
-    let out = creditgate(
-        dir,
-        &[
-            "import",
-            "--data",
-            "store",
-            s.join("subjects.ndjson").to_str().unwrap(),
-            s.join("entries.ndjson").to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", texts(&out).1);
-}
+use crate::util::{SAMPLE_TODAY as AT, import_sample, load_sample, tempdir};
 
 /// Every subject of the sample (and every linked person), each action in
 /// turn: the HTTP answer is the engine's answer, which the import tests

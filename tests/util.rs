@@ -80,3 +80,22 @@ pub fn generate(subjects: u64, out: &Path) {
     })
     .expect("the generator writes its files");
 }
+
+/// Imports the bundled sample into `dir/store` with the real binary; its
+/// standard output and error.
+pub fn import_sample(dir: &Path) -> (String, String) {
+    let s = sample_dir();
+    let out = creditgate(
+        dir,
+        &[
+            "import",
+            "--data",
+            "store",
+            s.join("subjects.ndjson").to_str().unwrap(),
+            s.join("entries.ndjson").to_str().unwrap(),
+        ],
+    );
+    let t = texts(&out);
+    assert!(out.status.success(), "{}", t.1);
+    t
+}

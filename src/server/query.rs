@@ -90,22 +90,16 @@ impl<'a> Query<'a> {
         let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
         for part in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            let name = decode(name).map_err(|bad_escape| {
+            let fail = |name: &str, bad_escape: bool| {
                 let name = name.to_string();
                 if bad_escape {
                     QueryError::BadEscape { name }
                 } else {
                     QueryError::NotUtf8 { name }
                 }
-            })?;
-            let value = decode(value).map_err(|bad_escape| {
-                let name = name.to_string();
-                if bad_escape {
-                    QueryError::BadEscape { name }
-                } else {
-                    QueryError::NotUtf8 { name }
-                }
-            })?;
+            };
+            let name = decode(name).map_err(|bad| fail(name, bad))?;
+            let value = decode(value).map_err(|bad| fail(&name, bad))?;
             if pairs.iter().any(|(n, _)| *n == name) {
                 return Err(QueryError::Repeated {
                     name: name.into_owned(),

@@ -54,18 +54,17 @@ enum Command {
     Paths(PathsArgs),
 }
 
+/// Which requests to send: ids drawn from a generator dataset.
 #[derive(clap::Args)]
-struct PathsArgs {
-    /// Generator output directory to draw ids from.
+struct MixArgs {
+    /// Generator output directory (subjects.ndjson, entries.ndjson) to draw
+    /// ids from.
     #[arg(long, value_name = "DIR")]
     dataset: PathBuf,
-    /// Paths to print.
-    #[arg(long, default_value_t = 10_000)]
-    count: usize,
-    /// Share of paths for flagged subjects.
+    /// Share of requests for flagged subjects.
     #[arg(long, default_value_t = 0.01)]
     flagged: f64,
-    /// Actions, comma-separated; drawn uniformly.
+    /// Actions to ask about, comma-separated; drawn uniformly.
     #[arg(long, default_value = "flight")]
     actions: String,
     /// Clean ids to draw from (read from the start of subjects.ndjson).
@@ -74,14 +73,21 @@ struct PathsArgs {
 }
 
 #[derive(clap::Args)]
+struct PathsArgs {
+    #[command(flatten)]
+    mix: MixArgs,
+    /// Paths to print.
+    #[arg(long, default_value_t = 10_000)]
+    count: usize,
+}
+
+#[derive(clap::Args)]
 struct RunArgs {
     /// Server base URL, e.g. http://127.0.0.1:8080
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// Generator output directory (subjects.ndjson, entries.ndjson) to draw
-    /// ids from.
-    #[arg(long, value_name = "DIR")]
-    dataset: PathBuf,
+    #[command(flatten)]
+    mix: MixArgs,
     /// Keep-alive connections.
     #[arg(long, short = 'c', default_value_t = 32)]
     connections: usize,
@@ -94,15 +100,6 @@ struct RunArgs {
     /// Total requests per second (fixed rate); closed loop when absent.
     #[arg(long)]
     rate: Option<f64>,
-    /// Share of requests for flagged subjects.
-    #[arg(long, default_value_t = 0.01)]
-    flagged: f64,
-    /// Actions to ask about, comma-separated; drawn uniformly.
-    #[arg(long, default_value = "flight")]
-    actions: String,
-    /// Clean ids to draw from (read from the start of subjects.ndjson).
-    #[arg(long, default_value_t = 200_000)]
-    pool: usize,
     /// Path to request instead of /v1/check (e.g. / for the baseline).
     #[arg(long)]
     path: Option<String>,
@@ -202,12 +199,12 @@ fn split_actions(actions: &str) -> Vec<String> {
 }
 
 fn paths(args: &PathsArgs) -> anyhow::Result<()> {
-    let data = Dataset::load(&args.dataset, args.pool)?;
-    let actions = split_actions(&args.actions);
+    let data = Dataset::load(&args.mix.dataset, args.mix.pool)?;
+    let actions = split_actions(&args.mix.actions);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for _ in 0..args.count {
-        writeln!(out, "{}", data.draw(&mut rng, args.flagged, &actions))?;
+        writeln!(out, "{}", data.draw(&mut rng, args.mix.flagged, &actions))?;
     }
     out.flush()?;
     Ok(())
@@ -376,7 +373,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             clean: vec![String::new()],
             flagged: vec![String::new()],
         },
-        None => Dataset::load(&args.dataset, args.pool)?,
+        None => Dataset::load(&args.mix.dataset, args.mix.pool)?,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))
@@ -388,8 +385,8 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         host: host.clone(),
         addr,
         path: args.path.clone(),
-        actions: split_actions(&args.actions),
-        flagged_share: args.flagged,
+        actions: split_actions(&args.mix.actions),
+        flagged_share: args.mix.flagged,
         start,
         measure_from,
         end: measure_from + Duration::from_secs_f64(args.duration),
@@ -446,7 +443,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         "non_200": non_200,
         "errors": errors,
         "throughput_rps": total as f64 / seconds,
-        "flagged_share": args.flagged,
+        "flagged_share": args.mix.flagged,
         "latency_us": {
             "p50": us(0.50), "p90": us(0.90), "p99": us(0.99), "p999": us(0.999),
             "max": latency.max() as f64 / 1000.0, "mean": latency.mean() / 1000.0,
