@@ -219,7 +219,12 @@ impl Engine {
     pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
         let store = Store::open(path)?;
         let status = StatusIndex::build(&store)?;
-        let known = known_set(&store)?;
+        let mut known = known_set(&store)?;
+        // One probe of the known set then also says whether to ask the
+        // status index at all.
+        for key in status.flagged_keys() {
+            known.mark_flagged(key);
+        }
         Ok(Engine {
             store,
             catalog,
@@ -308,15 +313,16 @@ impl Engine {
         name: Option<&str>,
         out: &mut Vec<u8>,
     ) -> Result<(), StoreError> {
-        let flags = self.status.get(key);
-        if flags.is_some() || name.is_some() {
+        let probe = self.known.probe(key);
+        let flagged = probe.maybe_flagged && self.status.get(key).is_some();
+        if flagged || name.is_some() {
             let mut answer = self.check(key, action, at)?;
             if let Some(name) = name {
                 self.match_name(&mut answer, key, name)?;
             }
             return write_answer(out, &answer);
         }
-        let known = self.known(key, None);
+        let known = probe.known;
         let view = SubjectView {
             known,
             entries: &[],

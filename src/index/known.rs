@@ -22,16 +22,41 @@ use std::path::Path;
 use crate::id::SubjectKey;
 
 /// First bytes of a saved set.
-const MAGIC: &[u8; 8] = b"CGKNOWN2";
+const MAGIC: &[u8; 8] = b"CGKNOWN3";
+
+/// Slot bit: the subject has a record.
+const KNOWN: u64 = 2;
+/// Slot bit: the subject may be flagged (ask the status index).
+const FLAGGED: u64 = 1;
+/// The two flag bits.
+const BITS: u64 = KNOWN | FLAGGED;
+
+/// A hash as stored: the two low bits cleared for the flags, never 0.
+#[inline]
+fn stored(h: u64) -> u64 {
+    (h & !BITS).max(BITS + 1)
+}
+
+/// What one probe tells.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The subject has a record.
+    pub known: bool,
+    /// The subject may be flagged: the status index has the exact answer.
+    /// False means it is certainly not flagged.
+    pub maybe_flagged: bool,
+}
 
 /// The set of known subjects.
 #[derive(Default)]
 pub struct KnownSet {
-    /// Hashes at their probe positions; 0 marks an empty slot (a hash of 0
-    /// is stored as 1).
+    /// [`stored`] hashes with their [`KNOWN`] and [`FLAGGED`] bits, at their
+    /// probe positions; 0 marks an empty slot.
     slots: Vec<u64>,
-    /// Hashes stored.
+    /// Slots with [`KNOWN`].
     len: usize,
+    /// Slots in use (known or flagged).
+    used: usize,
 }
 
 /// MurmurHash3's 64-bit finalizer: every input bit affects every output bit.
@@ -56,20 +81,24 @@ fn hash(key: SubjectKey) -> u64 {
 impl KnownSet {
     /// Builds the set from every key (duplicates allowed).
     pub fn build(keys: impl IntoIterator<Item = SubjectKey>) -> KnownSet {
-        let mut hashes: Vec<u64> = keys.into_iter().map(|k| hash(k).max(1)).collect();
+        let mut hashes: Vec<u64> = keys.into_iter().map(|k| stored(hash(k))).collect();
         // Sorted, the inserts walk the table front to back (the home slot
         // grows with the hash), which is far kinder to the cache.
         hashes.sort_unstable();
         hashes.dedup();
-        let size = (hashes.len() + hashes.len() / 4).max(16);
-        let mut set = KnownSet {
-            slots: vec![0; size],
-            len: 0,
-        };
+        let mut set = KnownSet::with_size(hashes.len() + hashes.len() / 4);
         for h in hashes {
-            set.insert(h);
+            set.insert(h, KNOWN);
         }
         set
+    }
+
+    fn with_size(size: usize) -> KnownSet {
+        KnownSet {
+            slots: vec![0; size.max(16)],
+            len: 0,
+            used: 0,
+        }
     }
 
     /// The slot a hash's probe starts at: `hash · size / 2^64`.
@@ -78,37 +107,71 @@ impl KnownSet {
         ((u128::from(h) * self.slots.len() as u128) >> 64) as usize
     }
 
-    fn insert(&mut self, h: u64) {
-        let h = h.max(1);
+    /// The slot holding stored hash `h`, or the empty slot where it would go.
+    #[inline]
+    fn find(&self, h: u64) -> usize {
         let mut i = self.home(h);
         loop {
-            match self.slots[i] {
-                0 => {
-                    self.slots[i] = h;
-                    self.len += 1;
-                    return;
-                }
-                v if v == h => return,
-                _ => i = if i + 1 == self.slots.len() { 0 } else { i + 1 },
+            let v = self.slots[i];
+            if v == 0 || v & !BITS == h {
+                return i;
             }
+            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
+        }
+    }
+
+    /// Adds `bits` to stored hash `h`, inserting it if absent.
+    fn insert(&mut self, h: u64, bits: u64) {
+        // At most 90% full, so that probes stay short and always end.
+        if (self.used + 1) * 10 > self.slots.len() * 9 {
+            self.grow();
+        }
+        let i = self.find(h);
+        let old = self.slots[i];
+        if old == 0 {
+            self.used += 1;
+        }
+        if bits & KNOWN != 0 && old & KNOWN == 0 {
+            self.len += 1;
+        }
+        self.slots[i] = h | (old & BITS) | bits;
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        *self = KnownSet::with_size(old.len() * 2);
+        for v in old.into_iter().filter(|&v| v != 0) {
+            self.insert(v & !BITS, v & BITS);
+        }
+    }
+
+    /// Marks `key` as possibly flagged (adding it if it has no record), so
+    /// that [`KnownSet::probe`] answers both questions at once.
+    pub fn mark_flagged(&mut self, key: SubjectKey) {
+        self.insert(stored(hash(key)), FLAGGED);
+    }
+
+    /// Whether `key` is known and whether it may be flagged: one probe,
+    /// usually one cache line.
+    #[inline]
+    pub fn probe(&self, key: SubjectKey) -> Probe {
+        if self.slots.is_empty() {
+            return Probe {
+                known: false,
+                maybe_flagged: false,
+            };
+        }
+        let v = self.slots[self.find(stored(hash(key)))];
+        Probe {
+            known: v & KNOWN != 0,
+            maybe_flagged: v & FLAGGED != 0,
         }
     }
 
     /// Whether `key` is in the set.
     #[inline]
     pub fn contains(&self, key: SubjectKey) -> bool {
-        if self.len == 0 {
-            return false;
-        }
-        let h = hash(key).max(1);
-        let mut i = self.home(h);
-        loop {
-            match self.slots[i] {
-                0 => return false,
-                v if v == h => return true,
-                _ => i = if i + 1 == self.slots.len() { 0 } else { i + 1 },
-            }
-        }
+        self.probe(key).known
     }
 
     /// Number of subjects.
@@ -128,7 +191,15 @@ impl KnownSet {
 
     /// Saves the set to `path`, stamped with `stamp` (the store's write
     /// sequence), through a temporary file renamed into place.
+    /// Only the known subjects are saved: call it before
+    /// [`KnownSet::mark_flagged`], which is derived from the status index.
     pub fn save(&self, path: &Path, stamp: u64) -> std::io::Result<()> {
+        if self.used != self.len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the known set holds flagged marks; save it before marking",
+            ));
+        }
         let tmp = path.with_extension("tmp");
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         out.write_all(MAGIC)?;
@@ -165,21 +236,21 @@ impl KnownSet {
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
             .collect();
-        let set = KnownSet { slots, len };
-        // Every stored hash must be found from its home slot; the count must
-        // match. Anything else is a damaged file.
+        let set = KnownSet {
+            slots,
+            len,
+            used: len,
+        };
+        // Every slot must hold a known, unmarked hash found from its home
+        // slot, and the count must match. Anything else is a damaged file.
         let mut found = 0;
-        for &h in set.slots.iter().filter(|&&h| h != 0) {
-            let mut i = set.home(h);
-            while set.slots[i] != h {
-                if set.slots[i] == 0 {
-                    return None;
-                }
-                i = if i + 1 == set.slots.len() { 0 } else { i + 1 };
+        for &v in set.slots.iter().filter(|&&v| v != 0) {
+            if v & BITS != KNOWN || set.slots[set.find(v & !BITS)] != v {
+                return None;
             }
             found += 1;
         }
-        (found == len && len < size).then_some(set)
+        (found == len && len * 10 <= size * 9).then_some(set)
     }
 }
 
@@ -233,6 +304,48 @@ mod tests {
         std::fs::write(&path, &bad).unwrap();
         assert!(KnownSet::load(&path, 42).is_none());
         assert!(KnownSet::load(&dir.path().join("missing"), 42).is_none());
+    }
+
+    #[test]
+    fn one_probe_tells_known_and_maybe_flagged() {
+        let known: Vec<SubjectKey> = (0..1_000).map(person).collect();
+        let mut set = KnownSet::build(known.iter().copied());
+        let path = tempfile::tempdir().unwrap();
+        set.save(&path.path().join("k"), 1).unwrap();
+        // Flag some known subjects and many unknown ones (forcing growth).
+        for k in known.iter().step_by(10) {
+            set.mark_flagged(*k);
+        }
+        let flagged_only: Vec<SubjectKey> = (1_000..6_000).map(person).collect();
+        for k in &flagged_only {
+            set.mark_flagged(*k);
+        }
+        assert_eq!(set.len(), 1_000);
+        for (i, k) in known.iter().enumerate() {
+            let p = set.probe(*k);
+            assert!(p.known);
+            assert_eq!(p.maybe_flagged, i % 10 == 0, "{k}");
+        }
+        for k in &flagged_only {
+            assert_eq!(
+                set.probe(*k),
+                Probe {
+                    known: false,
+                    maybe_flagged: true
+                }
+            );
+        }
+        assert_eq!(
+            set.probe(person(7_000)),
+            Probe {
+                known: false,
+                maybe_flagged: false
+            }
+        );
+        assert!(
+            set.save(&path.path().join("k2"), 1).is_err(),
+            "marks are not saved"
+        );
     }
 
     #[test]

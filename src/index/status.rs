@@ -135,6 +135,11 @@ impl StatusIndex {
         self.flagged.get(&key).copied()
     }
 
+    /// Every flagged subject.
+    pub fn flagged_keys(&self) -> impl Iterator<Item = SubjectKey> + '_ {
+        self.flagged.keys().copied()
+    }
+
     /// The ids of the subject's own entries, ascending (empty if none).
     pub fn entry_ids(&self, key: SubjectKey) -> &[Box<str>] {
         self.entry_ids.get(&key).map_or(&[], |ids| ids)
