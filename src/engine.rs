@@ -207,15 +207,13 @@ fn known_set(store: &Store) -> Result<KnownSet, StoreError> {
 pub const KNOWN_SET_FILE: &str = "known-set.idx";
 
 /// Serialises an answer into `out`.
-fn write_answer(out: &mut Vec<u8>, answer: &CheckAnswer) -> Result<(), StoreError> {
-    serde_json::to_writer(out, answer).map_err(|e| StoreError::Corrupt {
-        what: "answer",
-        detail: e.to_string(),
-    })
+fn write_answer(out: &mut Vec<u8>, answer: &CheckAnswer) {
+    serde_json::to_writer(out, answer).expect("serialising plain fields into a Vec cannot fail");
 }
 
 impl Engine {
-    /// Opens the store at `path` and builds the status index.
+    /// Opens the store at `path`, builds the status index and loads (or
+    /// builds) the known set.
     pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
         let store = Store::open(path)?;
         let status = StatusIndex::build(&store)?;
@@ -253,18 +251,25 @@ impl Engine {
         &self.known
     }
 
-    /// Whether the subject is known: it has entries of its own (from its
-    /// flags) or a record (from the known set). No I/O.
-    fn known(&self, key: SubjectKey, flags: Option<Flags>) -> bool {
-        flags.is_some_and(Flags::own) || self.known.contains(key)
+    /// The subject's flags (`None`: clean) and whether it is known (a record,
+    /// or entries of its own). One probe of the known set; the status index
+    /// only when that probe says the subject may be flagged. No I/O.
+    fn lookup(&self, key: SubjectKey) -> (Option<Flags>, bool) {
+        let probe = self.known.probe(key);
+        let flags = if probe.maybe_flagged {
+            self.status.get(key)
+        } else {
+            None
+        };
+        (flags, probe.known || flags.is_some_and(Flags::own))
     }
 
     /// The reading of `readings` the platform knows (the first when both or
     /// neither are known).
     pub fn pick_reading(&self, readings: IdReadings) -> SubjectKey {
         if let Some(second) = readings.second
-            && !self.known(readings.first, self.status.get(readings.first))
-            && self.known(second, self.status.get(second))
+            && !self.lookup(readings.first).1
+            && self.lookup(second).1
         {
             return second;
         }
@@ -313,16 +318,15 @@ impl Engine {
         name: Option<&str>,
         out: &mut Vec<u8>,
     ) -> Result<(), StoreError> {
-        let probe = self.known.probe(key);
-        let flagged = probe.maybe_flagged && self.status.get(key).is_some();
-        if flagged || name.is_some() {
+        let (flags, known) = self.lookup(key);
+        if flags.is_some() || name.is_some() {
             let mut answer = self.check(key, action, at)?;
             if let Some(name) = name {
                 self.match_name(&mut answer, key, name)?;
             }
-            return write_answer(out, &answer);
+            write_answer(out, &answer);
+            return Ok(());
         }
-        let known = probe.known;
         let view = SubjectView {
             known,
             entries: &[],
@@ -335,7 +339,8 @@ impl Engine {
         {
             // Not reachable without entries today; kept general all the same.
             let answer = self.answer(key, known, action, at, &d);
-            return write_answer(out, &answer);
+            write_answer(out, &answer);
+            return Ok(());
         }
         let string = |out: &mut Vec<u8>, s: &str| {
             serde_json::to_writer(&mut *out, s).expect("writing a string into a Vec cannot fail");
@@ -379,8 +384,7 @@ impl Engine {
         action: ActionId,
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
-        let flags = self.status.get(key);
-        let known = self.known(key, flags);
+        let (flags, known) = self.lookup(key);
         // The entry ids and roles come from the index: point reads, no scans.
         let entries_of = |k: SubjectKey| {
             self.store.entries_by_id(

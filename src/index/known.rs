@@ -19,6 +19,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
+use super::fmix64;
 use crate::id::SubjectKey;
 
 /// First bytes of a saved set.
@@ -57,16 +58,6 @@ pub struct KnownSet {
     len: usize,
     /// Slots in use (known or flagged).
     used: usize,
-}
-
-/// MurmurHash3's 64-bit finalizer: every input bit affects every output bit.
-#[inline]
-fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
 }
 
 /// The 64-bit hash of a key.

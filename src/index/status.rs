@@ -15,12 +15,13 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::fmix64;
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::Role;
 use crate::store::{Store, StoreError};
 
 /// Why a subject is flagged.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Flags(u8);
 
 impl Flags {
@@ -38,8 +39,7 @@ impl Flags {
     }
 }
 
-/// Hashes a [`SubjectKey`] (one `u128`) with two multiply-xorshift rounds
-/// instead of SipHash: the probe is on every check. Keys come from the store,
+/// Hashes a [`SubjectKey`] (one `u128`) with [`fmix64`] instead of SipHash: the probe is on every check. Keys come from the store,
 /// not from requests, so there is no flooding to defend against.
 #[derive(Default)]
 pub struct KeyHasher(u64);
@@ -52,12 +52,7 @@ impl Hasher for KeyHasher {
     }
 
     fn write_u128(&mut self, v: u128) {
-        let mut h = (v as u64) ^ ((v >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        self.0 = h ^ (h >> 33);
+        self.0 = fmix64((v as u64) ^ ((v >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     }
 
     fn finish(&self) -> u64 {
@@ -67,15 +62,16 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<SubjectKey, V, BuildHasherDefault<KeyHasher>>;
 
-/// Flagged subjects, and what a flagged check needs to read.
+/// Flagged subjects, and what a flagged check needs to read. A subject is
+/// flagged `own` when it has entry ids here, `via` when it has roles here.
 #[derive(Default)]
 pub struct StatusIndex {
-    /// Every flagged subject: the probe of every check.
-    flagged: KeyMap<Flags>,
     /// A listed subject's entry ids, ascending.
     entry_ids: KeyMap<Box<[Box<str>]>>,
     /// A person's roles in listed organizations.
     org_roles: KeyMap<Box<[(SubjectKey, Role)]>>,
+    /// Number of flagged subjects, counted once at build.
+    flagged: usize,
 }
 
 impl StatusIndex {
@@ -88,7 +84,6 @@ impl StatusIndex {
         let mut listed_orgs = Vec::new();
         let mut current: Option<(SubjectKey, Vec<Box<str>>)> = None;
         let mut finish = |index: &mut StatusIndex, (subject, ids): (SubjectKey, Vec<Box<str>>)| {
-            index.mark(subject, Flags::OWN);
             index.entry_ids.insert(subject, ids.into_boxed_slice());
             if subject.kind() == SubjectKind::Org {
                 listed_orgs.push(subject);
@@ -115,29 +110,38 @@ impl StatusIndex {
             }
         })?;
         for (person, list) in roles {
-            index.mark(person, Flags::VIA);
             index.org_roles.insert(person, list.into_boxed_slice());
         }
-        index.flagged.shrink_to_fit();
+        index.flagged = index.flagged_keys().count();
         index.entry_ids.shrink_to_fit();
         index.org_roles.shrink_to_fit();
         Ok(index)
-    }
-
-    fn mark(&mut self, key: SubjectKey, bit: u8) {
-        self.flagged.entry(key).or_default().0 |= bit;
     }
 
     /// The subject's flags; `None` means clean. Never touches disk, never
     /// allocates.
     #[inline]
     pub fn get(&self, key: SubjectKey) -> Option<Flags> {
-        self.flagged.get(&key).copied()
+        let own = if self.entry_ids.contains_key(&key) {
+            Flags::OWN
+        } else {
+            0
+        };
+        let via = if self.org_roles.contains_key(&key) {
+            Flags::VIA
+        } else {
+            0
+        };
+        (own | via != 0).then_some(Flags(own | via))
     }
 
-    /// Every flagged subject.
+    /// Every flagged subject, once.
     pub fn flagged_keys(&self) -> impl Iterator<Item = SubjectKey> + '_ {
-        self.flagged.keys().copied()
+        let via_only = self
+            .org_roles
+            .keys()
+            .filter(|k| !self.entry_ids.contains_key(k));
+        self.entry_ids.keys().chain(via_only).copied()
     }
 
     /// The ids of the subject's own entries, ascending (empty if none).
@@ -152,12 +156,12 @@ impl StatusIndex {
 
     /// Number of flagged subjects.
     pub fn len(&self) -> usize {
-        self.flagged.len()
+        self.flagged
     }
 
     /// Whether no subject is flagged.
     pub fn is_empty(&self) -> bool {
-        self.flagged.is_empty()
+        self.entry_ids.is_empty() && self.org_roles.is_empty()
     }
 
     /// Approximate heap bytes held: table slots and control bytes, and the
@@ -177,6 +181,6 @@ impl StatusIndex {
             .values()
             .map(|r| std::mem::size_of_val::<[(SubjectKey, Role)]>(r))
             .sum();
-        table(&self.flagged) + table(&self.entry_ids) + table(&self.org_roles) + ids + roles
+        table(&self.entry_ids) + table(&self.org_roles) + ids + roles
     }
 }

@@ -589,20 +589,30 @@ impl Store {
         &self,
         family: &str,
         prefix: &[u8],
+        f: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.scan(family, prefix, rocksdb::ReadOptions::default(), f)
+    }
+
+    /// Calls `f(key, value)` for every key of `family` starting with
+    /// `prefix`, in key order, without copying keys or values.
+    fn scan(
+        &self,
+        family: &str,
+        prefix: &[u8],
+        read: rocksdb::ReadOptions,
         mut f: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let iter = self.db.iterator_cf(
-            self.cf(family),
-            IteratorMode::From(prefix, Direction::Forward),
-        );
-        for item in iter {
-            let (k, v) = item.map_err(|e| self.rocks(e))?;
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(family), read);
+        it.seek(prefix);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
             if !k.starts_with(prefix) {
                 break;
             }
-            f(&k, &v)?;
+            f(k, v)?;
+            it.next();
         }
-        Ok(())
+        it.status().map_err(|e| self.rocks(e))
     }
 
     /// The subject's entries, in entry-id order.
@@ -673,34 +683,28 @@ impl Store {
         let mut read = rocksdb::ReadOptions::default();
         // A one-off scan: do not evict the hot blocks.
         read.fill_cache(false);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_SUBJECTS), read);
-        it.seek_to_first();
-        while let Some(k) = it.key() {
+        self.scan(CF_SUBJECTS, &[], read, |k, _| {
             f(key_from(k, "subject")?);
-            it.next();
-        }
-        it.status().map_err(|e| self.rocks(e))
+            Ok(())
+        })
     }
 
     /// Calls `f(subject, entry_id)` for every entry membership, in key order
     /// (grouped by subject, entry ids ascending).
     pub fn for_each_listed(&self, mut f: impl FnMut(SubjectKey, &str)) -> Result<(), StoreError> {
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_SUBJECT_ENTRIES));
-        it.seek_to_first();
-        while let Some(k) = it.key() {
-            if k.len() < KEY_LEN {
-                return Err(StoreError::Corrupt {
-                    what: "entry membership",
-                    detail: format!("{} bytes", k.len()),
-                });
-            }
+        self.scan_prefix(CF_SUBJECT_ENTRIES, &[], |k, _| {
+            let (subject, entry_id) =
+                k.split_at_checked(KEY_LEN)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        what: "entry membership",
+                        detail: format!("{} bytes", k.len()),
+                    })?;
             f(
-                key_from(&k[..KEY_LEN], "entry membership")?,
-                entry_id_from(&k[KEY_LEN..])?,
+                key_from(subject, "entry membership")?,
+                entry_id_from(entry_id)?,
             );
-            it.next();
-        }
-        it.status().map_err(|e| self.rocks(e))
+            Ok(())
+        })
     }
 
     /// Writes subjects: new ones are inserted, different ones replace the
