@@ -405,12 +405,9 @@ fn run_pipeline(
                     *report.rejected.entry(issue.reason.clone()).or_default() += 1;
                     (opts.on_issue)(path, issue);
                 }
-                if let Some(store) = store.filter(|_| bulk.is_none()) {
-                    let applied = match &chunk.records {
-                        Parsed::Subjects(s) => store.apply_subjects(s),
-                        Parsed::Entries(e) => store.apply_entries(e, catalog),
-                    };
-                    match applied {
+                // Subjects went to the bulk runs in the parsers.
+                if let (Some(store), Parsed::Entries(e)) = (store, &chunk.records) {
+                    match store.apply_entries(e, catalog) {
                         Ok(a) => report.applied.add(a),
                         Err(e) => {
                             outcome = Err(ImportError::Store(e));

@@ -315,16 +315,8 @@ impl LinkRuns<'_> {
         Ok(())
     }
 
-    /// Merges the runs (and the buffer) into `out`.
+    /// Merges the runs (and the buffer, spilled as a last run) into `out`.
     fn write(mut self, store: &Store, out: &mut SstOut<'_>) -> Result<(), StoreError> {
-        if self.runs.is_empty() {
-            self.buffer.sort_unstable();
-            self.buffer.dedup();
-            for k in &self.buffer {
-                out.put(store, k, &[])?;
-            }
-            return Ok(());
-        }
         self.spill()?;
         let mut readers = Vec::new();
         for path in &self.runs {
