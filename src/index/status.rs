@@ -5,9 +5,9 @@
 //! about) is decided as clean from this index alone: no entry can apply to
 //! them. Only flagged subjects go to the store for their entries.
 //!
-//! The index holds flagged subjects only, one `(SubjectKey, Flags)` slot each,
-//! so its memory grows with the lists, not with the register of 10^8
-//! subjects. It is built when the store opens, from the entry memberships and
+//! The index holds flagged subjects only: a listed subject's entry ids and a
+//! person's roles in listed organizations, from which the flags follow. Its
+//! memory grows with the lists, not with the register of 10^8 subjects. It is built when the store opens, from the entry memberships and
 //! the records of the listed organizations, so it reflects every import that
 //! came before. (Keeping a live server's index current as writes arrive comes
 //! with the HTTP and lifecycle work.)
