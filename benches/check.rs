@@ -144,6 +144,18 @@ fn bench(c: &mut Criterion) {
             engine.check(known_clean[i], flight, at).unwrap()
         })
     });
+    // What the HTTP route does: the answer written as JSON into a buffer.
+    let mut json = Vec::with_capacity(1024);
+    group.bench_function(BenchmarkId::new("known_clean_id_json", "store"), |b| {
+        b.iter(|| {
+            i = (i + 1) % known_clean.len();
+            json.clear();
+            engine
+                .check_json(known_clean[i], flight, at, None, &mut json)
+                .unwrap();
+            json.len()
+        })
+    });
     group.bench_function(BenchmarkId::new("flagged_id_full_reasons", "store"), |b| {
         b.iter(|| {
             i = (i + 1) % flagged.len();

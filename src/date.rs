@@ -17,7 +17,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// A calendar date (proleptic Gregorian), stored as days since 1970-01-01.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,11 +85,19 @@ impl Date {
 
     /// Today in China Standard Time.
     pub fn today() -> Date {
-        let secs = SystemTime::now()
+        Self::today_with_millis_left().0
+    }
+
+    /// Today in China Standard Time, and the milliseconds until it ends.
+    fn today_with_millis_left() -> (Date, u64) {
+        const DAY_MS: i64 = 86_400_000;
+        let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        Date(((secs + CST_OFFSET_SECS).div_euclid(86_400)) as i32)
+            .map(|d| d.as_secs() as i64 * 1000 + i64::from(d.subsec_millis()))
+            .unwrap_or(0)
+            + CST_OFFSET_SECS * 1000;
+        let left = DAY_MS - ms.rem_euclid(DAY_MS);
+        (Date(ms.div_euclid(DAY_MS) as i32), left as u64)
     }
 
     /// The same day `years` later (or earlier, if negative); 29 February
@@ -162,6 +171,53 @@ impl FromStr for Date {
             month,
             day,
         })
+    }
+}
+
+/// Today's date for a server that already reads the monotonic clock per
+/// request: [`DayClock::today`] derives the date from that reading and asks
+/// the wall clock only about once a second (and at midnight), instead of on
+/// every request.
+///
+/// The date turns at midnight (to the millisecond, as the wall clock had it
+/// at the last reading), and a wall-clock step (NTP, an operator) is
+/// followed within a second.
+#[derive(Debug)]
+pub struct DayClock {
+    anchor: Instant,
+    /// `days << 40 | valid_until` (milliseconds after `anchor`, exclusive);
+    /// zero before the first reading.
+    state: AtomicU64,
+}
+
+const DAY_CLOCK_MS_BITS: u32 = 40;
+
+impl Default for DayClock {
+    fn default() -> DayClock {
+        DayClock {
+            anchor: Instant::now(),
+            state: AtomicU64::new(0),
+        }
+    }
+}
+
+impl DayClock {
+    /// Today in China Standard Time, as of `now`.
+    pub fn today(&self, now: Instant) -> Date {
+        let since = now.saturating_duration_since(self.anchor);
+        let ms = since.as_secs() * 1000 + u64::from(since.subsec_millis());
+        let state = self.state.load(Relaxed);
+        let valid_until = state & ((1 << DAY_CLOCK_MS_BITS) - 1);
+        if ms < valid_until {
+            return Date((state >> DAY_CLOCK_MS_BITS) as i32);
+        }
+        let (today, millis_left) = Date::today_with_millis_left();
+        // Today's dates are after 1970, so the day count is positive.
+        let days = today.0.max(0) as u64;
+        let valid_until = (ms + millis_left.min(1000)).min((1 << DAY_CLOCK_MS_BITS) - 1);
+        self.state
+            .store(days << DAY_CLOCK_MS_BITS | valid_until, Relaxed);
+        today
     }
 }
 
@@ -296,6 +352,25 @@ mod tests {
     fn today_is_plausible() {
         let t = Date::today();
         assert!(t.ymd().0 >= 2025, "{t}");
+    }
+
+    #[test]
+    fn day_clock_agrees_with_the_wall_clock() {
+        let clock = DayClock::default();
+        let now = Instant::now();
+        let before = Date::today();
+        let cached = clock.today(now);
+        let again = clock.today(now + std::time::Duration::from_millis(10));
+        let after = Date::today();
+        // Midnight may fall between the readings, never outside them.
+        assert!(
+            before <= cached && cached <= after,
+            "{before} {cached} {after}"
+        );
+        assert!(cached <= again && again <= after);
+        // Past the one-second validity it reads the wall clock again.
+        let later = clock.today(now + std::time::Duration::from_secs(2));
+        assert!(later >= cached && later <= Date::today());
     }
 
     proptest! {

@@ -34,6 +34,63 @@ pub struct Engine {
     catalog: Catalog,
     status: StatusIndex,
     known: KnownSet,
+    clean_json: CleanJson,
+    /// Tells this engine's entries in [`CLEAN_TAILS`] from another's.
+    serial: u64,
+}
+
+/// How many clean-answer tails each thread keeps (an action, known or not,
+/// and a date each); when full, the list starts over.
+const CLEAN_TAILS_KEPT: usize = 64;
+
+/// Engine serial, action, known, date.
+type CleanTailKey = (u64, ActionId, bool, Date);
+/// A clean answer's tail, `None` when the general path must write it.
+type CleanTail = Option<Box<[u8]>>;
+
+thread_local! {
+    /// Per thread, recent clean-answer tails ([`Engine::clean_tail`]): a
+    /// clean subject's decision depends only on the action, whether it is
+    /// known and the date, so it is decided once per thread and day rather
+    /// than once per request.
+    static CLEAN_TAILS: std::cell::RefCell<Vec<(CleanTailKey, CleanTail)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The catalog's strings as JSON, encoded once at open, for the answers to
+/// clean subjects (nearly all checks), which are written without serde.
+struct CleanJson {
+    /// Per action: its code as a JSON string.
+    actions: Vec<Box<[u8]>>,
+    /// Per measure: its whole entry in `benefits` as a clean-record benefit.
+    benefits: Vec<Box<[u8]>>,
+}
+
+impl CleanJson {
+    fn new(catalog: &Catalog) -> CleanJson {
+        let string = |s: &str| serde_json::to_vec(s).expect("a string always encodes");
+        CleanJson {
+            actions: catalog
+                .actions()
+                .iter()
+                .map(|a| string(&a.code).into_boxed_slice())
+                .collect(),
+            benefits: catalog
+                .measures()
+                .iter()
+                .map(|m| {
+                    let mut b = b"{\"measure\":".to_vec();
+                    b.extend_from_slice(&string(&m.code));
+                    b.extend_from_slice(b",\"name\":");
+                    b.extend_from_slice(&string(&m.name));
+                    b.extend_from_slice(
+                        b",\"source\":\"clean_record\",\"entry_id\":null,\"category\":null}",
+                    );
+                    b.into_boxed_slice()
+                })
+                .collect(),
+        }
+    }
 }
 
 /// SPEC §6 `GET /v1/check` answer.
@@ -223,8 +280,11 @@ impl Engine {
         for key in status.flagged_keys() {
             known.mark_flagged(key);
         }
+        static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Engine {
             store,
+            serial: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            clean_json: CleanJson::new(&catalog),
             catalog,
             status,
             known,
@@ -262,6 +322,12 @@ impl Engine {
             None
         };
         (flags, probe.known || flags.is_some_and(Flags::own))
+    }
+
+    /// Hints that `key` is about to be checked: see [`KnownSet::prefetch`].
+    #[inline]
+    pub fn prefetch(&self, key: SubjectKey) {
+        self.known.prefetch(key);
     }
 
     /// The reading of `readings` the platform knows (the first when both or
@@ -327,6 +393,51 @@ impl Engine {
             write_answer(out, &answer);
             return Ok(());
         }
+        let tail_key = (self.serial, action, known, at);
+        let written = CLEAN_TAILS.with_borrow_mut(|tails| {
+            let tail = match tails.iter().position(|(k, _)| *k == tail_key) {
+                Some(i) => &tails[i].1,
+                None => {
+                    if tails.len() == CLEAN_TAILS_KEPT {
+                        tails.clear();
+                    }
+                    tails.push((tail_key, self.clean_tail(action, known, at)));
+                    &tails[tails.len() - 1].1
+                }
+            };
+            let Some(tail) = tail else { return false };
+            let mut date = [0u8; 10];
+            at.write_iso(&mut date);
+            out.extend_from_slice(b"{\"id\":\"");
+            out.extend_from_slice(&key.to_ascii());
+            out.extend_from_slice(if known {
+                b"\",\"known\":true,\"action\":"
+            } else {
+                b"\",\"known\":false,\"action\":"
+            });
+            out.extend_from_slice(&self.clean_json.actions[usize::from(action.0)]);
+            out.extend_from_slice(b",\"at\":\"");
+            out.extend_from_slice(&date);
+            out.extend_from_slice(tail);
+            true
+        });
+        if !written {
+            // Not reachable without entries today; kept general all the same.
+            let view = SubjectView {
+                known,
+                entries: &[],
+                roles: &[],
+            };
+            let d = decide(&self.catalog, &view, action, at);
+            write_answer(out, &self.answer(key, known, action, at, &d));
+        }
+        Ok(())
+    }
+
+    /// The part of a clean subject's answer after its date, from
+    /// `"decision"` to the end; `None` when the decision has benefits other
+    /// than the clean record's, which only the general path writes.
+    fn clean_tail(&self, action: ActionId, known: bool, at: Date) -> CleanTail {
         let view = SubjectView {
             known,
             entries: &[],
@@ -337,44 +448,19 @@ impl Engine {
             .iter()
             .any(|b| !matches!(b.source, BenefitSource::CleanRecord { .. }))
         {
-            // Not reachable without entries today; kept general all the same.
-            let answer = self.answer(key, known, action, at, &d);
-            write_answer(out, &answer);
-            return Ok(());
+            return None;
         }
-        let string = |out: &mut Vec<u8>, s: &str| {
-            serde_json::to_writer(&mut *out, s).expect("writing a string into a Vec cannot fail");
-        };
-        let mut date = [0u8; 10];
-        at.write_iso(&mut date);
-        out.extend_from_slice(b"{\"id\":\"");
-        out.extend_from_slice(&key.to_ascii());
-        out.extend_from_slice(if known {
-            b"\",\"known\":true,\"action\":"
-        } else {
-            b"\",\"known\":false,\"action\":"
-        });
-        string(out, &self.catalog.action(action).code);
-        out.extend_from_slice(b",\"at\":\"");
-        out.extend_from_slice(&date);
-        out.extend_from_slice(b"\",\"decision\":\"");
+        let mut out = b"\",\"decision\":\"".to_vec();
         out.extend_from_slice(d.verdict.as_str().as_bytes());
         out.extend_from_slice(b"\",\"reasons\":[],\"suspended\":[],\"benefits\":[");
         for (i, b) in d.benefits.iter().enumerate() {
-            let m = self.catalog.measure(b.measure);
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(b"{\"measure\":");
-            string(out, &m.code);
-            out.extend_from_slice(b",\"name\":");
-            string(out, &m.name);
-            out.extend_from_slice(
-                b",\"source\":\"clean_record\",\"entry_id\":null,\"category\":null}",
-            );
+            out.extend_from_slice(&self.clean_json.benefits[usize::from(b.measure.0)]);
         }
         out.extend_from_slice(b"],\"name_match\":null}");
-        Ok(())
+        Some(out.into_boxed_slice())
     }
 
     /// Decides whether `key` may do `action` on `at`.

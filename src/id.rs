@@ -106,6 +106,13 @@ pub struct IdError {
     pub problem: IdProblem,
 }
 
+impl IdError {
+    fn with_input(mut self, input: &str) -> IdError {
+        self.input = input.trim().to_string();
+        self
+    }
+}
+
 /// The precise defect of a rejected identifier. Positions count from 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdProblem {
@@ -231,6 +238,13 @@ impl SubjectKey {
 
     /// As [`SubjectKey::parse_readings`], judging birth dates against `today`.
     pub fn parse_readings_at(input: &str, today: Date) -> Result<IdReadings, IdError> {
+        Self::readings_of(input, today).map_err(|e| e.with_input(input))
+    }
+
+    /// [`SubjectKey::parse_readings_at`] with errors that do not carry the
+    /// input yet: a valid credit code fails as an identity number on every
+    /// check, and that error must not cost an allocation.
+    fn readings_of(input: &str, today: Date) -> Result<IdReadings, IdError> {
         let chars = Chars::new(input)?;
         match chars.len {
             15 => parse_person(&chars, today).map(|first| IdReadings {
@@ -266,6 +280,11 @@ impl SubjectKey {
 
     /// As [`SubjectKey::parse_as`], judging birth dates against `today`.
     pub fn parse_as_at(input: &str, kind: SubjectKind, today: Date) -> Result<SubjectKey, IdError> {
+        Self::as_kind(input, kind, today).map_err(|e| e.with_input(input))
+    }
+
+    /// [`SubjectKey::parse_as_at`] with errors that do not carry the input yet.
+    fn as_kind(input: &str, kind: SubjectKind, today: Date) -> Result<SubjectKey, IdError> {
         let chars = Chars::new(input)?;
         let wanted = match kind {
             SubjectKind::Org => parse_org(&chars),
@@ -336,21 +355,28 @@ impl SubjectKey {
     /// The canonical 18-character form, check characters included, without
     /// allocating.
     pub fn to_ascii(self) -> [u8; 18] {
+        // One 128-bit division splits the payload into two halves that fit
+        // in 64 bits; the digits then come from cheap 64-bit arithmetic (a
+        // 128-bit division is a library call, and this runs per answer).
         let mut out = [0u8; 18];
-        let mut payload = self.0 & PAYLOAD_MASK;
+        let payload = self.0 & PAYLOAD_MASK;
+        let digits = |slots: &mut [u8], mut n: u64, base: u64, alphabet: &[u8]| {
+            for slot in slots.iter_mut().rev() {
+                *slot = alphabet[(n % base) as usize];
+                n /= base;
+            }
+        };
         match self.kind() {
             SubjectKind::Org => {
-                for slot in out[..17].iter_mut().rev() {
-                    *slot = USCC_ALPHABET[(payload % 31) as usize];
-                    payload /= 31;
-                }
+                const LOW: u128 = 31u128.pow(9);
+                let (high, low) = ((payload / LOW) as u64, (payload % LOW) as u64);
+                digits(&mut out[..8], high, 31, USCC_ALPHABET);
+                digits(&mut out[8..17], low, 31, USCC_ALPHABET);
                 out[17] = uscc_check(&out[..17]);
             }
             SubjectKind::Person => {
-                for slot in out[..17].iter_mut().rev() {
-                    *slot = b'0' + (payload % 10) as u8;
-                    payload /= 10;
-                }
+                // Below 10^17, so it fits in 64 bits as it is.
+                digits(&mut out[..17], payload as u64, 10, b"0123456789");
                 out[17] = person_check(&out[..17]);
             }
         }
@@ -412,6 +438,14 @@ impl<'a> Chars<'a> {
         if input.is_empty() {
             return Err(chars.error(None, IdProblem::Empty));
         }
+        // The common case, 18 ASCII characters, without decoding UTF-8.
+        if let Ok(ascii) = <[u8; 18]>::try_from(input.as_bytes()) {
+            if ascii.is_ascii() {
+                chars.bytes = ascii.map(|b| b.to_ascii_uppercase());
+                chars.len = 18;
+                return Ok(chars);
+            }
+        }
         let mut bad = None;
         for (i, c) in input.chars().enumerate() {
             if i < 18 {
@@ -463,9 +497,12 @@ impl<'a> Chars<'a> {
         }
     }
 
+    /// An error without its input (an empty `String` does not allocate);
+    /// the public parsers attach it with [`IdError::with_input`] once an
+    /// error is certain to be returned.
     fn error(&self, kind: Option<SubjectKind>, problem: IdProblem) -> IdError {
         IdError {
-            input: self.input.to_string(),
+            input: String::new(),
             kind,
             problem,
         }
@@ -919,6 +956,17 @@ mod tests {
         );
         assert!(err.to_string().contains("found 16 characters"), "{err}");
         assert_eq!(problem("   "), IdProblem::Empty);
+    }
+
+    #[test]
+    fn errors_carry_the_trimmed_input() {
+        let err = SubjectKey::parse(" 9111000060003I341L ").unwrap_err();
+        assert_eq!(err.input, "9111000060003I341L");
+        assert!(err.to_string().contains("\"9111000060003I341L\""), "{err}");
+        let err = SubjectKey::parse_as("91110000600037341L", SubjectKind::Person).unwrap_err();
+        assert_eq!(err.input, "91110000600037341L");
+        let err = SubjectKey::parse("12").unwrap_err();
+        assert_eq!(err.input, "12");
     }
 
     #[test]

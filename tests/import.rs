@@ -406,3 +406,55 @@ fn the_saved_known_set_is_used_only_while_the_store_is_unchanged() {
             .known
     );
 }
+
+#[test]
+fn check_json_writes_the_serialised_check_for_every_subject_action_and_date() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let catalog = Catalog::bundled();
+    let engine = Engine::open(&tmp.path().join("store"), catalog.clone()).unwrap();
+    let (subjects, _) = load_sample();
+    // Every tenth organization and linked person (the server tests cover
+    // every sample subject once; this one varies actions and dates).
+    let mut keys: Vec<SubjectKey> = subjects.iter().step_by(10).map(|s| s.id).collect();
+    keys.extend(
+        subjects
+            .iter()
+            .flat_map(|s| s.persons.iter().map(|l| l.person))
+            .step_by(10),
+    );
+    // Ids the platform has never heard of: clean and unknown.
+    keys.extend(
+        [
+            "91360100MA35XXXX0A",
+            "110105194912310021",
+            "360102198001011234",
+        ]
+        .iter()
+        .filter_map(|id| SubjectKey::parse(id).ok()),
+    );
+    let dates: Vec<Date> = [AT, "2019-03-01", "2030-12-31"]
+        .iter()
+        .map(|d| d.parse().unwrap())
+        .collect();
+    // Twice over, so that the second pass answers from the per-thread
+    // cache of clean answers that the first pass filled.
+    for _ in 0..2 {
+        for action in catalog.actions() {
+            let id = catalog.action_by_code(&action.code).unwrap();
+            for &at in &dates {
+                for &key in &keys {
+                    let mut json = Vec::new();
+                    engine.check_json(key, id, at, None, &mut json).unwrap();
+                    let expected = serde_json::to_vec(&engine.check(key, id, at).unwrap()).unwrap();
+                    assert_eq!(
+                        String::from_utf8(json).unwrap(),
+                        String::from_utf8(expected).unwrap(),
+                        "{key} {} {at}",
+                        action.code
+                    );
+                }
+            }
+        }
+    }
+}

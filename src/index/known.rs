@@ -86,7 +86,7 @@ impl KnownSet {
 
     fn with_size(size: usize) -> KnownSet {
         KnownSet {
-            slots: vec![0; size.max(16)],
+            slots: super::zeroed_table(size.max(16)),
             len: 0,
             used: 0,
         }
@@ -159,6 +159,27 @@ impl KnownSet {
         }
     }
 
+    /// Starts loading the cache line [`KnownSet::probe`] will read first for
+    /// `key`, so that a caller with other work to do before the probe does it
+    /// while the line (usually a miss: the table is far larger than the
+    /// caches) comes in from memory.
+    #[inline]
+    pub fn prefetch(&self, key: SubjectKey) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let slot = &self.slots[self.home(stored(hash(key)))];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint; it reads nothing into the program
+        // and cannot fault, and `slot` is a valid reference anyway.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(slot).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
+    }
+
     /// Whether `key` is in the set.
     #[inline]
     pub fn contains(&self, key: SubjectKey) -> bool {
@@ -218,15 +239,18 @@ impl KnownSet {
         if size < 16 || len > size || size > (1 << 40) {
             return None;
         }
-        let mut bytes = vec![0u8; size * 8];
-        input.read_exact(&mut bytes).ok()?;
+        let mut slots = super::zeroed_table(size);
+        let mut bytes = vec![0u8; 1 << 20];
+        for chunk in slots.chunks_mut(bytes.len() / 8) {
+            let bytes = &mut bytes[..chunk.len() * 8];
+            input.read_exact(bytes).ok()?;
+            for (slot, b) in chunk.iter_mut().zip(bytes.chunks_exact(8)) {
+                *slot = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+            }
+        }
         if input.read(&mut [0u8; 1]).ok()? != 0 {
             return None;
         }
-        let slots: Vec<u64> = bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect();
         let set = KnownSet {
             slots,
             len,

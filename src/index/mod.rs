@@ -3,6 +3,42 @@
 pub mod known;
 pub mod status;
 
+/// A zeroed table of `len` slots for an index probed at random.
+///
+/// On Linux the table is advised to use transparent huge pages: with 4 KiB
+/// pages, every probe into a table of hundreds of megabytes also misses the
+/// TLB, and the page walk costs about as much as the probe itself. The advice
+/// is given before any page is touched, so faults bring in huge pages from
+/// the start. (Elsewhere, or when the kernel declines, it is an ordinary
+/// table.)
+pub(crate) fn zeroed_table(len: usize) -> Vec<u64> {
+    let table = vec![0u64; len];
+    #[cfg(target_os = "linux")]
+    advise_huge_pages(&table);
+    table
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(table: &[u64]) {
+    const HUGE: usize = 2 << 20;
+    let start = table.as_ptr() as usize;
+    let end = start + std::mem::size_of_val(table);
+    // Only whole huge pages inside the allocation.
+    let (first, last) = (start.div_ceil(HUGE) * HUGE, end / HUGE * HUGE);
+    if first < last {
+        // SAFETY: the range lies inside `table`'s allocation, and
+        // MADV_HUGEPAGE changes only how the kernel backs it, never its
+        // contents or validity.
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_HUGEPAGE,
+            );
+        }
+    }
+}
+
 /// MurmurHash3's 64-bit finalizer: every input bit affects every output bit.
 /// Both in-memory indexes hash subject keys with it.
 #[inline]

@@ -16,7 +16,7 @@ use super::metrics::{EngineFigures, Metrics, Route};
 use super::query::{Query, decode_path_segment};
 use super::{Handler, Reply, error_reply, json_reply};
 use crate::catalog::ActionId;
-use crate::date::Date;
+use crate::date::{Date, DayClock};
 use crate::engine::Engine;
 use crate::id::SubjectKey;
 
@@ -25,6 +25,7 @@ pub struct Api {
     engine: Engine,
     metrics: Metrics,
     started: Instant,
+    day_clock: DayClock,
 }
 
 /// A refused request: status, code, message.
@@ -48,6 +49,7 @@ impl Api {
             engine,
             metrics: Metrics::default(),
             started: Instant::now(),
+            day_clock: DayClock::default(),
         }
     }
 
@@ -61,7 +63,8 @@ impl Api {
         &self.metrics
     }
 
-    fn route(&self, req: &Request<Incoming>) -> (Route, Answer) {
+    /// Routes `req`; `today` is the default date of an answer.
+    fn route(&self, req: &Request<Incoming>, today: Date) -> (Route, Answer) {
         let path = req.uri().path();
         let (route, methods_ok) = match path {
             "/v1/check" => (Route::Check, true),
@@ -97,8 +100,8 @@ impl Api {
             Err(e) => return (route, Err(Refusal::bad("bad_query", e.to_string()))),
         };
         let answer = match route {
-            Route::Check => self.check(&query),
-            Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query),
+            Route::Check => self.check(&query, today),
+            Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query, today),
             Route::Healthz => Ok(self.healthz()),
             Route::Metrics => Ok(self.render_metrics()),
             Route::Other => unreachable!("unknown routes are refused above"),
@@ -106,14 +109,16 @@ impl Api {
         (route, answer)
     }
 
-    fn check(&self, q: &Query<'_>) -> Answer {
+    fn check(&self, q: &Query<'_>, today: Date) -> Answer {
         refuse_unknown(q, &CHECK_PARAMS)?;
         let id = required(q, "id")?;
-        let readings = SubjectKey::parse_readings(id)
+        let readings = SubjectKey::parse_readings_at(id, today)
             .map_err(|e| Refusal::bad("invalid_id", format!("parameter \"id\": {e}")))?;
-        let action = self.action(required(q, "action")?)?;
-        let at = date_param(q)?;
         let key = self.engine.pick_reading(readings);
+        // The probe's memory read overlaps the parsing of the other parameters.
+        self.engine.prefetch(key);
+        let action = self.action(required(q, "action")?)?;
+        let at = date_param(q, today)?;
         let mut body = Vec::with_capacity(1024);
         self.engine
             .check_json(key, action, at, q.get("name"), &mut body)
@@ -121,7 +126,7 @@ impl Api {
         Ok(json_reply(StatusCode::OK, body))
     }
 
-    fn subject(&self, raw_id: &str, q: &Query<'_>) -> Answer {
+    fn subject(&self, raw_id: &str, q: &Query<'_>, today: Date) -> Answer {
         refuse_unknown(q, &SUBJECT_PARAMS)?;
         let id = decode_path_segment(raw_id).ok_or_else(|| {
             Refusal::bad(
@@ -131,7 +136,7 @@ impl Api {
         })?;
         let key = SubjectKey::parse(&id)
             .map_err(|e| Refusal::bad("invalid_id", format!("path identifier: {e}")))?;
-        let at = date_param(q)?;
+        let at = date_param(q, today)?;
         let answer = self.engine.show(key, at).map_err(store_failed)?;
         if !answer.known {
             return Err(Refusal(
@@ -223,9 +228,9 @@ fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal
     }
 }
 
-fn date_param(q: &Query<'_>) -> Result<Date, Refusal> {
+fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
     match q.get("at") {
-        None => Ok(Date::today()),
+        None => Ok(today),
         Some(raw) => raw
             .trim()
             .parse()
@@ -249,7 +254,7 @@ fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
 impl Handler for Api {
     fn handle(&self, req: &Request<Incoming>) -> Reply {
         let started = Instant::now();
-        let (route, answer) = self.route(req);
+        let (route, answer) = self.route(req, self.day_clock.today(started));
         let res = answer.unwrap_or_else(|Refusal(status, code, message)| {
             let mut res = error_reply(status, code, &message);
             if status == StatusCode::METHOD_NOT_ALLOWED {

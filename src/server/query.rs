@@ -6,10 +6,18 @@
 
 use std::borrow::Cow;
 
+/// Most parameters a query may carry. No route takes more than four, so
+/// this leaves room for a precise "unknown parameter" answer while the
+/// decoded pairs stay on the stack.
+pub const MAX_PARAMS: usize = 8;
+
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// A decoded query string: parameters in order of appearance.
 #[derive(Debug, Default)]
 pub struct Query<'a> {
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pairs: [Pair<'a>; MAX_PARAMS],
+    len: usize,
 }
 
 /// Why a query string cannot be decoded.
@@ -33,6 +41,9 @@ pub enum QueryError {
         /// The parameter.
         name: String,
     },
+    /// More than [`MAX_PARAMS`] parameters.
+    #[error("more than {MAX_PARAMS} parameters")]
+    TooMany,
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -87,7 +98,7 @@ impl<'a> Query<'a> {
     /// components (`a=1&&b=2`) are skipped; a parameter given twice is an
     /// error, since a check must not depend on which copy wins.
     pub fn parse(raw: Option<&'a str>) -> Result<Query<'a>, QueryError> {
-        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+        let mut query = Query::default();
         for part in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
             let fail = |name: &str, bad_escape: bool| {
@@ -100,19 +111,25 @@ impl<'a> Query<'a> {
             };
             let name = decode(name).map_err(|bad| fail(name, bad))?;
             let value = decode(value).map_err(|bad| fail(&name, bad))?;
-            if pairs.iter().any(|(n, _)| *n == name) {
+            if query.pairs().iter().any(|(n, _)| *n == name) {
                 return Err(QueryError::Repeated {
                     name: name.into_owned(),
                 });
             }
-            pairs.push((name, value));
+            let slot = query.pairs.get_mut(query.len).ok_or(QueryError::TooMany)?;
+            *slot = (name, value);
+            query.len += 1;
         }
-        Ok(Query { pairs })
+        Ok(query)
+    }
+
+    fn pairs(&self) -> &[Pair<'a>] {
+        &self.pairs[..self.len]
     }
 
     /// The value of `name`, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
+        self.pairs()
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_ref())
@@ -120,7 +137,7 @@ impl<'a> Query<'a> {
 
     /// Parameter names not in `known`, for a precise "unknown parameter" error.
     pub fn unknown<'k>(&'k self, known: &'k [&str]) -> impl Iterator<Item = &'k str> + 'k {
-        self.pairs
+        self.pairs()
             .iter()
             .map(|(n, _)| n.as_ref())
             .filter(move |n| !known.contains(n))
@@ -170,6 +187,12 @@ mod tests {
         assert_eq!(
             Query::parse(Some("id=1&id=2")).unwrap_err(),
             QueryError::Repeated { name: "id".into() }
+        );
+        let eight = "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8";
+        assert_eq!(Query::parse(Some(eight)).unwrap().get("h"), Some("8"));
+        assert_eq!(
+            Query::parse(Some(&format!("{eight}&i=9"))).unwrap_err(),
+            QueryError::TooMany
         );
     }
 

@@ -36,6 +36,10 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 
+/// The same allocator as `creditgate` itself (see `baseline`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "creditgate-load", version, about)]
 struct Cli {
