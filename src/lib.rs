@@ -46,5 +46,6 @@ pub mod model;
 pub mod names;
 pub mod ndjson;
 pub mod sample;
+pub mod search;
 pub mod server;
 pub mod store;

@@ -426,7 +426,7 @@ fn check_json_writes_the_serialised_check_for_every_subject_action_and_date() {
     // Ids the platform has never heard of: clean and unknown.
     keys.extend(
         [
-            "91360100MA35XXXX0A",
+            "91360100MA35XXXX7J",
             "110105194912310021",
             "360102198001011234",
         ]

@@ -689,6 +689,24 @@ impl Store {
         })
     }
 
+    /// Calls `f` with every subject record, in key order.
+    pub fn for_each_subject(&self, mut f: impl FnMut(Subject)) -> Result<(), StoreError> {
+        let mut read = rocksdb::ReadOptions::default();
+        read.fill_cache(false);
+        self.scan(CF_SUBJECTS, &[], read, |k, v| {
+            let key = key_from(k, "subject")?;
+            f(codec::decode::<StoredSubject>(v, "subject")?.to_model(key)?);
+            Ok(())
+        })
+    }
+
+    /// The sequence the next change will get: every change below it is in
+    /// the log. Caches derived from the store stamp themselves with it to
+    /// catch up later from [`Store::changes`].
+    pub fn next_change_seq(&self) -> u64 {
+        *self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Calls `f(subject, entry_id)` for every entry membership, in key order
     /// (grouped by subject, entry ids ascending).
     pub fn for_each_listed(&self, mut f: impl FnMut(SubjectKey, &str)) -> Result<(), StoreError> {

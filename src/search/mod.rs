@@ -1,0 +1,463 @@
+//! Finding subjects by name, however the name was typed (SPEC §6
+//! `/v1/search`).
+//!
+//! * [`normalize`]: what a name means apart from how it was typed, and its
+//!   parts (region, core, legal form, branch);
+//! * [`segment`]: the immutable index (`fst` keys, posting lists, records),
+//!   memory-mapped from `<store>/names/`;
+//! * [`score`]: how alike a query and a name are, and why.
+//!
+//! [`NameIndex`] is a segment plus a delta: the subjects written since the
+//! segment was built (read from the store's change log at open), indexed in
+//! memory the same way. A subject in the delta hides its older names in the
+//! segment. When the delta would be large (after a bulk import), the segment
+//! is rebuilt instead.
+//!
+//! A query is normalized and parsed, then candidates come from: its whole
+//! normalized text (`N` keys), its core (`C`), the core's pinyin (`P`), and
+//! the deletion neighbourhood of the core (`D`), which finds one typo, and
+//! two when one finds too little. When the query starts with a word that is
+//! also a place (泰和科技), it is also read with that word kept in the core.
+//! Every candidate name is parsed and scored against the query; the best name
+//! per subject counts.
+
+pub mod normalize;
+pub mod score;
+pub mod segment;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::date::Date;
+use crate::id::{SubjectKey, SubjectKind};
+use crate::store::{ChangeKind, Store, StoreError};
+use normalize::{NameParts, is_latin, normalize, parse, pinyin_key};
+use score::{Method, QueryParts, edit_distance, score};
+use segment::{Segment, SegmentBuilder, deletion_keys, keyed};
+
+/// The index's directory inside the store directory.
+pub const NAMES_DIR: &str = "names";
+
+/// Above this many changed subjects, opening rebuilds the segment instead of
+/// holding them in a delta.
+const MAX_DELTA: usize = 200_000;
+
+/// Most names read for one core (a core shared by thousands of names is a
+/// weak clue; the first ones are enough to rank).
+const CAP_PER_CORE: usize = 2_000;
+
+/// Most candidate names scored for one query.
+const CAP_CANDIDATES: usize = 20_000;
+
+/// What to look for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery<'a> {
+    /// The name as typed.
+    pub text: &'a str,
+    /// Only subjects of this kind.
+    pub kind: Option<SubjectKind>,
+    /// At most this many results.
+    pub limit: usize,
+    /// Only subjects whose identifier starts with this (persons: the region
+    /// digits of the identity number, say).
+    pub id_prefix: Option<&'a str>,
+    /// Only persons born on this day.
+    pub born: Option<Date>,
+}
+
+/// One result, as SPEC §6 `/v1/search` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// Canonical identifier.
+    pub id: String,
+    /// The subject's current name.
+    pub name: String,
+    /// `org` or `person`.
+    pub kind: &'static str,
+    /// How alike, in [0, 1], rounded to three places.
+    pub score: f64,
+    /// The name that matched (the current name or an alias).
+    pub matched_name: String,
+    /// How it matched.
+    pub method: Method,
+}
+
+/// Why a search cannot run.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SearchError {
+    /// Nothing left after normalization.
+    #[error("the query has no letters or characters to search for")]
+    Empty,
+}
+
+/// The name index of a store: a segment and a delta.
+pub struct NameIndex {
+    segment: Segment,
+    delta: Segment,
+    /// Subjects in the delta: their names in the segment are stale.
+    shadowed: std::collections::HashSet<SubjectKey>,
+}
+
+impl NameIndex {
+    /// Opens the index beside `store`: maps the segment and reads the changes
+    /// since it into a delta, or (re)builds the segment when it is missing,
+    /// unreadable or far behind.
+    pub fn open(store: &Store) -> Result<NameIndex, StoreError> {
+        let dir = store.path().join(NAMES_DIR);
+        let segment = match Segment::open(&dir).map_err(|e| io_error(&dir, e))? {
+            Some(s) if s.covers() <= store.next_change_seq() => Some(s),
+            _ => None,
+        };
+        if let Some(segment) = segment {
+            let changed = changed_subjects(store, segment.covers())?;
+            if let Some(changed) = changed {
+                let mut builder = SegmentBuilder::default();
+                let mut shadowed = std::collections::HashSet::new();
+                for key in changed {
+                    if let Some(subject) = store.subject(key)? {
+                        builder.add(&subject);
+                    }
+                    shadowed.insert(key);
+                }
+                let delta = builder.finish(store.next_change_seq()).map_err(fst_error)?;
+                return Ok(NameIndex {
+                    segment,
+                    delta,
+                    shadowed,
+                });
+            }
+        }
+        Self::build(store)
+    }
+
+    /// Builds the segment from every subject in `store` and writes it.
+    pub fn build(store: &Store) -> Result<NameIndex, StoreError> {
+        let covers = store.next_change_seq();
+        let mut builder = SegmentBuilder::default();
+        store.for_each_subject(|s| builder.add(&s))?;
+        let dir = store.path().join(NAMES_DIR);
+        let segment = builder.write(&dir, covers).map_err(|e| io_error(&dir, e))?;
+        Ok(NameIndex {
+            segment,
+            delta: SegmentBuilder::default()
+                .finish(covers)
+                .map_err(fst_error)?,
+            shadowed: Default::default(),
+        })
+    }
+
+    /// Names indexed (segment and delta).
+    pub fn name_count(&self) -> usize {
+        self.segment.name_count() + self.delta.name_count()
+    }
+
+    /// Subjects in the delta.
+    pub fn delta_subjects(&self) -> usize {
+        self.shadowed.len()
+    }
+
+    /// Bytes of the segment's files and the delta.
+    pub fn bytes(&self) -> usize {
+        self.segment.bytes() + self.delta.bytes()
+    }
+
+    /// Ranked subjects whose names are like `q.text`.
+    pub fn search(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
+        let normalized = normalize(q.text);
+        if normalized.is_empty() {
+            return Err(SearchError::Empty);
+        }
+        let readings = readings(&normalized, q.kind);
+        let mut best: HashMap<SubjectKey, Hit> = HashMap::new();
+        for (segment, from_delta) in [(&self.segment, false), (&self.delta, true)] {
+            let found = Candidates::collect(segment, &normalized, &readings);
+            for (name_id, exact) in found.names {
+                let Some(record) = segment.name(name_id) else {
+                    continue;
+                };
+                if (!from_delta && self.shadowed.contains(&record.key)) || !q.admits(record.key) {
+                    continue;
+                }
+                let Some(hit) = rate(segment, &record, exact, q.text, &readings) else {
+                    continue;
+                };
+                match best.get(&record.key) {
+                    Some(h) if h.score >= hit.score => {}
+                    _ => {
+                        best.insert(record.key, hit);
+                    }
+                }
+            }
+        }
+        let mut hits: Vec<Hit> = best.into_values().collect();
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.method.cmp(&b.method))
+                .then(a.id.cmp(&b.id))
+        });
+        hits.truncate(q.limit);
+        Ok(hits)
+    }
+}
+
+fn io_error(dir: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: dir.display().to_string(),
+        source,
+    }
+}
+
+fn fst_error(e: fst::Error) -> StoreError {
+    io_error(Path::new("(name index delta)"), std::io::Error::other(e))
+}
+
+/// The subjects changed since `since`, or `None` when there are too many
+/// for a delta.
+fn changed_subjects(store: &Store, since: u64) -> Result<Option<Vec<SubjectKey>>, StoreError> {
+    let mut keys = std::collections::BTreeSet::new();
+    let mut next = since;
+    loop {
+        let batch = store.changes(next, 10_000)?;
+        let Some(last) = batch.last() else { break };
+        next = last.seq + 1;
+        for c in &batch {
+            if matches!(
+                c.kind,
+                ChangeKind::SubjectInserted | ChangeKind::SubjectReplaced
+            ) {
+                if let Some(k) = SubjectKey::from_bytes(&c.subject) {
+                    keys.insert(k);
+                }
+            }
+        }
+        if keys.len() > MAX_DELTA {
+            return Ok(None);
+        }
+    }
+    Ok(Some(keys.into_iter().collect()))
+}
+
+/// The ways a query is read: as an organization's name taken apart, with a
+/// leading place kept in the core too when it could be a word (泰和科技);
+/// and as a person's name.
+fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<QueryParts> {
+    let mut out = Vec::new();
+    if kind != Some(SubjectKind::Person) {
+        let parts = parse(normalized);
+        if !parts.regions.is_empty() {
+            let mut kept = parse_without_places(normalized);
+            kept.regions.clear();
+            if kept.core != parts.core {
+                out.push(QueryParts::new(kept));
+            }
+        }
+        out.insert(0, QueryParts::new(parts));
+    }
+    if kind != Some(SubjectKind::Org) {
+        out.push(QueryParts::new(NameParts {
+            core: normalized.to_string(),
+            ..NameParts::default()
+        }));
+    }
+    out
+}
+
+/// The parts with places left in the core (brackets still read).
+fn parse_without_places(normalized: &str) -> NameParts {
+    let mut parts = parse(normalized);
+    // Put the leading places back in front of the core.
+    let places: String = parts.regions.concat();
+    if normalized.starts_with(&places) {
+        parts.core = format!("{places}{}", parts.core);
+    } else {
+        // The places were spelled with suffixes or in pinyin: take the text
+        // up to the core as it was written.
+        if let Some(at) = normalized.find(&parts.core) {
+            parts.core = format!("{}{}", &normalized[..at], parts.core);
+        }
+    }
+    parts
+}
+
+/// Candidate names of one segment: `(name id, whether its normalized text
+/// is the query's)`.
+struct Candidates {
+    names: Vec<(u32, bool)>,
+}
+
+impl Candidates {
+    fn collect(segment: &Segment, normalized: &str, readings: &[QueryParts]) -> Candidates {
+        let mut names: Vec<(u32, bool)> = Vec::new();
+        let mut ids = Vec::new();
+        segment.names_by_text(normalized, CAP_CANDIDATES, &mut ids);
+        names.extend(ids.iter().map(|&id| (id, true)));
+        let mut cores: Vec<u32> = Vec::new();
+        let mut keys = Vec::new();
+        for r in readings {
+            let core = &r.parts.core;
+            if core.is_empty() {
+                continue;
+            }
+            cores.extend(segment.core_id(core));
+            segment.cores_by_pinyin(&r.core_pinyin, &mut cores);
+            if is_latin(core) {
+                segment.cores_by_pinyin(core, &mut cores);
+            }
+            keys.clear();
+            deletion_keys(core, &mut keys);
+            let before = cores.len();
+            let confirm = |segment: &Segment, found: &mut Vec<u32>, cores: &mut Vec<u32>| {
+                for id in found.drain(..) {
+                    let text: Vec<char> = segment.core_text(id).chars().collect();
+                    if edit_distance(&r.core_chars, &text, 2).is_some() {
+                        cores.push(id);
+                    }
+                }
+            };
+            let mut found = Vec::new();
+            for k in &keys {
+                segment.cores_by_deletion(k, &mut found);
+            }
+            confirm(segment, &mut found, &mut cores);
+            // Little found: two-character deletions (two typos).
+            if cores.len() - before < 3 && r.core_chars.len() >= 4 {
+                for k in two_deletions(&r.core_chars) {
+                    segment.cores_by_deletion(&k, &mut found);
+                }
+                confirm(segment, &mut found, &mut cores);
+            }
+        }
+        cores.sort_unstable();
+        cores.dedup();
+        for core in cores {
+            if names.len() >= CAP_CANDIDATES {
+                break;
+            }
+            ids.clear();
+            segment.core_names(core, CAP_PER_CORE, &mut ids);
+            names.extend(ids.iter().map(|&id| (id, false)));
+        }
+        names.sort_unstable();
+        names.dedup_by(|a, b| {
+            // Keep one entry per name, "exact" if either says so.
+            if a.0 == b.0 {
+                b.1 |= a.1;
+                true
+            } else {
+                false
+            }
+        });
+        Candidates { names }
+    }
+}
+
+/// The core less two characters, every way.
+fn two_deletions(chars: &[char]) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..chars.len() {
+        for j in i + 1..chars.len() {
+            out.push(
+                chars
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| k != i && k != j)
+                    .map(|(_, c)| c)
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+/// Scores one candidate name against the query's readings.
+fn rate(
+    segment: &Segment,
+    record: &segment::NameRecord<'_>,
+    exact: bool,
+    typed: &str,
+    readings: &[QueryParts],
+) -> Option<Hit> {
+    let kind = record.key.kind();
+    let current = if record.alias {
+        segment.name(record.current).map_or(record.text, |r| r.text)
+    } else {
+        record.text
+    };
+    let (score, method) = if exact {
+        let method = if record.alias {
+            Method::Alias
+        } else if typed.trim() == record.text {
+            Method::Exact
+        } else {
+            Method::Normalized
+        };
+        (1.0, method)
+    } else {
+        let name_parts = match kind {
+            SubjectKind::Org => parse(&normalize(record.text)),
+            SubjectKind::Person => NameParts {
+                core: keyed(record.text, kind).core,
+                ..NameParts::default()
+            },
+        };
+        readings
+            .iter()
+            .filter(|r| {
+                // Person readings score persons, organization readings orgs.
+                let person_reading = r.parts.regions.is_empty()
+                    && r.parts.form.is_none()
+                    && r.parts.branch.is_none();
+                kind == SubjectKind::Org || person_reading
+            })
+            .filter_map(|r| score(r, &name_parts))
+            .max_by(|a, b| a.0.total_cmp(&b.0))?
+    };
+    // A former name is a little less sure than the current one.
+    let score = if record.alias { score * 0.97 } else { score };
+    let method = if record.alias && method == Method::Normalized {
+        Method::Alias
+    } else {
+        method
+    };
+    Some(Hit {
+        id: record.key.to_string(),
+        name: current.to_string(),
+        kind: match kind {
+            SubjectKind::Org => "org",
+            SubjectKind::Person => "person",
+        },
+        score: (score * 1000.0).round() / 1000.0,
+        matched_name: record.text.to_string(),
+        method,
+    })
+}
+
+impl SearchQuery<'_> {
+    /// Whether a subject passes the kind and narrowing filters.
+    fn admits(&self, key: SubjectKey) -> bool {
+        if self.kind.is_some_and(|k| k != key.kind()) {
+            return false;
+        }
+        if let Some(prefix) = self.id_prefix {
+            let id = key.to_ascii();
+            let prefix = prefix.trim().as_bytes();
+            if prefix.len() > id.len() || !id[..prefix.len()].eq_ignore_ascii_case(prefix) {
+                return false;
+            }
+        }
+        if let Some(born) = self.born {
+            if key.birth_date() != Some(born) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The pinyin of a query, for callers that show it.
+pub fn query_pinyin(text: &str) -> String {
+    pinyin_key(&normalize(text))
+}

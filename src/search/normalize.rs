@@ -1,0 +1,476 @@
+//! What a name means, apart from how it was typed.
+//!
+//! [`normalize`] removes the differences of typing: full-width forms, bracket
+//! variants, whitespace, Latin case, punctuation, and Traditional characters
+//! (OpenCC's character table, `data/ts_characters.txt`, Apache-2.0).
+//! [`parse`] then splits an organization's name into the parts a clerk may
+//! change or leave out, so that the scorer can weigh them apart:
+//!
+//! | part | examples | how it is recognised |
+//! |---|---|---|
+//! | region | 南昌, 江西省, (深圳) | `data/regions.txt`, at the start or in brackets |
+//! | core | 华远科技 | what remains: trade name and industry |
+//! | legal form | 有限公司 = 有限责任公司, 股份有限公司, (有限合伙) | a suffix table, [`Form`] |
+//! | branch | 九江分公司 | 分公司, 分店, 支行… after the form |
+//!
+//! A query typed in pinyin or English (`nanchang huayuan keji youxian
+//! gongsi`) is parsed the same way against the pinyin of the region names and
+//! the pinyin and English legal forms.
+//!
+//! Person names are only normalized: they have no parts.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use pinyin::ToPinyin;
+
+/// A legal form, by what it means: 有限公司 and 有限责任公司 are one form.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Form {
+    /// 有限公司, 有限责任公司 (Co., Ltd.).
+    Limited,
+    /// 股份有限公司.
+    JointStock,
+    /// 集团有限公司, 集团公司…
+    Group,
+    /// (有限合伙).
+    LimitedPartnership,
+    /// (普通合伙).
+    GeneralPartnership,
+    /// 合伙企业 without a kind.
+    Partnership,
+    /// 专业合作社, 合作社.
+    Cooperative,
+    /// 个体工商户.
+    Individual,
+    /// 公司 alone.
+    Company,
+}
+
+impl Form {
+    /// How alike two forms are, in [0, 1]: 1 for the same form, less for a
+    /// related one (公司 against 有限公司), least for different ones.
+    pub fn likeness(self, other: Form) -> f64 {
+        use Form::*;
+        if self == other {
+            return 1.0;
+        }
+        match (self, other) {
+            (Company, Limited | JointStock | Group) | (Limited | JointStock | Group, Company) => {
+                0.95
+            }
+            (Limited | JointStock | Group, Limited | JointStock | Group) => 0.88,
+            (
+                LimitedPartnership | GeneralPartnership | Partnership,
+                LimitedPartnership | GeneralPartnership | Partnership,
+            ) => 0.9,
+            _ => 0.8,
+        }
+    }
+}
+
+/// Legal forms at the end of a name, longest first within each script.
+const FORMS: &[(&str, Form)] = &[
+    ("集团股份有限公司", Form::Group),
+    ("集团有限责任公司", Form::Group),
+    ("股份有限责任公司", Form::JointStock),
+    ("集团有限公司", Form::Group),
+    ("股份有限公司", Form::JointStock),
+    ("有限责任公司", Form::Limited),
+    ("专业合作社", Form::Cooperative),
+    ("个体工商户", Form::Individual),
+    ("有限公司", Form::Limited),
+    ("股份公司", Form::JointStock),
+    ("集团公司", Form::Group),
+    ("合伙企业", Form::Partnership),
+    ("合作社", Form::Cooperative),
+    ("公司", Form::Company),
+    // Pinyin, as typed on a pinyin keyboard without choosing characters.
+    ("jituangufenyouxiangongsi", Form::Group),
+    ("jituanyouxianzerengongsi", Form::Group),
+    ("gufenyouxianzerengongsi", Form::JointStock),
+    ("jituanyouxiangongsi", Form::Group),
+    ("gufenyouxiangongsi", Form::JointStock),
+    ("youxianzerengongsi", Form::Limited),
+    ("zhuanyehezuoshe", Form::Cooperative),
+    ("youxiangongsi", Form::Limited),
+    ("hehuoqiye", Form::Partnership),
+    ("hezuoshe", Form::Cooperative),
+    ("gongsi", Form::Company),
+    // English, as in the English names kept as aliases.
+    ("groupcompanylimited", Form::Group),
+    ("companylimited", Form::Limited),
+    ("groupcoltd", Form::Group),
+    ("corporation", Form::Company),
+    ("limited", Form::Limited),
+    ("coltd", Form::Limited),
+    ("corp", Form::Company),
+    ("ltd", Form::Limited),
+    ("inc", Form::Company),
+    ("llc", Form::Limited),
+];
+
+/// Forms written in brackets: 投资合伙企业(有限合伙).
+const BRACKET_FORMS: &[(&str, Form)] = &[
+    ("有限合伙", Form::LimitedPartnership),
+    ("普通合伙", Form::GeneralPartnership),
+    ("特殊普通合伙", Form::GeneralPartnership),
+    ("个体工商户", Form::Individual),
+];
+
+/// Suffixes of a branch's name.
+const BRANCH_SUFFIXES: &[&str] = &[
+    "分公司",
+    "营业部",
+    "办事处",
+    "分店",
+    "分厂",
+    "分部",
+    "分行",
+    "支行",
+    "分社",
+    "fengongsi",
+    "branch",
+];
+
+/// Administrative suffixes after a place name, longest first.
+const ADMIN_SUFFIXES: &[&str] = &[
+    "特别行政区",
+    "维吾尔自治区",
+    "壮族自治区",
+    "回族自治区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "地区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "sheng",
+    "shi",
+    "qu",
+    "xian",
+];
+
+/// A place name from `data/regions.txt`.
+struct Place {
+    /// The name without suffix (江西), or its pinyin (jiangxi).
+    name: String,
+    /// The Chinese name, which is what the parts keep.
+    base: &'static str,
+    /// Whether it counts only before an administrative suffix (泰和县).
+    needs_suffix: bool,
+}
+
+static PLACES: LazyLock<Vec<Place>> = LazyLock::new(|| {
+    let mut places = Vec::new();
+    let mut needs_suffix = false;
+    for line in include_str!("data/regions.txt").lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line == "[suffix-only]" {
+            needs_suffix = true;
+            continue;
+        }
+        places.push(Place {
+            name: line.to_string(),
+            base: line,
+            needs_suffix,
+        });
+        let py = pinyin_key(line);
+        if py != line {
+            places.push(Place {
+                // Short pinyin (jian for 吉安) begins too many other words.
+                needs_suffix: needs_suffix || py.len() < 5,
+                name: py,
+                base: line,
+            });
+        }
+    }
+    // Longest first, so that 南昌县 is not read as 南昌 + 县….
+    places.sort_by(|a, b| b.name.len().cmp(&a.name.len()));
+    places
+});
+
+static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for line in include_str!("data/ts_characters.txt").lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split('\t');
+        let (Some(from), Some(to)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let mut from_chars = from.chars();
+        let to = to.split(' ').next().and_then(|t| t.chars().next());
+        if let (Some(f), None, Some(t)) = (from_chars.next(), from_chars.next(), to) {
+            map.insert(f, t);
+        }
+    }
+    map
+});
+
+/// The Simplified form of a Traditional character (itself otherwise).
+pub fn simplify(c: char) -> char {
+    if c.is_ascii() {
+        return c;
+    }
+    TRADITIONAL.get(&c).copied().unwrap_or(c)
+}
+
+/// The normalized text of a name: [`crate::names::fold`] (width, brackets,
+/// whitespace, case), Traditional → Simplified, and punctuation dropped
+/// except the round brackets [`parse`] reads.
+pub fn normalize(name: &str) -> String {
+    crate::names::fold(name)
+        .chars()
+        .map(simplify)
+        .filter(|&c| c == '(' || c == ')' || c.is_alphanumeric())
+        .collect()
+}
+
+/// Toneless pinyin of `text`, letters and digits kept, other characters
+/// without a reading kept as they are: 华为 → `huawei`, 华维 → `huawei`.
+pub fn pinyin_key(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            }
+        } else if let Some(p) = c.to_pinyin() {
+            out.push_str(p.plain());
+        } else if c.is_alphanumeric() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An organization's name taken apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameParts {
+    /// Places, in order (江西省南昌市… → [江西, 南昌]), by their Chinese
+    /// names even when typed in pinyin.
+    pub regions: Vec<&'static str>,
+    /// What remains: trade name and industry.
+    pub core: String,
+    /// The legal form.
+    pub form: Option<Form>,
+    /// A branch's own part (九江分公司), as written.
+    pub branch: Option<String>,
+}
+
+/// Takes a normalized name apart (see the module docs). Never fails: a name
+/// that matches no table is all core.
+pub fn parse(normalized: &str) -> NameParts {
+    let mut parts = NameParts::default();
+    let mut text = take_brackets(normalized, &mut parts);
+    // Branch: 有限公司九江分公司, 南昌分行.
+    if let Some(suffix) = BRANCH_SUFFIXES.iter().find(|s| text.ends_with(*s)) {
+        let body = &text[..text.len() - suffix.len()];
+        let split = FORMS
+            .iter()
+            .filter_map(|(f, _)| body.rfind(f).map(|i| i + f.len()))
+            .max()
+            .or_else(|| {
+                // No form before it: a place name right before the suffix.
+                PLACES
+                    .iter()
+                    .find(|p| body.ends_with(&p.name) && body.len() > p.name.len())
+                    .map(|p| body.len() - p.name.len())
+            });
+        if let Some(split) = split.filter(|&s| s > 0) {
+            parts.branch = Some(text[split..].to_string());
+            text.truncate(split);
+        }
+    }
+    // Legal form; a partnership's 合伙企业 goes with its bracketed form.
+    if let Some((suffix, form)) = FORMS
+        .iter()
+        .find(|(s, _)| text.ends_with(s) && text.chars().count() > s.chars().count())
+    {
+        text.truncate(text.len() - suffix.len());
+        parts.form = Some(match (parts.form, form) {
+            (Some(bracketed), Form::Partnership) => bracketed,
+            _ => *form,
+        });
+    }
+    // Places at the start, while at least two characters remain.
+    loop {
+        let Some((base, len)) = place_at_start(&text) else {
+            break;
+        };
+        if text[len..].chars().count() < 2 {
+            break;
+        }
+        parts.regions.push(base);
+        text.drain(..len);
+    }
+    parts.core = text;
+    parts
+}
+
+/// Removes bracketed parts: a place or a form is recorded, anything else
+/// stays in the text without its brackets.
+fn take_brackets(normalized: &str, parts: &mut NameParts) -> String {
+    let mut out = String::with_capacity(normalized.len());
+    let mut rest = normalized;
+    while let Some(open) = rest.find('(') {
+        out.push_str(&rest[..open]);
+        let inner_start = open + 1;
+        let Some(close) = rest[inner_start..].find(')') else {
+            out.push_str(&rest[inner_start..]);
+            rest = "";
+            break;
+        };
+        let inner = &rest[inner_start..inner_start + close];
+        if let Some((_, form)) = BRACKET_FORMS.iter().find(|(s, _)| *s == inner) {
+            parts.form = Some(*form);
+        } else if let Some(base) = place_exactly(inner) {
+            parts.regions.push(base);
+        } else {
+            out.push_str(inner);
+        }
+        rest = &rest[inner_start + close + 1..];
+    }
+    out.push_str(rest);
+    out.retain(|c| c != '(' && c != ')');
+    out
+}
+
+/// The longest administrative suffix `text` starts with, in bytes.
+fn admin_suffix_len(text: &str) -> usize {
+    ADMIN_SUFFIXES
+        .iter()
+        .find(|s| text.starts_with(*s))
+        .map_or(0, |s| s.len())
+}
+
+/// The place `text` starts with and the bytes it takes with its suffix.
+fn place_at_start(text: &str) -> Option<(&'static str, usize)> {
+    PLACES.iter().find_map(|p| {
+        if !text.starts_with(&p.name) {
+            return None;
+        }
+        let suffix = admin_suffix_len(&text[p.name.len()..]);
+        (suffix > 0 || !p.needs_suffix).then_some((p.base, p.name.len() + suffix))
+    })
+}
+
+/// The place `text` is, suffix allowed, whatever its ambiguity (brackets
+/// leave no doubt).
+fn place_exactly(text: &str) -> Option<&'static str> {
+    PLACES.iter().find_map(|p| {
+        let rest = text.strip_prefix(p.name.as_str())?;
+        (rest.is_empty() || admin_suffix_len(rest) == rest.len()).then_some(p.base)
+    })
+}
+
+/// Whether `text` is written in Latin letters and digits only (a pinyin or
+/// English query).
+pub fn is_latin(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'(' || b == b')')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_width_brackets_traditional_and_punctuation() {
+        assert_eq!(
+            normalize("華為技術（深圳）有限公司"),
+            "华为技术(深圳)有限公司"
+        );
+        assert_eq!(
+            normalize(" 南昌·华远 科技有限公司。"),
+            "南昌华远科技有限公司"
+        );
+        assert_eq!(
+            normalize("Huayuan Technology (Nanchang) Co., Ltd."),
+            "huayuantechnology(nanchang)coltd"
+        );
+        assert_eq!(normalize("【江西】ＡＢＣ科技"), "(江西)abc科技");
+    }
+
+    #[test]
+    fn pinyin_keys_are_toneless_and_joined() {
+        assert_eq!(pinyin_key("华为"), "huawei");
+        assert_eq!(pinyin_key("华维"), "huawei");
+        assert_eq!(pinyin_key("3D打印"), "3ddayin");
+    }
+
+    fn parts(name: &str) -> NameParts {
+        parse(&normalize(name))
+    }
+
+    #[test]
+    fn region_core_form_and_branch_come_apart() {
+        let p = parts("江西省南昌市华远科技有限责任公司");
+        assert_eq!(p.regions, ["江西", "南昌"]);
+        assert_eq!(p.core, "华远科技");
+        assert_eq!(p.form, Some(Form::Limited));
+        assert_eq!(p.branch, None);
+
+        let p = parts("华为技术（深圳）有限公司");
+        assert_eq!(
+            (p.regions.as_slice(), p.core.as_str()),
+            (&["深圳"][..], "华为技术")
+        );
+
+        let p = parts("南昌华远科技有限公司九江分公司");
+        assert_eq!(p.core, "华远科技");
+        assert_eq!(p.branch.as_deref(), Some("九江分公司"));
+
+        let p = parts("南昌嘉富投资合伙企业（有限合伙）");
+        assert_eq!(p.core, "嘉富投资");
+        assert_eq!(p.form, Some(Form::LimitedPartnership));
+
+        let p = parts("宜春市富东矿业股份有限公司");
+        assert_eq!(
+            (p.core.as_str(), p.form),
+            ("富东矿业", Some(Form::JointStock))
+        );
+    }
+
+    #[test]
+    fn common_words_need_a_suffix_to_be_places() {
+        assert_eq!(parts("南昌泰和科技有限公司").core, "泰和科技");
+        let p = parts("泰和县永丰农业有限公司");
+        assert_eq!(
+            (p.regions.as_slice(), p.core.as_str()),
+            (&["泰和"][..], "永丰农业")
+        );
+        // Never strip the whole name away.
+        assert_eq!(parts("南昌有限公司").core, "南昌");
+    }
+
+    #[test]
+    fn pinyin_and_english_queries_parse_too() {
+        let p = parts("Nanchang Huayuan Keji Youxian Gongsi");
+        assert_eq!(p.regions, ["南昌"]);
+        assert_eq!(p.core, "huayuankeji");
+        assert_eq!(p.form, Some(Form::Limited));
+        let p = parts("Nanchang Huayuan Technology Co., Ltd.");
+        assert_eq!(
+            (p.core.as_str(), p.form),
+            ("huayuantechnology", Some(Form::Limited))
+        );
+    }
+
+    #[test]
+    fn forms_compare_by_meaning() {
+        assert_eq!(
+            parts("华远科技有限公司").form,
+            parts("华远科技有限责任公司").form
+        );
+        assert!(Form::Limited.likeness(Form::JointStock) < 1.0);
+        assert!(Form::Limited.likeness(Form::Company) > Form::Limited.likeness(Form::Cooperative));
+    }
+}

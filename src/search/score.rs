@@ -1,0 +1,267 @@
+//! How alike a query and a name are, in [0, 1], and why.
+//!
+//! The parts of both ([`super::normalize::parse`]) are compared apart:
+//!
+//! * **core** (trade name and industry) carries the score: 1 when equal; 0.79
+//!   for a homophone (same toneless pinyin, other characters); for one or two
+//!   edits (insertion, deletion, substitution, swap of neighbours) 0.55 +
+//!   0.25 × (1 − edits / length), so at most 0.77;
+//! * **region**, **legal form** and **branch** multiply it: 1 when they
+//!   agree, a little less when one side leaves the part out (0.96–0.97),
+//!   more when they differ (a region elsewhere: 0.7).
+//!
+//! The figures are chosen so that 0.8 separates "this is the company, typed
+//! differently" (same core; region or form left out or written otherwise)
+//! from "a company whose name is close to this one" (a typo or a homophone
+//! away, which may as well be another company). A query for a name that is
+//! not in the data then rarely reaches 0.8, while ranking still puts the
+//! closest name first.
+
+use super::normalize::{Form, NameParts, pinyin_key};
+
+/// How a name was found, for `method` in SPEC §6 answers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The name exactly as typed (after trimming).
+    Exact,
+    /// Equal after normalization (width, brackets, Traditional characters,
+    /// 有限责任公司 = 有限公司…).
+    Normalized,
+    /// A former or other name, exactly or after normalization.
+    Alias,
+    /// The same core with the region or legal form left out, added or changed.
+    Variant,
+    /// The same pronunciation with other characters, or pinyin typed as such.
+    Pinyin,
+    /// One or two characters inserted, deleted, substituted or swapped.
+    Fuzzy,
+}
+
+impl Method {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Exact => "exact",
+            Method::Normalized => "normalized",
+            Method::Alias => "alias",
+            Method::Variant => "variant",
+            Method::Pinyin => "pinyin",
+            Method::Fuzzy => "fuzzy",
+        }
+    }
+}
+
+/// Edit distance between `a` and `b` in characters, counting a swap of
+/// neighbours as one edit (optimal string alignment); `None` above `max`.
+pub fn edit_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let w = b.len() + 1;
+    let mut rows = vec![0usize; 3 * w];
+    let (mut two_up, mut up, mut cur) = (0usize, w, 2 * w);
+    for (j, slot) in rows[up..up + w].iter_mut().enumerate() {
+        *slot = j;
+    }
+    for i in 1..=a.len() {
+        rows[cur] = i;
+        let mut row_min = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (rows[up + j] + 1)
+                .min(rows[cur + j - 1] + 1)
+                .min(rows[up + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(rows[two_up + j - 2] + 1);
+            }
+            rows[cur + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        (two_up, up, cur) = (up, cur, two_up);
+    }
+    let d = rows[up + b.len()];
+    (d <= max).then_some(d)
+}
+
+/// A query's parts, prepared once for scoring many names.
+pub struct QueryParts {
+    /// The parts.
+    pub parts: NameParts,
+    /// The core's characters.
+    pub core_chars: Vec<char>,
+    /// The core's toneless pinyin.
+    pub core_pinyin: String,
+}
+
+impl QueryParts {
+    /// Prepares `parts`.
+    pub fn new(parts: NameParts) -> QueryParts {
+        QueryParts {
+            core_chars: parts.core.chars().collect(),
+            core_pinyin: pinyin_key(&parts.core),
+            parts,
+        }
+    }
+}
+
+/// The score of a name with parts `name` against the query, and how it
+/// matched; `None` when the cores are not alike at all.
+pub fn score(q: &QueryParts, name: &NameParts) -> Option<(f64, Method)> {
+    let (core, method) = core_score(q, &name.core)?;
+    let s = core
+        * regions(&q.parts.regions, &name.regions)
+        * form(q.parts.form, name.form)
+        * branch(q.parts.branch.as_deref(), name.branch.as_deref());
+    let method = match method {
+        Method::Normalized if s < 1.0 => Method::Variant,
+        m => m,
+    };
+    Some((s, method))
+}
+
+fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
+    if q.parts.core == core {
+        return Some((1.0, Method::Normalized));
+    }
+    let chars: Vec<char> = core.chars().collect();
+    let pinyin = pinyin_key(core);
+    // A query in pinyin compares with the name's pinyin; a homophone too.
+    if !q.core_pinyin.is_empty() && q.core_pinyin == pinyin {
+        return Some((0.79, Method::Pinyin));
+    }
+    let len = q.core_chars.len().max(chars.len());
+    if let Some(d) = edit_distance(&q.core_chars, &chars, 2).filter(|&d| d > 0 && d < len) {
+        return Some((0.55 + 0.25 * (1.0 - d as f64 / len as f64), Method::Fuzzy));
+    }
+    // Pinyin typed with a typo in it.
+    let (qp, np): (Vec<char>, Vec<char>) =
+        (q.core_pinyin.chars().collect(), pinyin.chars().collect());
+    if super::normalize::is_latin(&q.parts.core) && qp.len() >= 6 {
+        if let Some(d) = edit_distance(&qp, &np, 2).filter(|&d| d > 0) {
+            let len = qp.len().max(np.len());
+            return Some((0.5 + 0.25 * (1.0 - d as f64 / len as f64), Method::Pinyin));
+        }
+    }
+    None
+}
+
+fn regions(q: &[&str], name: &[&str]) -> f64 {
+    match (q.is_empty(), name.is_empty()) {
+        (true, true) => 1.0,
+        (true, false) => 0.97,
+        (false, true) => 0.96,
+        (false, false) if q.iter().any(|r| name.contains(r)) => {
+            if q.len() == name.len() {
+                1.0
+            } else {
+                0.99
+            }
+        }
+        (false, false) => 0.7,
+    }
+}
+
+fn form(q: Option<Form>, name: Option<Form>) -> f64 {
+    match (q, name) {
+        (Some(a), Some(b)) => a.likeness(b),
+        (None, None) => 1.0,
+        _ => 0.96,
+    }
+}
+
+fn branch(q: Option<&str>, name: Option<&str>) -> f64 {
+    match (q, name) {
+        (a, b) if a == b => 1.0,
+        (None, Some(_)) => 0.9,
+        (Some(_), None) => 0.85,
+        _ => 0.8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::normalize::{normalize, parse};
+    use super::*;
+
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    #[test]
+    fn edit_distance_counts_chinese_characters_and_swaps() {
+        assert_eq!(
+            edit_distance(&chars("华远科技"), &chars("华远科技"), 2),
+            Some(0)
+        );
+        assert_eq!(
+            edit_distance(&chars("华远科技"), &chars("华近科技"), 2),
+            Some(1)
+        );
+        assert_eq!(
+            edit_distance(&chars("华远科技"), &chars("远华科技"), 2),
+            Some(1)
+        );
+        assert_eq!(
+            edit_distance(&chars("华远科技"), &chars("华远大科技"), 2),
+            Some(1)
+        );
+        assert_eq!(
+            edit_distance(&chars("华远科技"), &chars("华科技"), 2),
+            Some(1)
+        );
+        assert_eq!(
+            edit_distance(&chars("华远科技"), &chars("中远物流"), 2),
+            None
+        );
+        assert_eq!(edit_distance(&chars("ab"), &chars("abcde"), 2), None);
+    }
+
+    fn s(query: &str, name: &str) -> (f64, Method) {
+        let q = QueryParts::new(parse(&normalize(query)));
+        score(&q, &parse(&normalize(name))).unwrap_or((0.0, Method::Fuzzy))
+    }
+
+    #[test]
+    fn the_same_company_typed_otherwise_scores_at_least_0_8() {
+        let name = "南昌华远科技有限公司";
+        assert_eq!(
+            s("南昌华远科技有限责任公司", name),
+            (1.0, Method::Normalized)
+        );
+        for q in [
+            "华远科技有限公司",
+            "南昌华远科技",
+            "华远科技(南昌)有限公司",
+            "江西南昌华远科技有限公司",
+        ] {
+            let (score, method) = s(q, name);
+            assert!(score >= 0.8, "{q}: {score}");
+            assert!(
+                matches!(method, Method::Variant | Method::Normalized),
+                "{q}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_close_but_other_name_stays_below_0_8() {
+        let name = "南昌华远科技有限公司";
+        for q in [
+            "南昌华近科技有限公司",
+            "南昌华维科技有限公司",
+            "九江华远科技有限公司",
+        ] {
+            let (score, _) = s(q, name);
+            assert!(score > 0.4 && score < 0.8, "{q}: {score}");
+        }
+        assert_eq!(s("南昌华园科技有限公司", name).1, Method::Pinyin);
+        // Closer still ranks higher.
+        assert!(
+            s("南昌华近科技有限公司", name).0 > s("南昌华近技有限公司", "南昌华远科技有限公司").0
+        );
+    }
+}

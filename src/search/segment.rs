@@ -1,0 +1,593 @@
+//! An immutable name index: one `fst` map over four key spaces, with posting
+//! lists beside it.
+//!
+//! | key | value | finds |
+//! |---|---|---|
+//! | `N` + normalized name | posting list of names | the name as typed, after normalization |
+//! | `C` + core | core id | every name with that core (region or form changed, dropped, added) |
+//! | `D` + core, or core less one character | posting list of cores | one-character typos, by deletion neighbourhoods |
+//! | `P` + toneless pinyin of a core | posting list of cores | homophones, pinyin typed as such |
+//!
+//! A typo is found by deletions on both sides (SymSpell's idea): a core and
+//! its variants with one character deleted are keys; a query looks up its own
+//! core and its one- (and, when that finds little, two-) character deletions.
+//! An insertion, a deletion, a substitution or a swap of neighbours all
+//! leave a deletion in common. Candidates are confirmed by a character-level
+//! edit distance, not by `fst`'s Levenshtein automaton, which misses matches
+//! on Chinese text (../shared/DEPENDENCIES.md). Cores shorter than three
+//! characters get no deletion keys: one character left would match too much.
+//!
+//! Deletion and pinyin keys point at cores, not names: the 60 companies
+//! called 华远科技 in 60 cities share one core, confirmed once.
+//!
+//! Files (in the segment's directory): `keys.fst`, `postings.bin`,
+//! `cores.bin` and `cores.idx` (core text; per core its end offset and its
+//! names' posting list), `names.bin` and `names.idx` (per name: subject key,
+//! kind, whether an alias, the current name's id, the text), and
+//! `segment.meta` (format, the change-log sequence it covers, counts).
+//! They are memory-mapped at open. The same structure also lives in memory,
+//! as the delta of subjects written since the segment was built.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use fst::{Map, MapBuilder};
+
+use super::normalize::{normalize, parse, pinyin_key};
+use crate::id::{SubjectKey, SubjectKind};
+use crate::model::Subject;
+
+const TAG_CORE: u8 = b'C';
+const TAG_DELETION: u8 = b'D';
+const TAG_NAME: u8 = b'N';
+const TAG_PINYIN: u8 = b'P';
+
+const META_MAGIC: &[u8; 8] = b"CGNAMES1";
+
+/// Bytes of a segment part: memory-mapped from its file, or owned.
+pub enum Bytes {
+    /// A mapped file.
+    Mapped(memmap2::Mmap),
+    /// In memory.
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+/// One name of a subject, as the segment keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct NameRecord<'a> {
+    /// The subject.
+    pub key: SubjectKey,
+    /// Whether this is an alias rather than the current name.
+    pub alias: bool,
+    /// The id of the subject's current name (itself unless an alias).
+    pub current: u32,
+    /// The name as given.
+    pub text: &'a str,
+}
+
+/// An immutable name index.
+pub struct Segment {
+    keys: Map<Bytes>,
+    postings: Bytes,
+    cores: Bytes,
+    core_idx: Bytes,
+    names: Bytes,
+    name_idx: Bytes,
+    /// Change-log sequence the segment covers (every change below it).
+    covers: u64,
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*at];
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+/// Appends a sorted, deduplicated posting list; returns its offset.
+fn push_postings(out: &mut Vec<u8>, ids: &[u32]) -> u64 {
+    let at = out.len() as u64;
+    push_varint(out, ids.len() as u64);
+    let mut last = 0u32;
+    for &id in ids {
+        push_varint(out, u64::from(id - last));
+        last = id;
+    }
+    at
+}
+
+/// The ids of the posting list at `at`, at most `cap` of them.
+fn postings_at(bytes: &[u8], at: u64, cap: usize, out: &mut Vec<u32>) {
+    let mut i = at as usize;
+    let n = read_varint(bytes, &mut i) as usize;
+    let mut last = 0u32;
+    for _ in 0..n.min(cap) {
+        last += read_varint(bytes, &mut i) as u32;
+        out.push(last);
+    }
+}
+
+fn key(tag: u8, text: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(text.len() + 1);
+    k.push(tag);
+    k.extend_from_slice(text.as_bytes());
+    k
+}
+
+/// The core and its one-character deletions, for cores of three characters
+/// or more (none for shorter ones).
+pub fn deletion_keys(core: &str, out: &mut Vec<String>) {
+    let chars: Vec<char> = core.chars().collect();
+    if chars.len() < 3 {
+        return;
+    }
+    out.push(core.to_string());
+    for skip in 0..chars.len() {
+        out.push(
+            chars
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != skip)
+                .map(|(_, c)| c)
+                .collect(),
+        );
+    }
+}
+
+/// What a name contributes to the index.
+pub struct Keyed {
+    /// Normalized text.
+    pub normalized: String,
+    /// Core of an organization's name; a person's whole name.
+    pub core: String,
+}
+
+/// The normalized form and core of a subject's name.
+pub fn keyed(text: &str, kind: SubjectKind) -> Keyed {
+    let normalized = normalize(text);
+    let core = match kind {
+        SubjectKind::Org => parse(&normalized).core,
+        SubjectKind::Person => normalized.clone(),
+    };
+    Keyed { normalized, core }
+}
+
+/// Collects subjects and writes a segment.
+#[derive(Default)]
+pub struct SegmentBuilder {
+    /// `(normalized, name id)`.
+    full: Vec<(Box<str>, u32)>,
+    /// `(core, name id)`.
+    by_core: Vec<(Box<str>, u32)>,
+    names: Vec<u8>,
+    name_idx: Vec<u8>,
+    count: u32,
+}
+
+impl SegmentBuilder {
+    /// Adds a subject's current name and aliases.
+    pub fn add(&mut self, subject: &Subject) {
+        let current = self.count;
+        let kind = subject.id.kind();
+        for (i, text) in std::iter::once(&subject.name)
+            .chain(&subject.aliases)
+            .enumerate()
+        {
+            let id = self.count;
+            self.count += 1;
+            self.name_idx
+                .extend_from_slice(&(self.names.len() as u64).to_le_bytes());
+            self.names.extend_from_slice(&subject.id.to_bytes());
+            self.names.push(u8::from(i > 0));
+            self.names.extend_from_slice(&current.to_le_bytes());
+            let mut len = text.len().min(u16::MAX as usize);
+            while !text.is_char_boundary(len) {
+                len -= 1;
+            }
+            let text = &text[..len];
+            self.names
+                .extend_from_slice(&(text.len() as u16).to_le_bytes());
+            self.names.extend_from_slice(text.as_bytes());
+            let k = keyed(text, kind);
+            if k.normalized.is_empty() {
+                continue;
+            }
+            self.full.push((k.normalized.into(), id));
+            if !k.core.is_empty() {
+                self.by_core.push((k.core.into(), id));
+            }
+        }
+    }
+
+    /// Names added so far.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Builds the segment in memory.
+    pub fn finish(self, covers: u64) -> Result<Segment, fst::Error> {
+        let parts = self.build()?;
+        Ok(Segment {
+            keys: Map::new(Bytes::Owned(parts.keys))?,
+            postings: Bytes::Owned(parts.postings),
+            cores: Bytes::Owned(parts.cores),
+            core_idx: Bytes::Owned(parts.core_idx),
+            names: Bytes::Owned(parts.names),
+            name_idx: Bytes::Owned(parts.name_idx),
+            covers,
+        })
+    }
+
+    /// Builds the segment into `dir` (replacing what is there) and maps it.
+    pub fn write(self, dir: &Path, covers: u64) -> std::io::Result<Segment> {
+        let names = self.count;
+        let parts = self.build().map_err(std::io::Error::other)?;
+        let tmp = dir.with_extension("tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp)?;
+        for (file, bytes) in [
+            ("keys.fst", &parts.keys),
+            ("postings.bin", &parts.postings),
+            ("cores.bin", &parts.cores),
+            ("cores.idx", &parts.core_idx),
+            ("names.bin", &parts.names),
+            ("names.idx", &parts.name_idx),
+        ] {
+            let mut f = fs::File::create(tmp.join(file))?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
+        let mut meta = META_MAGIC.to_vec();
+        meta.extend_from_slice(&covers.to_le_bytes());
+        meta.extend_from_slice(&u64::from(names).to_le_bytes());
+        fs::write(tmp.join("segment.meta"), meta)?;
+        let _ = fs::remove_dir_all(dir);
+        fs::rename(&tmp, dir)?;
+        Segment::open(dir)?
+            .ok_or_else(|| std::io::Error::other("the segment just written is unreadable"))
+    }
+
+    fn build(self) -> Result<Parts, fst::Error> {
+        let SegmentBuilder {
+            mut full,
+            mut by_core,
+            names,
+            name_idx,
+            ..
+        } = self;
+        let mut postings = Vec::new();
+        // Cores, in key order: ids, text, and their names' postings.
+        by_core.sort_unstable();
+        let mut cores = Vec::new();
+        let mut core_idx = Vec::new();
+        let mut core_keys: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut derived: Vec<(Vec<u8>, u32)> = Vec::new();
+        let mut deletions = Vec::new();
+        let mut ids = Vec::new();
+        for group in by_core.chunk_by(|a, b| a.0 == b.0) {
+            let core_id = core_keys.len() as u32;
+            let text = &*group[0].0;
+            ids.clear();
+            ids.extend(group.iter().map(|(_, id)| *id));
+            ids.dedup();
+            let at = push_postings(&mut postings, &ids);
+            cores.extend_from_slice(text.as_bytes());
+            core_idx.extend_from_slice(&(cores.len() as u64).to_le_bytes());
+            core_idx.extend_from_slice(&at.to_le_bytes());
+            core_keys.push((key(TAG_CORE, text), u64::from(core_id)));
+            deletions.clear();
+            deletion_keys(text, &mut deletions);
+            for d in deletions.drain(..) {
+                derived.push((key(TAG_DELETION, &d), core_id));
+            }
+            let py = pinyin_key(text);
+            if !py.is_empty() {
+                derived.push((key(TAG_PINYIN, &py), core_id));
+            }
+        }
+        drop(by_core);
+        derived.sort_unstable();
+        full.sort_unstable();
+        let mut builder = MapBuilder::memory();
+        // Tags in byte order: C < D < N < P.
+        for (k, v) in &core_keys {
+            builder.insert(k, *v)?;
+        }
+        drop(core_keys);
+        let mut insert_groups = |builder: &mut MapBuilder<Vec<u8>>,
+                                 items: &mut dyn Iterator<Item = (Vec<u8>, u32)>|
+         -> Result<(), fst::Error> {
+            let mut current: Option<Vec<u8>> = None;
+            let mut ids: Vec<u32> = Vec::new();
+            for (k, id) in items.chain(std::iter::once((Vec::new(), 0))) {
+                if current.as_deref() != Some(k.as_slice()) {
+                    if let Some(done) = current.take() {
+                        ids.dedup();
+                        let at = push_postings(&mut postings, &ids);
+                        builder.insert(&done, at)?;
+                    }
+                    ids.clear();
+                    if k.is_empty() {
+                        break;
+                    }
+                    current = Some(k);
+                }
+                ids.push(id);
+            }
+            Ok(())
+        };
+        let mut d_items = derived
+            .iter()
+            .filter(|(k, _)| k[0] == TAG_DELETION)
+            .map(|(k, id)| (k.clone(), *id));
+        insert_groups(&mut builder, &mut d_items)?;
+        let mut n_items = full.into_iter().map(|(k, id)| (key(TAG_NAME, &k), id));
+        insert_groups(&mut builder, &mut n_items)?;
+        let mut p_items = derived
+            .iter()
+            .filter(|(k, _)| k[0] == TAG_PINYIN)
+            .map(|(k, id)| (k.clone(), *id));
+        insert_groups(&mut builder, &mut p_items)?;
+        Ok(Parts {
+            keys: builder.into_inner()?,
+            postings,
+            cores,
+            core_idx,
+            names,
+            name_idx,
+        })
+    }
+}
+
+struct Parts {
+    keys: Vec<u8>,
+    postings: Vec<u8>,
+    cores: Vec<u8>,
+    core_idx: Vec<u8>,
+    names: Vec<u8>,
+    name_idx: Vec<u8>,
+}
+
+impl Segment {
+    /// Maps the segment in `dir`; `None` if it is missing or not a complete
+    /// segment of this format.
+    pub fn open(dir: &Path) -> std::io::Result<Option<Segment>> {
+        let Ok(meta) = fs::read(dir.join("segment.meta")) else {
+            return Ok(None);
+        };
+        if meta.len() != 24 || &meta[..8] != META_MAGIC {
+            return Ok(None);
+        }
+        let map = |file: &str| -> std::io::Result<Bytes> {
+            let f = fs::File::open(dir.join(file))?;
+            if f.metadata()?.len() == 0 {
+                return Ok(Bytes::Owned(Vec::new()));
+            }
+            // SAFETY: segment files are written once, renamed into place,
+            // and never modified; a rebuild writes a new directory.
+            Ok(Bytes::Mapped(unsafe { memmap2::Mmap::map(&f)? }))
+        };
+        let keys = match Map::new(map("keys.fst")?) {
+            Ok(m) => m,
+            Err(_) => return Ok(None),
+        };
+        let segment = Segment {
+            keys,
+            postings: map("postings.bin")?,
+            cores: map("cores.bin")?,
+            core_idx: map("cores.idx")?,
+            names: map("names.bin")?,
+            name_idx: map("names.idx")?,
+            covers: read_u64(&meta, 8),
+        };
+        if segment.name_idx.len() as u64 != read_u64(&meta, 16) * 8
+            || segment.core_idx.len() % 16 != 0
+        {
+            return Ok(None);
+        }
+        Ok(Some(segment))
+    }
+
+    /// The change-log sequence the segment covers.
+    pub fn covers(&self) -> u64 {
+        self.covers
+    }
+
+    /// Names in the segment.
+    pub fn name_count(&self) -> usize {
+        self.name_idx.len() / 8
+    }
+
+    /// Distinct cores.
+    pub fn core_count(&self) -> usize {
+        self.core_idx.len() / 16
+    }
+
+    /// Bytes of all parts.
+    pub fn bytes(&self) -> usize {
+        self.keys.as_fst().as_bytes().len()
+            + self.postings.len()
+            + self.cores.len()
+            + self.core_idx.len()
+            + self.names.len()
+            + self.name_idx.len()
+    }
+
+    /// Names whose normalized text is `normalized`.
+    pub fn names_by_text(&self, normalized: &str, cap: usize, out: &mut Vec<u32>) {
+        if let Some(at) = self.keys.get(key(TAG_NAME, normalized)) {
+            postings_at(&self.postings, at, cap, out);
+        }
+    }
+
+    /// The id of `core`, if some name has it.
+    pub fn core_id(&self, core: &str) -> Option<u32> {
+        self.keys.get(key(TAG_CORE, core)).map(|v| v as u32)
+    }
+
+    /// Cores with the deletion key `k` (a core or a core less one character).
+    pub fn cores_by_deletion(&self, k: &str, out: &mut Vec<u32>) {
+        if let Some(at) = self.keys.get(key(TAG_DELETION, k)) {
+            postings_at(&self.postings, at, usize::MAX, out);
+        }
+    }
+
+    /// Cores whose toneless pinyin is `py`.
+    pub fn cores_by_pinyin(&self, py: &str, out: &mut Vec<u32>) {
+        if let Some(at) = self.keys.get(key(TAG_PINYIN, py)) {
+            postings_at(&self.postings, at, usize::MAX, out);
+        }
+    }
+
+    /// The text of core `id`.
+    pub fn core_text(&self, id: u32) -> &str {
+        let i = id as usize * 16;
+        let end = read_u64(&self.core_idx, i) as usize;
+        let start = if id == 0 {
+            0
+        } else {
+            read_u64(&self.core_idx, i - 16) as usize
+        };
+        std::str::from_utf8(&self.cores[start..end]).unwrap_or("")
+    }
+
+    /// The names with core `id`, at most `cap`.
+    pub fn core_names(&self, id: u32, cap: usize, out: &mut Vec<u32>) {
+        let at = read_u64(&self.core_idx, id as usize * 16 + 8);
+        postings_at(&self.postings, at, cap, out);
+    }
+
+    /// Name `id`.
+    pub fn name(&self, id: u32) -> Option<NameRecord<'_>> {
+        let at = read_u64(&self.name_idx, id as usize * 8) as usize;
+        let r = self.names.get(at..at + 19)?;
+        let key = SubjectKey::from_bytes(&r[..12])?;
+        let current = u32::from_le_bytes(r[13..17].try_into().ok()?);
+        let len = u16::from_le_bytes(r[17..19].try_into().ok()?) as usize;
+        let text = std::str::from_utf8(self.names.get(at + 19..at + 19 + len)?).ok()?;
+        Some(NameRecord {
+            key,
+            alias: r[12] != 0,
+            current,
+            text,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(id: &str, name: &str, aliases: &[&str]) -> Subject {
+        Subject {
+            id: SubjectKey::parse(id).unwrap(),
+            name: name.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            persons: Vec::new(),
+        }
+    }
+
+    fn sample() -> SegmentBuilder {
+        let mut b = SegmentBuilder::default();
+        b.add(&subject(
+            "91360100705500005G",
+            "江西华远科技有限公司",
+            &["南昌华远科技有限公司"],
+        ));
+        b.add(&subject(
+            "91360100MA35XXXX7J",
+            "九江华远科技有限责任公司",
+            &[],
+        ));
+        b.add(&subject("360102198801011233", "张伟", &[]));
+        b
+    }
+
+    fn check(s: &Segment) {
+        assert_eq!(s.name_count(), 4);
+        let mut out = Vec::new();
+        s.names_by_text("南昌华远科技有限公司", 10, &mut out);
+        assert_eq!(out, [1]);
+        let r = s.name(1).unwrap();
+        assert!(r.alias && r.current == 0 && r.text == "南昌华远科技有限公司");
+        let core = s.core_id("华远科技").unwrap();
+        assert_eq!(s.core_text(core), "华远科技");
+        out.clear();
+        s.core_names(core, 10, &mut out);
+        assert_eq!(out, [0, 1, 2]);
+        out.clear();
+        s.cores_by_deletion("华科技", &mut out);
+        assert_eq!(out, [core]);
+        out.clear();
+        s.cores_by_pinyin("zhangwei", &mut out);
+        assert_eq!(s.core_text(out[0]), "张伟");
+        // Two-character cores get no deletion keys.
+        out.clear();
+        s.cores_by_deletion("张", &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn keys_postings_and_records_in_memory_and_on_disk() {
+        check(&sample().finish(7).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let written = sample().write(&dir.path().join("seg"), 7).unwrap();
+        check(&written);
+        let reopened = Segment::open(&dir.path().join("seg")).unwrap().unwrap();
+        assert_eq!(reopened.covers(), 7);
+        check(&reopened);
+        // A damaged meta file is not a segment.
+        fs::write(dir.path().join("seg/segment.meta"), b"junk").unwrap();
+        assert!(Segment::open(&dir.path().join("seg")).unwrap().is_none());
+    }
+
+    #[test]
+    fn varints_round_trip() {
+        let mut out = Vec::new();
+        let at = push_postings(&mut out, &[0, 5, 300, 70_000, u32::MAX]);
+        let mut ids = Vec::new();
+        postings_at(&out, at, usize::MAX, &mut ids);
+        assert_eq!(ids, [0, 5, 300, 70_000, u32::MAX]);
+    }
+}
