@@ -26,6 +26,7 @@ use crate::index::known::KnownSet;
 use crate::index::status::{Flags, StatusIndex};
 use crate::model::{Entry, EntryStatus, Role};
 use crate::names;
+use crate::search::{Hit, NameIndex, SearchError, SearchQuery};
 use crate::store::{Change, Store, StoreError, status_from};
 
 /// The engine over one store.
@@ -35,6 +36,7 @@ pub struct Engine {
     status: StatusIndex,
     known: KnownSet,
     clean_json: CleanJson,
+    names: NameIndex,
     /// Tells this engine's entries in [`CLEAN_TAILS`] from another's.
     serial: u64,
 }
@@ -270,7 +272,7 @@ fn write_answer(out: &mut Vec<u8>, answer: &CheckAnswer) {
 
 impl Engine {
     /// Opens the store at `path`, builds the status index and loads (or
-    /// builds) the known set.
+    /// builds) the known set and the name index.
     pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
         let store = Store::open(path)?;
         let status = StatusIndex::build(&store)?;
@@ -280,8 +282,10 @@ impl Engine {
         for key in status.flagged_keys() {
             known.mark_flagged(key);
         }
+        let names = NameIndex::open(&store)?;
         static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Engine {
+            names,
             store,
             serial: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             clean_json: CleanJson::new(&catalog),
@@ -309,6 +313,16 @@ impl Engine {
     /// The set of subjects with a record.
     pub fn known_set(&self) -> &KnownSet {
         &self.known
+    }
+
+    /// The name index.
+    pub fn names(&self) -> &NameIndex {
+        &self.names
+    }
+
+    /// Subjects whose names are like the query's, best first.
+    pub fn search(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
+        self.names.search(q)
     }
 
     /// The subject's flags (`None`: clean) and whether it is known (a record,

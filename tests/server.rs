@@ -479,3 +479,213 @@ mod library {
         assert!(std::net::TcpStream::connect(addr).is_err());
     }
 }
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Simplified → Traditional for a few common characters, to type names the
+/// way a Hong Kong or Taiwan keyboard would.
+fn traditional(name: &str) -> String {
+    const PAIRS: &[(char, char)] = &[
+        ('发', '發'),
+        ('开', '開'),
+        ('业', '業'),
+        ('产', '產'),
+        ('华', '華'),
+        ('东', '東'),
+        ('电', '電'),
+        ('贸', '貿'),
+        ('车', '車'),
+        ('设', '設'),
+        ('计', '計'),
+        ('网', '網'),
+        ('络', '絡'),
+        ('农', '農'),
+        ('医', '醫'),
+        ('药', '藥'),
+        ('广', '廣'),
+        ('门', '門'),
+        ('机', '機'),
+        ('实', '實'),
+        ('乐', '樂'),
+        ('汇', '匯'),
+        ('达', '達'),
+        ('丰', '豐'),
+        ('兴', '興'),
+        ('长', '長'),
+        ('阳', '陽'),
+        ('饰', '飾'),
+        ('装', '裝'),
+        ('务', '務'),
+        ('饮', '飲'),
+        ('员', '員'),
+        ('环', '環'),
+        ('保', '保'),
+        ('节', '節'),
+        ('能', '能'),
+        ('建', '建'),
+        ('筑', '築'),
+        ('运', '運'),
+        ('输', '輸'),
+        ('物', '物'),
+        ('流', '流'),
+        ('鑫', '鑫'),
+        ('责', '責'),
+        ('任', '任'),
+        ('限', '限'),
+        ('个', '個'),
+        ('专', '專'),
+    ];
+    name.chars()
+        .map(|c| PAIRS.iter().find(|(s, _)| *s == c).map_or(c, |(_, t)| *t))
+        .collect()
+}
+
+/// `/v1/search` finds sample organizations typed as they are, in
+/// Traditional characters, without region and legal form, and in pinyin;
+/// narrows persons; and refuses bad parameters with their codes.
+#[test]
+fn search_over_http_finds_names_typed_otherwise() {
+    use creditgate::search::normalize::{normalize, parse, pinyin_key};
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let server = Server::start(tmp.path(), &["--data", "store"]);
+    let mut conn = Conn::open(server.addr);
+    let (subjects, _) = load_sample();
+    let orgs: Vec<_> = subjects
+        .iter()
+        .filter(|s| {
+            let p = parse(&normalize(&s.name));
+            s.id.kind() == creditgate::id::SubjectKind::Org
+                && !p.regions.is_empty()
+                && p.form.is_some()
+                && p.branch.is_none()
+                && traditional(&s.name) != s.name
+        })
+        .take(40)
+        .collect();
+    assert!(orgs.len() >= 20);
+    let mut top = |q: &str| -> serde_json::Value {
+        let res = conn.get(&format!("/v1/search?q={}&kind=org&limit=5", encode(q)));
+        assert_eq!(
+            res.status,
+            200,
+            "{q}: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        res.json()["results"][0].clone()
+    };
+    let (mut first, mut total) = (0, 0);
+    for s in &orgs {
+        let id = s.id.to_string();
+        let exact = top(&s.name);
+        assert_eq!(exact["id"], id.as_str());
+        assert_eq!(exact["method"], "exact");
+        assert_eq!(exact["score"], 1.0);
+        let t = top(&traditional(&s.name));
+        assert_eq!(t["id"], id.as_str(), "{}", traditional(&s.name));
+        assert_eq!(t["method"], "normalized");
+        let parts = parse(&normalize(&s.name));
+        // Region and legal form dropped: the same company, score ≥ 0.8.
+        let bare = top(&parts.core);
+        total += 1;
+        if bare["id"] == id.as_str() {
+            first += 1;
+            assert!(bare["score"].as_f64().unwrap() >= 0.8, "{bare}");
+        }
+        let py = top(&pinyin_key(&s.name));
+        assert_eq!(py["id"], id.as_str(), "{}", pinyin_key(&s.name));
+        assert_eq!(py["method"], "pinyin");
+    }
+    // Without its region a name may be shared by another company.
+    assert!(first * 10 >= total * 9, "{first} of {total}");
+
+    // Persons: a common name returns many, narrowed by id prefix or birth date.
+    let person = subjects
+        .iter()
+        .find(|s| s.id.kind() == creditgate::id::SubjectKind::Person)
+        .unwrap();
+    let id = person.id.to_string();
+    let res = conn.get(&format!(
+        "/v1/search?q={}&kind=person&id_prefix={}&born={}-{}-{}",
+        encode(&person.name),
+        &id[..6],
+        &id[6..10],
+        &id[10..12],
+        &id[12..14]
+    ));
+    assert_eq!(res.status, 200);
+    let results = res.json()["results"].as_array().unwrap().clone();
+    assert!(
+        results.iter().any(|r| r["id"] == id.as_str()),
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r["id"].as_str().unwrap().starts_with(&id[..6]))
+    );
+
+    for (path, code, says) in [
+        (
+            "/v1/search?kind=org",
+            "missing_parameter",
+            "\"q\" is required",
+        ),
+        (
+            "/v1/search?q=abc&kind=company",
+            "invalid_parameter",
+            "org or person",
+        ),
+        (
+            "/v1/search?q=abc&limit=0",
+            "invalid_parameter",
+            "from 1 to 100",
+        ),
+        (
+            "/v1/search?q=abc&limit=101",
+            "invalid_parameter",
+            "from 1 to 100",
+        ),
+        (
+            "/v1/search?q=abc&id_prefix=36-01",
+            "invalid_parameter",
+            "letters or digits",
+        ),
+        (
+            "/v1/search?q=abc&born=1990-13-01",
+            "invalid_date",
+            "\"born\"",
+        ),
+        (
+            "/v1/search?q=abc&name=x",
+            "unknown_parameter",
+            "q, kind, limit",
+        ),
+        (
+            "/v1/search?q=%E3%80%82%EF%BC%8C",
+            "invalid_parameter",
+            "nothing to search",
+        ),
+    ] {
+        let res = conn.get(path);
+        assert_eq!(res.status, 400, "{path}");
+        let body = res.json();
+        assert_eq!(body["error"]["code"], code, "{path}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{path}: {body}"
+        );
+    }
+    // A name that is nowhere: an empty list, not an error.
+    let res = conn.get(&format!("/v1/search?q={}", encode("子虚乌有量子纠缠")));
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["results"], serde_json::json!([]));
+}

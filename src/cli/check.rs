@@ -42,7 +42,11 @@ pub struct ShowArgs {
     data: DataArgs,
 }
 
-fn open(data: &DataArgs, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<Engine> {
+pub(super) fn open(
+    data: &DataArgs,
+    catalog: &Catalog,
+    catalog_text: &str,
+) -> anyhow::Result<Engine> {
     let dir = match &data.data {
         Some(dir) => dir.clone(),
         None => creditgate::sample::store_dir(catalog, catalog_text)
@@ -51,7 +55,7 @@ fn open(data: &DataArgs, catalog: &Catalog, catalog_text: &str) -> anyhow::Resul
     Engine::open(&dir, catalog.clone()).context("cannot open the store")
 }
 
-fn invalid(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+pub(super) fn invalid(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("creditgate: {message}");
     Ok(ExitCode::from(super::EXIT_INVALID))
 }

@@ -104,6 +104,17 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
             eprintln!("  rejected {count:>8}  {reason}");
         }
     }
+    // The name index catches up: a delta for a few changes, a rebuild after
+    // many, so that the first search or serve does not pay for it.
+    let names = creditgate::search::NameIndex::open(&store).context("cannot index the names")?;
+    if let Some(took) = names.built_in() {
+        eprintln!(
+            "name index: {} names, {:.1} MB, built in {:.2} s",
+            names.name_count(),
+            names.bytes() as f64 / 1e6,
+            took.as_secs_f64()
+        );
+    }
     Ok(if any_rejected {
         ExitCode::from(super::EXIT_INVALID)
     } else {

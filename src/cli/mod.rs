@@ -17,6 +17,7 @@ mod catalog;
 mod check;
 mod id;
 mod import;
+mod search;
 mod serve;
 mod validate;
 
@@ -52,6 +53,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Show a subject: record, links, entries with derived status, history.
     Show(check::ShowArgs),
+    /// Find subjects by name, however it was typed (SPEC §6 search), as JSON.
+    Search(search::Args),
     /// Serve the HTTP API (SPEC §6) until SIGTERM or SIGINT.
     Serve(serve::Args),
 }
@@ -78,6 +81,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(args, &catalog()?),
         Command::Check(args) => check::run_check(args, &catalog()?, &catalog_text),
         Command::Show(args) => check::run_show(args, &catalog()?, &catalog_text),
+        Command::Search(args) => search::run(args, &catalog()?, &catalog_text),
         Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text),
     }
 }

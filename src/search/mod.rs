@@ -51,6 +51,42 @@ const CAP_PER_CORE: usize = 2_000;
 /// Most candidate names scored for one query.
 const CAP_CANDIDATES: usize = 20_000;
 
+/// Results when no limit is given.
+pub const DEFAULT_LIMIT: usize = 10;
+/// The largest limit accepted.
+pub const MAX_LIMIT: usize = 100;
+
+/// Reads a `kind` parameter: `org` or `person`.
+pub fn parse_kind(text: &str) -> Result<SubjectKind, String> {
+    match text.trim() {
+        "org" => Ok(SubjectKind::Org),
+        "person" => Ok(SubjectKind::Person),
+        other => Err(format!("expected org or person, found {other:?}")),
+    }
+}
+
+/// Reads a `limit` parameter: 1 to [`MAX_LIMIT`].
+pub fn parse_limit(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a whole number from 1 to {MAX_LIMIT}, found {text:?}"
+        )),
+    }
+}
+
+/// Reads an `id_prefix` parameter: 1 to 18 letters or digits.
+pub fn parse_id_prefix(text: &str) -> Result<&str, String> {
+    let t = text.trim();
+    if (1..=18).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(t)
+    } else {
+        Err(format!(
+            "expected 1 to 18 letters or digits (the start of an identifier), found {text:?}"
+        ))
+    }
+}
+
 /// What to look for.
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery<'a> {
@@ -88,12 +124,14 @@ pub struct Hit {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SearchError {
     /// Nothing left after normalization.
-    #[error("the query has no letters or characters to search for")]
+    #[error("nothing to search for: the query has no letters or characters")]
     Empty,
 }
 
 /// The name index of a store: a segment and a delta.
 pub struct NameIndex {
+    /// How long building the segment took, when this open built it.
+    built_in: Option<std::time::Duration>,
     segment: Segment,
     delta: Segment,
     /// Subjects in the delta: their names in the segment are stale.
@@ -123,6 +161,7 @@ impl NameIndex {
                 }
                 let delta = builder.finish(store.next_change_seq()).map_err(fst_error)?;
                 return Ok(NameIndex {
+                    built_in: None,
                     segment,
                     delta,
                     shadowed,
@@ -134,18 +173,25 @@ impl NameIndex {
 
     /// Builds the segment from every subject in `store` and writes it.
     pub fn build(store: &Store) -> Result<NameIndex, StoreError> {
+        let started = std::time::Instant::now();
         let covers = store.next_change_seq();
         let mut builder = SegmentBuilder::default();
         store.for_each_subject(|s| builder.add(&s))?;
         let dir = store.path().join(NAMES_DIR);
         let segment = builder.write(&dir, covers).map_err(|e| io_error(&dir, e))?;
         Ok(NameIndex {
+            built_in: Some(started.elapsed()),
             segment,
             delta: SegmentBuilder::default()
                 .finish(covers)
                 .map_err(fst_error)?,
             shadowed: Default::default(),
         })
+    }
+
+    /// How long building the segment took, if this open built it.
+    pub fn built_in(&self) -> Option<std::time::Duration> {
+        self.built_in
     }
 
     /// Names indexed (segment and delta).
@@ -252,6 +298,50 @@ fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<QueryParts> {
             kept.regions.clear();
             if kept.core != parts.core {
                 out.push(QueryParts::new(kept));
+            }
+        }
+        // In pinyin a place's 省/市/区/县 cannot be told from the start of a
+        // word (guixi sheng… is 贵溪圣…, anyi xian… is 安义县…): read the
+        // query with a pinyin suffix taken as one too.
+        if is_latin(normalized) {
+            // Up to two places, each bare or with a suffix.
+            let mut starts: Vec<(Vec<&'static str>, &str)> = vec![(Vec::new(), normalized)];
+            for _ in 0..2 {
+                let mut next = Vec::new();
+                for (places, rest) in &starts {
+                    for (base, len) in normalize::pinyin_places_at_start(rest) {
+                        if rest.len() - len >= 4 {
+                            let mut p = places.clone();
+                            p.push(base);
+                            next.push((p, &rest[len..]));
+                        }
+                    }
+                }
+                if next.is_empty() {
+                    break;
+                }
+                starts.extend(next);
+                starts.dedup();
+            }
+            for (places, rest) in starts.into_iter().skip(1).take(8) {
+                let mut alt = parse(rest);
+                alt.regions.splice(0..0, places);
+                if alt.core != parts.core
+                    && !out.iter().any(|r: &QueryParts| r.parts.core == alt.core)
+                {
+                    out.push(QueryParts::new(alt));
+                }
+            }
+        }
+        // A bracketed place typed in pinyin ends the core.
+        if is_latin(&parts.core) {
+            if let Some((base, at)) =
+                normalize::pinyin_place_at_end(&parts.core).filter(|&(_, at)| at >= 4)
+            {
+                let mut alt = parts.clone();
+                alt.core.truncate(at);
+                alt.regions.push(base);
+                out.push(QueryParts::new(alt));
             }
         }
         out.insert(0, QueryParts::new(parts));

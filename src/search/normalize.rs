@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use pinyin::ToPinyin;
+use pinyin::{ToPinyin, ToPinyinMulti};
 
 /// A legal form, by what it means: 有限公司 and 有限责任公司 are one form.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -71,6 +71,8 @@ impl Form {
 
 /// Legal forms at the end of a name, longest first within each script.
 const FORMS: &[(&str, Form)] = &[
+    ("合伙企业有限合伙", Form::LimitedPartnership),
+    ("合伙企业普通合伙", Form::GeneralPartnership),
     ("集团股份有限公司", Form::Group),
     ("集团有限责任公司", Form::Group),
     ("股份有限责任公司", Form::JointStock),
@@ -82,10 +84,14 @@ const FORMS: &[(&str, Form)] = &[
     ("有限公司", Form::Limited),
     ("股份公司", Form::JointStock),
     ("集团公司", Form::Group),
+    ("有限合伙", Form::LimitedPartnership),
+    ("普通合伙", Form::GeneralPartnership),
     ("合伙企业", Form::Partnership),
     ("合作社", Form::Cooperative),
     ("公司", Form::Company),
     // Pinyin, as typed on a pinyin keyboard without choosing characters.
+    ("hehuoqiyeyouxianhehuo", Form::LimitedPartnership),
+    ("hehuoqiyeputonghehuo", Form::GeneralPartnership),
     ("jituangufenyouxiangongsi", Form::Group),
     ("jituanyouxianzerengongsi", Form::Group),
     ("gufenyouxianzerengongsi", Form::JointStock),
@@ -94,6 +100,8 @@ const FORMS: &[(&str, Form)] = &[
     ("youxianzerengongsi", Form::Limited),
     ("zhuanyehezuoshe", Form::Cooperative),
     ("youxiangongsi", Form::Limited),
+    ("youxianhehuo", Form::LimitedPartnership),
+    ("putonghehuo", Form::GeneralPartnership),
     ("hehuoqiye", Form::Partnership),
     ("hezuoshe", Form::Cooperative),
     ("gongsi", Form::Company),
@@ -133,7 +141,8 @@ const BRANCH_SUFFIXES: &[&str] = &[
     "branch",
 ];
 
-/// Administrative suffixes after a place name, longest first.
+/// Administrative suffixes after a place name, longest first. Not in pinyin:
+/// `sheng`, `shi` and `qu` begin too many words (贵溪圣恒 is guixi sheng…).
 const ADMIN_SUFFIXES: &[&str] = &[
     "特别行政区",
     "维吾尔自治区",
@@ -147,10 +156,6 @@ const ADMIN_SUFFIXES: &[&str] = &[
     "市",
     "区",
     "县",
-    "sheng",
-    "shi",
-    "qu",
-    "xian",
 ];
 
 /// A place name from `data/regions.txt`.
@@ -180,8 +185,7 @@ static PLACES: LazyLock<Vec<Place>> = LazyLock::new(|| {
             base: line,
             needs_suffix,
         });
-        let py = pinyin_key(line);
-        if py != line {
+        for py in pinyin_keys(line, 8) {
             places.push(Place {
                 // Short pinyin (jian for 吉安) begins too many other words.
                 needs_suffix: needs_suffix || py.len() < 5,
@@ -191,7 +195,7 @@ static PLACES: LazyLock<Vec<Place>> = LazyLock::new(|| {
         }
     }
     // Longest first, so that 南昌县 is not read as 南昌 + 县….
-    places.sort_by(|a, b| b.name.len().cmp(&a.name.len()));
+    places.sort_by_key(|p| std::cmp::Reverse(p.name.len()));
     places
 });
 
@@ -251,6 +255,53 @@ pub fn pinyin_key(text: &str) -> String {
     out
 }
 
+/// How many pinyin spellings of a core the index keeps.
+pub const PINYIN_READINGS: usize = 8;
+
+/// Up to `max` toneless pinyin spellings of `text`, the first as
+/// [`pinyin_key`] gives it, then other readings of polyphonic characters
+/// (长沙 is `zhangsha` by the first reading, `changsha` as people say it).
+pub fn pinyin_keys(text: &str, max: usize) -> Vec<String> {
+    let mut keys = vec![String::new()];
+    for c in text.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                keys.iter_mut().for_each(|k| k.push(c.to_ascii_lowercase()));
+            }
+            continue;
+        }
+        let Some(multi) = c.to_pinyin_multi() else {
+            if c.is_alphanumeric() {
+                keys.iter_mut().for_each(|k| k.push(c));
+            }
+            continue;
+        };
+        let mut readings: Vec<&str> = Vec::with_capacity(multi.count());
+        for p in multi {
+            if !readings.contains(&p.plain()) {
+                readings.push(p.plain());
+            }
+        }
+        let mut next = Vec::with_capacity(max);
+        // Every key keeps the first reading; other readings branch off the
+        // earliest keys while there is room.
+        for k in &keys {
+            next.push(format!("{k}{}", readings[0]));
+        }
+        'more: for r in &readings[1..] {
+            for k in &keys {
+                if next.len() >= max {
+                    break 'more;
+                }
+                next.push(format!("{k}{r}"));
+            }
+        }
+        keys = next;
+    }
+    keys.retain(|k| !k.is_empty());
+    keys
+}
+
 /// An organization's name taken apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NameParts {
@@ -301,10 +352,7 @@ pub fn parse(normalized: &str) -> NameParts {
         });
     }
     // Places at the start, while at least two characters remain.
-    loop {
-        let Some((base, len)) = place_at_start(&text) else {
-            break;
-        };
+    while let Some((base, len)) = place_at_start(&text) {
         if text[len..].chars().count() < 2 {
             break;
         }
@@ -352,7 +400,7 @@ fn admin_suffix_len(text: &str) -> usize {
 }
 
 /// The place `text` starts with and the bytes it takes with its suffix.
-fn place_at_start(text: &str) -> Option<(&'static str, usize)> {
+pub fn place_at_start(text: &str) -> Option<(&'static str, usize)> {
     PLACES.iter().find_map(|p| {
         if !text.starts_with(&p.name) {
             return None;
@@ -360,6 +408,37 @@ fn place_at_start(text: &str) -> Option<(&'static str, usize)> {
         let suffix = admin_suffix_len(&text[p.name.len()..]);
         (suffix > 0 || !p.needs_suffix).then_some((p.base, p.name.len() + suffix))
     })
+}
+
+/// Every way `text` may start with a place in pinyin, bare or with its
+/// administrative suffix in pinyin (anyixian…), and the bytes each takes:
+/// second readings of a pinyin query, where a short place name (jian) may
+/// begin another word and a suffix (sheng) the next one.
+pub fn pinyin_places_at_start(text: &str) -> Vec<(&'static str, usize)> {
+    let mut out = Vec::new();
+    for p in PLACES.iter().filter(|p| p.name.is_ascii()) {
+        let Some(rest) = text.strip_prefix(p.name.as_str()) else {
+            continue;
+        };
+        out.push((p.base, p.name.len()));
+        if let Some(s) = ["zizhiqu", "sheng", "shi", "qu", "xian"]
+            .iter()
+            .find(|s| rest.starts_with(*s))
+        {
+            out.push((p.base, p.name.len() + s.len()));
+        }
+    }
+    out
+}
+
+/// A place in pinyin at the end of `text` (a bracketed place typed in
+/// pinyin: huayuankeji nanchang youxiangongsi), and where it starts.
+pub fn pinyin_place_at_end(text: &str) -> Option<(&'static str, usize)> {
+    PLACES
+        .iter()
+        .filter(|p| p.name.is_ascii())
+        .find(|p| text.ends_with(p.name.as_str()))
+        .map(|p| (p.base, text.len() - p.name.len()))
 }
 
 /// The place `text` is, suffix allowed, whatever its ambiguity (brackets
@@ -404,6 +483,10 @@ mod tests {
         assert_eq!(pinyin_key("华为"), "huawei");
         assert_eq!(pinyin_key("华维"), "huawei");
         assert_eq!(pinyin_key("3D打印"), "3ddayin");
+        let keys = pinyin_keys("长沙银行", PINYIN_READINGS);
+        assert_eq!(keys[0], pinyin_key("长沙银行"));
+        assert!(keys.contains(&"changshayinhang".to_string()), "{keys:?}");
+        assert!(keys.len() <= PINYIN_READINGS);
     }
 
     fn parts(name: &str) -> NameParts {

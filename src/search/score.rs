@@ -2,8 +2,9 @@
 //!
 //! The parts of both ([`super::normalize::parse`]) are compared apart:
 //!
-//! * **core** (trade name and industry) carries the score: 1 when equal; 0.79
-//!   for a homophone (same toneless pinyin, other characters); for one or two
+//! * **core** (trade name and industry) carries the score: 1 when equal; 0.9
+//!   when typed in pinyin and read so; 0.79 for a homophone (same toneless
+//!   pinyin, other characters); for one or two
 //!   edits (insertion, deletion, substitution, swap of neighbours) 0.55 +
 //!   0.25 × (1 − edits / length), so at most 0.77;
 //! * **region**, **legal form** and **branch** multiply it: 1 when they
@@ -17,7 +18,7 @@
 //! not in the data then rarely reaches 0.8, while ranking still puts the
 //! closest name first.
 
-use super::normalize::{Form, NameParts, pinyin_key};
+use super::normalize::{Form, NameParts, PINYIN_READINGS, pinyin_key, pinyin_keys};
 
 /// How a name was found, for `method` in SPEC §6 answers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -128,11 +129,20 @@ fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
         return Some((1.0, Method::Normalized));
     }
     let chars: Vec<char> = core.chars().collect();
-    let pinyin = pinyin_key(core);
-    // A query in pinyin compares with the name's pinyin; a homophone too.
-    if !q.core_pinyin.is_empty() && q.core_pinyin == pinyin {
-        return Some((0.79, Method::Pinyin));
+    let readings = pinyin_keys(core, PINYIN_READINGS);
+    // A query in pinyin compares with the name's pinyin (any reading of its
+    // polyphonic characters); a homophone too.
+    if !q.core_pinyin.is_empty() && readings.contains(&q.core_pinyin) {
+        // Typed in pinyin, it is the name as said; in characters, another
+        // name that sounds the same.
+        let s = if super::normalize::is_latin(&q.parts.core) {
+            0.9
+        } else {
+            0.79
+        };
+        return Some((s, Method::Pinyin));
     }
+    let pinyin = readings.into_iter().next().unwrap_or_default();
     let len = q.core_chars.len().max(chars.len());
     if let Some(d) = edit_distance(&q.core_chars, &chars, 2).filter(|&d| d > 0 && d < len) {
         return Some((0.55 + 0.25 * (1.0 - d as f64 / len as f64), Method::Fuzzy));

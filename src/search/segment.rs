@@ -34,7 +34,7 @@ use std::path::Path;
 
 use fst::{Map, MapBuilder};
 
-use super::normalize::{normalize, parse, pinyin_key};
+use super::normalize::{PINYIN_READINGS, normalize, parse, pinyin_keys};
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::Subject;
 
@@ -43,7 +43,9 @@ const TAG_DELETION: u8 = b'D';
 const TAG_NAME: u8 = b'N';
 const TAG_PINYIN: u8 = b'P';
 
-const META_MAGIC: &[u8; 8] = b"CGNAMES1";
+/// Format and key derivation. Bump it with any change to normalization,
+/// parsing or keys: an older segment then fails to open and is rebuilt.
+const META_MAGIC: &[u8; 8] = b"CGNAMES2";
 
 /// Bytes of a segment part: memory-mapped from its file, or owned.
 pub enum Bytes {
@@ -321,8 +323,9 @@ impl SegmentBuilder {
             for d in deletions.drain(..) {
                 derived.push((key(TAG_DELETION, &d), core_id));
             }
-            let py = pinyin_key(text);
-            if !py.is_empty() {
+            // Other readings of polyphonic characters too, for pinyin typed
+            // as people say it (长 in 长沙 is chang, its first reading zhang).
+            for py in pinyin_keys(text, PINYIN_READINGS) {
                 derived.push((key(TAG_PINYIN, &py), core_id));
             }
         }

@@ -19,6 +19,7 @@ use crate::catalog::ActionId;
 use crate::date::{Date, DayClock};
 use crate::engine::Engine;
 use crate::id::SubjectKey;
+use crate::search::{self, SearchQuery};
 
 /// The SPEC §6 handler over an engine.
 pub struct Api {
@@ -41,6 +42,7 @@ type Answer = Result<Reply, Refusal>;
 
 const CHECK_PARAMS: [&str; 4] = ["id", "action", "at", "name"];
 const SUBJECT_PARAMS: [&str; 1] = ["at"];
+const SEARCH_PARAMS: [&str; 5] = ["q", "kind", "limit", "id_prefix", "born"];
 
 impl Api {
     /// Serves `engine`.
@@ -68,6 +70,7 @@ impl Api {
         let path = req.uri().path();
         let (route, methods_ok) = match path {
             "/v1/check" => (Route::Check, true),
+            "/v1/search" => (Route::Search, true),
             "/healthz" => (Route::Healthz, true),
             "/metrics" => (Route::Metrics, true),
             p if p.starts_with("/v1/subjects/") => (Route::Subject, true),
@@ -80,7 +83,7 @@ impl Api {
                     StatusCode::NOT_FOUND,
                     "not_found",
                     format!(
-                        "no such route {path:?}; the routes are /v1/check, /v1/subjects/{{id}}, /healthz and /metrics"
+                        "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/subjects/{{id}}, /healthz and /metrics"
                     ),
                 )),
             );
@@ -101,6 +104,7 @@ impl Api {
         };
         let answer = match route {
             Route::Check => self.check(&query, today),
+            Route::Search => self.search(&query),
             Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query, today),
             Route::Healthz => Ok(self.healthz()),
             Route::Metrics => Ok(self.render_metrics()),
@@ -124,6 +128,47 @@ impl Api {
             .check_json(key, action, at, q.get("name"), &mut body)
             .map_err(store_failed)?;
         Ok(json_reply(StatusCode::OK, body))
+    }
+
+    fn search(&self, q: &Query<'_>) -> Answer {
+        refuse_unknown(q, &SEARCH_PARAMS)?;
+        let text = required(q, "q")?;
+        let invalid = |name: &str, e: String| {
+            Refusal::bad("invalid_parameter", format!("parameter {name:?}: {e}"))
+        };
+        let kind = q
+            .get("kind")
+            .map(search::parse_kind)
+            .transpose()
+            .map_err(|e| invalid("kind", e))?;
+        let limit = q
+            .get("limit")
+            .map(search::parse_limit)
+            .transpose()
+            .map_err(|e| invalid("limit", e))?
+            .unwrap_or(search::DEFAULT_LIMIT);
+        let id_prefix = q
+            .get("id_prefix")
+            .map(search::parse_id_prefix)
+            .transpose()
+            .map_err(|e| invalid("id_prefix", e))?;
+        let born = q
+            .get("born")
+            .map(|b| b.trim().parse::<Date>())
+            .transpose()
+            .map_err(|e| Refusal::bad("invalid_date", format!("parameter \"born\": {e}")))?;
+        let query = SearchQuery {
+            text,
+            kind,
+            limit,
+            id_prefix,
+            born,
+        };
+        let results = self
+            .engine
+            .search(&query)
+            .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter \"q\": {e}")))?;
+        Ok(json_ok(&serde_json::json!({ "results": results })))
     }
 
     fn subject(&self, raw_id: &str, q: &Query<'_>, today: Date) -> Answer {
@@ -166,6 +211,9 @@ impl Api {
             status_index_bytes: self.engine.status().heap_bytes() as u64,
             known_subjects: self.engine.known_set().len() as u64,
             known_set_bytes: self.engine.known_set().heap_bytes() as u64,
+            indexed_names: self.engine.names().name_count() as u64,
+            name_index_bytes: self.engine.names().bytes() as u64,
+            name_delta_subjects: self.engine.names().delta_subjects() as u64,
             store: self.engine.store().figures(),
             uptime_seconds: self.started.elapsed().as_secs_f64(),
         };

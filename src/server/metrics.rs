@@ -18,6 +18,8 @@ pub enum Route {
     Check,
     /// `GET /v1/subjects/{id}`.
     Subject,
+    /// `GET /v1/search`.
+    Search,
     /// `GET /healthz`.
     Healthz,
     /// `GET /metrics`.
@@ -27,9 +29,10 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 5] = [
+    const ALL: [Route; 6] = [
         Route::Check,
         Route::Subject,
+        Route::Search,
         Route::Healthz,
         Route::Metrics,
         Route::Other,
@@ -40,6 +43,7 @@ impl Route {
         match self {
             Route::Check => "/v1/check",
             Route::Subject => "/v1/subjects/{id}",
+            Route::Search => "/v1/search",
             Route::Healthz => "/healthz",
             Route::Metrics => "/metrics",
             Route::Other => "other",
@@ -146,6 +150,12 @@ pub struct EngineFigures {
     pub known_subjects: u64,
     /// Heap bytes of the known set.
     pub known_set_bytes: u64,
+    /// Names in the name index.
+    pub indexed_names: u64,
+    /// Bytes of the name index.
+    pub name_index_bytes: u64,
+    /// Subjects in the name index's delta.
+    pub name_delta_subjects: u64,
     /// RocksDB figures: (family, property name without `rocksdb.`, value).
     pub store: Vec<(&'static str, &'static str, u64)>,
     /// Seconds since the server started.
@@ -262,7 +272,7 @@ impl Metrics {
                 route.label()
             );
         }
-        let gauges: [(&str, &str, &str, f64); 8] = [
+        let gauges: [(&str, &str, &str, f64); 11] = [
             (
                 "creditgate_connections_open",
                 "gauge",
@@ -304,6 +314,24 @@ impl Metrics {
                 "gauge",
                 "Heap bytes of the known set.",
                 engine.known_set_bytes as f64,
+            ),
+            (
+                "creditgate_name_index_names",
+                "gauge",
+                "Names (current and aliases) in the name index.",
+                engine.indexed_names as f64,
+            ),
+            (
+                "creditgate_name_index_bytes",
+                "gauge",
+                "Bytes of the name index (mapped segment files and delta).",
+                engine.name_index_bytes as f64,
+            ),
+            (
+                "creditgate_name_index_delta_subjects",
+                "gauge",
+                "Subjects written since the name index segment was built.",
+                engine.name_delta_subjects as f64,
             ),
             (
                 "creditgate_uptime_seconds",
