@@ -226,7 +226,8 @@ impl NameIndex {
                 if (!from_delta && self.shadowed.contains(&record.key)) || !q.admits(record.key) {
                     continue;
                 }
-                let Some(hit) = rate(segment, &record, exact, q.text, &readings) else {
+                let Some(hit) = rate(segment, &record, exact, q.text, &normalized, &readings)
+                else {
                     continue;
                 };
                 match best.get(&record.key) {
@@ -305,26 +306,26 @@ fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<QueryParts> {
         // query with a pinyin suffix taken as one too.
         if is_latin(normalized) {
             // Up to two places, each bare or with a suffix.
-            let mut starts: Vec<(Vec<&'static str>, &str)> = vec![(Vec::new(), normalized)];
+            let mut starts: Vec<(Vec<&'static str>, &str)> = Vec::new();
+            let mut level: Vec<(Vec<&'static str>, &str)> = vec![(Vec::new(), normalized)];
             for _ in 0..2 {
                 let mut next = Vec::new();
-                for (places, rest) in &starts {
+                for (places, rest) in &level {
                     for (base, len) in normalize::pinyin_places_at_start(rest) {
-                        if rest.len() - len >= 4 {
+                        let after = &rest[len..];
+                        let seen = |s: &(Vec<&str>, &str)| s.1.len() == after.len();
+                        if after.len() >= 4 && !starts.iter().any(seen) && !next.iter().any(seen) {
                             let mut p = places.clone();
                             p.push(base);
-                            next.push((p, &rest[len..]));
+                            next.push((p, after));
                         }
                     }
                 }
-                if next.is_empty() {
-                    break;
-                }
-                starts.extend(next);
-                starts.dedup();
+                starts.extend(next.iter().cloned());
+                level = next;
             }
-            for (places, rest) in starts.into_iter().skip(1).take(8) {
-                let mut alt = parse(rest);
+            for (places, rest) in starts.into_iter().take(12) {
+                let mut alt = normalize::parse_with(rest, false);
                 alt.regions.splice(0..0, places);
                 if alt.core != parts.core
                     && !out.iter().any(|r: &QueryParts| r.parts.core == alt.core)
@@ -462,12 +463,33 @@ fn two_deletions(chars: &[char]) -> Vec<String> {
     out
 }
 
+/// How alike two normalized texts are as wholes, in [0, 1]: half edit
+/// distance, half the characters they share regardless of order.
+fn text_likeness(a: &str, b: &str) -> f64 {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let len = a.len().max(b.len()).max(1);
+    let distance = edit_distance(&a, &b, len).unwrap_or(len);
+    let mut rest = b.clone();
+    let shared = a
+        .iter()
+        .filter(|c| match rest.iter().position(|r| r == *c) {
+            Some(i) => {
+                rest.swap_remove(i);
+                true
+            }
+            None => false,
+        })
+        .count();
+    0.5 * (1.0 - distance as f64 / len as f64) + 0.5 * shared as f64 / len as f64
+}
+
 /// Scores one candidate name against the query's readings.
 fn rate(
     segment: &Segment,
     record: &segment::NameRecord<'_>,
     exact: bool,
     typed: &str,
+    query_normalized: &str,
     readings: &[QueryParts],
 ) -> Option<Hit> {
     let kind = record.key.kind();
@@ -486,8 +508,9 @@ fn rate(
         };
         (1.0, method)
     } else {
+        let normalized = normalize(record.text);
         let name_parts = match kind {
-            SubjectKind::Org => parse(&normalize(record.text)),
+            SubjectKind::Org => parse(&normalized),
             SubjectKind::Person => NameParts {
                 core: keyed(record.text, kind).core,
                 ..NameParts::default()
@@ -503,7 +526,16 @@ fn rate(
                 kind == SubjectKind::Org || person_reading
             })
             .filter_map(|r| score(r, &name_parts))
-            .max_by(|a, b| a.0.total_cmp(&b.0))?
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            // Among names alike in their parts, the one whose whole text is
+            // closer to the query's ranks first (a swap keeps every
+            // character; a bracketed place is further from a leading one).
+            .map(|(s, m)| {
+                (
+                    s * (0.99 + 0.01 * text_likeness(query_normalized, &normalized)),
+                    m,
+                )
+            })?
     };
     // A former name is a little less sure than the current one.
     let score = if record.alias { score * 0.97 } else { score };

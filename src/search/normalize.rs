@@ -232,7 +232,8 @@ pub fn simplify(c: char) -> char {
 pub fn normalize(name: &str) -> String {
     crate::names::fold(name)
         .chars()
-        .map(simplify)
+        // ü as keyboards type it (lü → lv).
+        .map(|c| if c == 'ü' { 'v' } else { simplify(c) })
         .filter(|&c| c == '(' || c == ')' || c.is_alphanumeric())
         .collect()
 }
@@ -247,7 +248,7 @@ pub fn pinyin_key(text: &str) -> String {
                 out.push(c.to_ascii_lowercase());
             }
         } else if let Some(p) = c.to_pinyin() {
-            out.push_str(p.plain());
+            push_plain(&mut out, p.plain());
         } else if c.is_alphanumeric() {
             out.push(c);
         }
@@ -257,6 +258,11 @@ pub fn pinyin_key(text: &str) -> String {
 
 /// How many pinyin spellings of a core the index keeps.
 pub const PINYIN_READINGS: usize = 8;
+
+/// Appends a pinyin syllable as typed on a keyboard: ü as v (lü → lv).
+fn push_plain(out: &mut String, syllable: &str) {
+    out.extend(syllable.chars().map(|c| if c == 'ü' { 'v' } else { c }));
+}
 
 /// Up to `max` toneless pinyin spellings of `text`, the first as
 /// [`pinyin_key`] gives it, then other readings of polyphonic characters
@@ -286,14 +292,14 @@ pub fn pinyin_keys(text: &str, max: usize) -> Vec<String> {
         // Every key keeps the first reading; other readings branch off the
         // earliest keys while there is room.
         for k in &keys {
-            next.push(format!("{k}{}", readings[0]));
+            next.push(format!("{k}{}", readings[0].replace('ü', "v")));
         }
         'more: for r in &readings[1..] {
             for k in &keys {
                 if next.len() >= max {
                     break 'more;
                 }
-                next.push(format!("{k}{r}"));
+                next.push(format!("{k}{}", r.replace('ü', "v")));
             }
         }
         keys = next;
@@ -319,6 +325,11 @@ pub struct NameParts {
 /// Takes a normalized name apart (see the module docs). Never fails: a name
 /// that matches no table is all core.
 pub fn parse(normalized: &str) -> NameParts {
+    parse_with(normalized, true)
+}
+
+/// [`parse`], leaving places at the start in the core unless `strip_places`.
+pub fn parse_with(normalized: &str, strip_places: bool) -> NameParts {
     let mut parts = NameParts::default();
     let mut text = take_brackets(normalized, &mut parts);
     // Branch: 有限公司九江分公司, 南昌分行.
@@ -352,7 +363,7 @@ pub fn parse(normalized: &str) -> NameParts {
         });
     }
     // Places at the start, while at least two characters remain.
-    while let Some((base, len)) = place_at_start(&text) {
+    while let Some((base, len)) = place_at_start(&text).filter(|_| strip_places) {
         if text[len..].chars().count() < 2 {
             break;
         }
@@ -371,20 +382,32 @@ fn take_brackets(normalized: &str, parts: &mut NameParts) -> String {
     while let Some(open) = rest.find('(') {
         out.push_str(&rest[..open]);
         let inner_start = open + 1;
-        let Some(close) = rest[inner_start..].find(')') else {
-            out.push_str(&rest[inner_start..]);
-            rest = "";
-            break;
+        let (inner, after) = match rest[inner_start..].find(')') {
+            Some(close) => (
+                &rest[inner_start..inner_start + close],
+                &rest[inner_start + close + 1..],
+            ),
+            // Unclosed (a typo took the closing bracket): the bracket ends
+            // where the legal form begins, or with the name.
+            None => {
+                let tail = &rest[inner_start..];
+                let form_at = FORMS
+                    .iter()
+                    .filter(|(f, _)| tail.ends_with(f) && tail.len() > f.len())
+                    .map(|(f, _)| tail.len() - f.len())
+                    .next()
+                    .unwrap_or(tail.len());
+                (&tail[..form_at], &tail[form_at..])
+            }
         };
-        let inner = &rest[inner_start..inner_start + close];
         if let Some((_, form)) = BRACKET_FORMS.iter().find(|(s, _)| *s == inner) {
             parts.form = Some(*form);
-        } else if let Some(base) = place_exactly(inner) {
+        } else if let Some(base) = place_exactly(inner).or_else(|| place_nearly(inner)) {
             parts.regions.push(base);
         } else {
             out.push_str(inner);
         }
-        rest = &rest[inner_start + close + 1..];
+        rest = after;
     }
     out.push_str(rest);
     out.retain(|c| c != '(' && c != ')');
@@ -448,6 +471,23 @@ fn place_exactly(text: &str) -> Option<&'static str> {
         let rest = text.strip_prefix(p.name.as_str())?;
         (rest.is_empty() || admin_suffix_len(rest) == rest.len()).then_some(p.base)
     })
+}
+
+/// The place one typo away from `text` (a character inserted, deleted or
+/// substituted), for bracketed places, where nothing else is expected.
+fn place_nearly(text: &str) -> Option<&'static str> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 2 || chars.len() > 6 {
+        return None;
+    }
+    PLACES
+        .iter()
+        .filter(|p| !p.name.is_ascii() || text.is_ascii())
+        .find(|p| {
+            let name: Vec<char> = p.name.chars().collect();
+            name.len() >= 2 && super::score::edit_distance(&chars, &name, 1).is_some()
+        })
+        .map(|p| p.base)
 }
 
 /// Whether `text` is written in Latin letters and digits only (a pinyin or

@@ -20,6 +20,7 @@ use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 
 mod make;
+pub mod variants;
 mod vocab;
 
 /// Subjects per unit of work.
