@@ -332,6 +332,22 @@ impl SubjectKey {
         out
     }
 
+    /// Reads back the 12-byte form of a key this program wrote itself (an
+    /// index file): checks the tag and the payload's range, not the check
+    /// characters, which [`SubjectKey::from_bytes`] recomputes at some cost.
+    pub fn from_own_bytes(bytes: &[u8]) -> Option<SubjectKey> {
+        let bytes: [u8; 12] = bytes.try_into().ok()?;
+        let mut all = [0u8; 16];
+        all[4..].copy_from_slice(&bytes);
+        let raw = u128::from_be_bytes(all);
+        let payload = raw & PAYLOAD_MASK;
+        match raw >> TAG_SHIFT {
+            TAG_ORG if payload < ORG_PAYLOAD_LIMIT => Some(SubjectKey(raw)),
+            TAG_PERSON if payload < PERSON_PAYLOAD_LIMIT => Some(SubjectKey(raw)),
+            _ => None,
+        }
+    }
+
     /// Reads the 12-byte form back, refusing anything [`SubjectKey::to_bytes`]
     /// could not have produced.
     pub fn from_bytes(bytes: &[u8]) -> Option<SubjectKey> {

@@ -458,3 +458,65 @@ fn check_json_writes_the_serialised_check_for_every_subject_action_and_date() {
         }
     }
 }
+
+/// Subjects written after the name index was built are found through the
+/// delta read from the change log at open; a renamed subject is no longer
+/// found by its old name; a second import of many subjects rebuilds.
+#[test]
+fn search_sees_later_writes_through_the_delta() {
+    use creditgate::search::SearchQuery;
+    let tmp = tempdir();
+    let (_, stderr) = import_sample(tmp.path());
+    assert!(stderr.contains("name index: "), "{stderr}");
+    let (subjects, _) = load_sample();
+    let renamed = subjects
+        .iter()
+        .find(|s| s.id.kind() == creditgate::id::SubjectKind::Org && s.aliases.is_empty())
+        .unwrap();
+    let later = tmp.path().join("later.ndjson");
+    std::fs::write(
+        &later,
+        format!(
+            "{{\"id\":\"91360100MA35XXXX7J\",\"kind\":\"org\",\"name\":\"南昌新天地测绘科技有限公司\"}}\n\
+             {{\"id\":\"{}\",\"kind\":\"org\",\"name\":\"九江焕然一新机电有限公司\"}}\n",
+            renamed.id
+        ),
+    )
+    .unwrap();
+    let out = creditgate(
+        tmp.path(),
+        &["import", "--data", "store", later.to_str().unwrap()],
+    );
+    let (_, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("name index: "),
+        "two subjects must not rebuild: {stderr}"
+    );
+    let engine = Engine::open(&tmp.path().join("store"), Catalog::bundled()).unwrap();
+    assert_eq!(engine.names().delta_subjects(), 2);
+    let search = |text: &str| {
+        engine
+            .search(&SearchQuery {
+                text,
+                kind: None,
+                limit: 5,
+                id_prefix: None,
+                born: None,
+            })
+            .unwrap()
+    };
+    let new = search("南昌新天地测绘科技");
+    assert_eq!(new[0].id, "91360100MA35XXXX7J");
+    assert!(new[0].score >= 0.8);
+    let moved = search("九江焕然一新机电有限公司");
+    assert_eq!(moved[0].id, renamed.id.to_string());
+    assert_eq!(moved[0].method, creditgate::search::score::Method::Exact);
+    // The old name no longer finds the renamed subject as itself.
+    let old = search(&renamed.name);
+    assert!(
+        !old.iter()
+            .any(|h| h.id == renamed.id.to_string() && h.score >= 0.8),
+        "{old:?}"
+    );
+}

@@ -32,10 +32,11 @@ use serde::Serialize;
 
 use crate::date::Date;
 use crate::id::{SubjectKey, SubjectKind};
+use crate::store::bulk::io_error;
 use crate::store::{ChangeKind, Store, StoreError};
 use normalize::{NameParts, is_latin, normalize, parse, pinyin_key};
-use score::{Method, QueryParts, edit_distance, score};
-use segment::{Segment, SegmentBuilder, deletion_keys, keyed};
+use score::{Method, QueryParts, edit_distance};
+use segment::{Segment, SegmentBuilder, deletion_keys};
 
 /// The index's directory inside the store directory.
 pub const NAMES_DIR: &str = "names";
@@ -216,44 +217,261 @@ impl NameIndex {
             return Err(SearchError::Empty);
         }
         let readings = readings(&normalized, q.kind);
-        let mut best: HashMap<SubjectKey, Hit> = HashMap::new();
-        for (segment, from_delta) in [(&self.segment, false), (&self.delta, true)] {
-            let found = Candidates::collect(segment, &normalized, &readings);
-            for (name_id, exact) in found.names {
-                let Some(record) = segment.name(name_id) else {
+        // Enough candidates that deduplication by subject and the tie-break
+        // by whole text still leave `limit` good ones.
+        let mut pool = Pool::new(q.limit * 2 + 5);
+        let filtered = q.id_prefix.is_some() || q.born.is_some();
+        for (source, segment) in [&self.segment, &self.delta].into_iter().enumerate() {
+            let from_delta = source == 1;
+            let admit =
+                |key: SubjectKey| (from_delta || !self.shadowed.contains(&key)) && q.admits(key);
+            // The query's whole text, normalized: the best there is.
+            let mut ids = Vec::new();
+            segment.names_by_text(&normalized, CAP_CANDIDATES, &mut ids);
+            for &id in &ids {
+                let Some(record) = segment.name(id).filter(|r| admit(r.key)) else {
                     continue;
                 };
-                if (!from_delta && self.shadowed.contains(&record.key)) || !q.admits(record.key) {
-                    continue;
+                let method = if record.alias {
+                    Method::Alias
+                } else if q.text.trim() == record.text {
+                    Method::Exact
+                } else {
+                    Method::Normalized
+                };
+                pool.offer(source, id, record.alias, 1.0, method, true);
+            }
+            // Cores, best first: a name scores at most its core's score, so
+            // expanding stops once the next core cannot enter the pool.
+            let mut visited = 0;
+            let mut entries = Vec::new();
+            // The record is read only when the posting list cannot answer:
+            // filters and shadowing need the key, two branches their texts.
+            let read_records = filtered || (!from_delta && !self.shadowed.is_empty());
+            let mut expanded = std::collections::HashSet::new();
+            for tier in [Tier::Direct, Tier::Typos] {
+                // Typos cannot beat a pool already full of better names.
+                if tier == Tier::Typos && pool.full() && pool.floor() > typo_bound(&readings) {
+                    break;
                 }
-                let Some(hit) = rate(segment, &record, exact, q.text, &normalized, &readings)
-                else {
-                    continue;
-                };
-                match best.get(&record.key) {
-                    Some(h) if h.score >= hit.score => {}
-                    _ => {
-                        best.insert(record.key, hit);
+                for c in candidate_cores(segment, &readings, tier, &expanded) {
+                    if pool.full() && c.score < pool.floor() {
+                        break;
+                    }
+                    expanded.insert(c.core);
+                    entries.clear();
+                    // A filter (id prefix, birth date) looks at every name.
+                    let cap = if filtered {
+                        CAP_CANDIDATES
+                    } else {
+                        CAP_PER_CORE
+                    };
+                    segment.core_names(c.core, cap, &mut entries);
+                    let reading = &readings[c.reading];
+                    for e in &entries {
+                        if e.person() && !reading.is_plain() {
+                            continue;
+                        }
+                        if q.kind
+                            .is_some_and(|k| (k == SubjectKind::Person) != e.person())
+                        {
+                            continue;
+                        }
+                        // A branch is compared by its text, in the record.
+                        let read =
+                            read_records || (e.has_branch() && reading.parts.branch.is_some());
+                        let factors = if read {
+                            let Some(record) = segment.name(e.name).filter(|r| admit(r.key)) else {
+                                continue;
+                            };
+                            score::factors(reading, &record.parts)
+                        } else {
+                            let mut places = [""; 3];
+                            let mut n = 0;
+                            for p in e.places() {
+                                places[n] = p;
+                                n += 1;
+                            }
+                            score::factors_of(
+                                reading,
+                                &places[..n],
+                                e.form(),
+                                e.has_branch().then_some(""),
+                            )
+                        };
+                        let base = c.score * factors;
+                        let method = match c.method {
+                            Method::Normalized if base < 1.0 => Method::Variant,
+                            m => m,
+                        };
+                        pool.offer(source, e.name, e.alias(), base, method, false);
+                    }
+                    visited += entries.len();
+                    if visited >= CAP_CANDIDATES {
+                        break;
                     }
                 }
             }
         }
-        let mut hits: Vec<Hit> = best.into_values().collect();
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(a.method.cmp(&b.method))
-                .then(a.id.cmp(&b.id))
-        });
-        hits.truncate(q.limit);
-        Ok(hits)
+        let admit = |source: usize, key: SubjectKey| {
+            (source == 1 || !self.shadowed.contains(&key)) && q.admits(key)
+        };
+        Ok(pool.finish([&self.segment, &self.delta], admit, &normalized, q.limit))
     }
 }
 
-fn io_error(dir: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        path: dir.display().to_string(),
-        source,
+/// Candidate names of one query: the best by score so far, and the floor a
+/// newcomer must reach. Hits are made only for the names kept.
+struct Pool {
+    want: usize,
+    items: Vec<Candidate>,
+    floor_heap: std::collections::BinaryHeap<std::cmp::Reverse<Ordered>>,
+}
+
+struct Candidate {
+    score: f64,
+    method: Method,
+    /// Its normalized text is the query's (no tie-break needed).
+    exact_text: bool,
+    /// 0: the segment, 1: the delta.
+    source: usize,
+    name: u32,
+}
+
+/// An `f64` score with a total order, for the heap.
+#[derive(Clone, Copy)]
+struct Ordered(f64);
+impl PartialEq for Ordered {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl Pool {
+    fn new(want: usize) -> Pool {
+        Pool {
+            want,
+            items: Vec::new(),
+            floor_heap: Default::default(),
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.floor_heap.len() >= self.want
+    }
+
+    fn floor(&self) -> f64 {
+        self.floor_heap.peek().map_or(0.0, |r| r.0.0)
+    }
+
+    fn offer(
+        &mut self,
+        source: usize,
+        name: u32,
+        alias: bool,
+        score: f64,
+        method: Method,
+        exact_text: bool,
+    ) {
+        // A former name is a little less sure than the current one.
+        let score = if alias { score * 0.97 } else { score };
+        let method = if alias && method == Method::Normalized {
+            Method::Alias
+        } else {
+            method
+        };
+        if self.full() && score < self.floor() {
+            return;
+        }
+        self.items.push(Candidate {
+            score,
+            method,
+            exact_text,
+            source,
+            name,
+        });
+        self.floor_heap.push(std::cmp::Reverse(Ordered(score)));
+        if self.floor_heap.len() > self.want {
+            self.floor_heap.pop();
+        }
+    }
+
+    /// The best `limit` subjects: one name each, ties among alike names
+    /// broken by how close the whole text is to the query's.
+    fn finish(
+        mut self,
+        segments: [&Segment; 2],
+        admit: impl Fn(usize, SubjectKey) -> bool,
+        normalized: &str,
+        limit: usize,
+    ) -> Vec<Hit> {
+        let floor = if self.full() { self.floor() } else { 0.0 };
+        self.items.retain(|c| c.score >= floor);
+        // The tie-break below moves a score by at most 1%: only names within
+        // 1% of the best `want` can still change places, and of a crowd of
+        // equal names (a core shared by thousands) a few times `want` will do.
+        self.items
+            .sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
+        if let Some(kth) = self.items.get(self.want.saturating_sub(1)).map(|c| c.score) {
+            self.items.retain(|c| c.score >= kth * 0.99);
+        }
+        self.items.truncate(self.want * 4);
+        let mut hits: Vec<(f64, Method, Hit)> = Vec::with_capacity(self.items.len());
+        for c in &self.items {
+            let segment = segments[c.source];
+            let Some(record) = segment.name(c.name).filter(|r| admit(c.source, r.key)) else {
+                continue;
+            };
+            let mut score = c.score;
+            if !c.exact_text {
+                // Among names alike in their parts, the one whose whole text
+                // is closer to the query's ranks first (a swap keeps every
+                // character; a bracketed place is further from a leading one).
+                score *= 0.99 + 0.01 * text_likeness(normalized, &normalize(record.text));
+            }
+            let current = if record.alias {
+                segment.name(record.current).map_or(record.text, |r| r.text)
+            } else {
+                record.text
+            };
+            hits.push((
+                score,
+                c.method,
+                Hit {
+                    id: record.key.to_string(),
+                    name: current.to_string(),
+                    kind: match record.key.kind() {
+                        SubjectKind::Org => "org",
+                        SubjectKind::Person => "person",
+                    },
+                    score: (score * 1000.0).round() / 1000.0,
+                    matched_name: record.text.to_string(),
+                    method: c.method,
+                },
+            ));
+        }
+        hits.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(a.1.cmp(&b.1))
+                .then(a.2.id.cmp(&b.2.id))
+        });
+        let mut seen = std::collections::HashSet::new();
+        hits.into_iter()
+            .filter(|h| seen.insert(h.2.id.clone()))
+            .map(|h| h.2)
+            .take(limit)
+            .collect()
     }
 }
 
@@ -373,76 +591,108 @@ fn parse_without_places(normalized: &str) -> NameParts {
     parts
 }
 
-/// Candidate names of one segment: `(name id, whether its normalized text
-/// is the query's)`.
-struct Candidates {
-    names: Vec<(u32, bool)>,
+/// A core worth expanding: its id, its score against one reading of the
+/// query, how it matched, and which reading.
+struct ScoredCore {
+    core: u32,
+    score: f64,
+    method: Method,
+    reading: usize,
 }
 
-impl Candidates {
-    fn collect(segment: &Segment, normalized: &str, readings: &[QueryParts]) -> Candidates {
-        let mut names: Vec<(u32, bool)> = Vec::new();
-        let mut ids = Vec::new();
-        segment.names_by_text(normalized, CAP_CANDIDATES, &mut ids);
-        names.extend(ids.iter().map(|&id| (id, true)));
-        let mut cores: Vec<u32> = Vec::new();
-        let mut keys = Vec::new();
-        for r in readings {
-            let core = &r.parts.core;
-            if core.is_empty() {
-                continue;
-            }
-            cores.extend(segment.core_id(core));
-            segment.cores_by_pinyin(&r.core_pinyin, &mut cores);
-            if is_latin(core) {
-                segment.cores_by_pinyin(core, &mut cores);
-            }
-            keys.clear();
-            deletion_keys(core, &mut keys);
-            let before = cores.len();
-            let confirm = |segment: &Segment, found: &mut Vec<u32>, cores: &mut Vec<u32>| {
-                for id in found.drain(..) {
-                    let text: Vec<char> = segment.core_text(id).chars().collect();
-                    if edit_distance(&r.core_chars, &text, 2).is_some() {
-                        cores.push(id);
+/// Where candidate cores come from.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Tier {
+    /// The query's core and its pinyin: cheap, and the best there is.
+    Direct,
+    /// The deletion neighbourhood (typos): many lookups and many cores,
+    /// scoring at most [`typo_bound`].
+    Typos,
+}
+
+/// The candidate cores of one segment from `tier`, best first, each scored
+/// once against the reading that found it; cores in `skip` are left out.
+fn candidate_cores(
+    segment: &Segment,
+    readings: &[QueryParts],
+    tier: Tier,
+    skip: &std::collections::HashSet<u32>,
+) -> Vec<ScoredCore> {
+    let mut best: HashMap<u32, ScoredCore> = HashMap::new();
+    let mut found = Vec::new();
+    let mut keys = Vec::new();
+    for (i, r) in readings.iter().enumerate() {
+        let core = &r.parts.core;
+        if core.is_empty() {
+            continue;
+        }
+        let rate = |found: &mut Vec<u32>, best: &mut HashMap<u32, ScoredCore>| {
+            found.sort_unstable();
+            found.dedup();
+            for &id in found.iter().filter(|id| !skip.contains(id)) {
+                let Some((score, method)) = score::core_score(r, segment.core_text(id)) else {
+                    continue;
+                };
+                match best.get(&id) {
+                    Some(c) if c.score >= score => {}
+                    _ => {
+                        best.insert(
+                            id,
+                            ScoredCore {
+                                core: id,
+                                score,
+                                method,
+                                reading: i,
+                            },
+                        );
                     }
                 }
-            };
-            let mut found = Vec::new();
-            for k in &keys {
-                segment.cores_by_deletion(k, &mut found);
             }
-            confirm(segment, &mut found, &mut cores);
-            // Little found: two-character deletions (two typos).
-            if cores.len() - before < 3 && r.core_chars.len() >= 4 {
-                for k in two_deletions(&r.core_chars) {
-                    segment.cores_by_deletion(&k, &mut found);
+            found.clear();
+        };
+        found.clear();
+        match tier {
+            Tier::Direct => {
+                found.extend(segment.core_id(core));
+                segment.cores_by_pinyin(&r.core_pinyin, &mut found);
+                if is_latin(core) {
+                    segment.cores_by_pinyin(core, &mut found);
                 }
-                confirm(segment, &mut found, &mut cores);
+                rate(&mut found, &mut best);
+            }
+            Tier::Typos => {
+                keys.clear();
+                deletion_keys(core, &mut keys);
+                for k in &keys {
+                    segment.cores_by_deletion(k, &mut found);
+                }
+                let before = best.len();
+                rate(&mut found, &mut best);
+                // Little found: two-character deletions (two typos).
+                if best.len() - before < 3 && r.core_chars.len() >= 4 {
+                    for k in two_deletions(&r.core_chars) {
+                        segment.cores_by_deletion(&k, &mut found);
+                    }
+                    rate(&mut found, &mut best);
+                }
             }
         }
-        cores.sort_unstable();
-        cores.dedup();
-        for core in cores {
-            if names.len() >= CAP_CANDIDATES {
-                break;
-            }
-            ids.clear();
-            segment.core_names(core, CAP_PER_CORE, &mut ids);
-            names.extend(ids.iter().map(|&id| (id, false)));
-        }
-        names.sort_unstable();
-        names.dedup_by(|a, b| {
-            // Keep one entry per name, "exact" if either says so.
-            if a.0 == b.0 {
-                b.1 |= a.1;
-                true
-            } else {
-                false
-            }
-        });
-        Candidates { names }
     }
+    let mut cores: Vec<ScoredCore> = best.into_values().collect();
+    cores.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.core.cmp(&b.core)));
+    cores
+}
+
+/// The most a core found only through typos can score against `readings`
+/// (one edit in the longest core, [`score::core_score`]), or a typo in pinyin.
+fn typo_bound(readings: &[QueryParts]) -> f64 {
+    readings
+        .iter()
+        .map(|r| {
+            let len = r.core_chars.len() as f64 + 1.0;
+            (0.55 + 0.25 * (1.0 - 1.0 / len)).max(0.75)
+        })
+        .fold(0.0, f64::max)
 }
 
 /// The core less two characters, every way.
@@ -481,80 +731,6 @@ fn text_likeness(a: &str, b: &str) -> f64 {
         })
         .count();
     0.5 * (1.0 - distance as f64 / len as f64) + 0.5 * shared as f64 / len as f64
-}
-
-/// Scores one candidate name against the query's readings.
-fn rate(
-    segment: &Segment,
-    record: &segment::NameRecord<'_>,
-    exact: bool,
-    typed: &str,
-    query_normalized: &str,
-    readings: &[QueryParts],
-) -> Option<Hit> {
-    let kind = record.key.kind();
-    let current = if record.alias {
-        segment.name(record.current).map_or(record.text, |r| r.text)
-    } else {
-        record.text
-    };
-    let (score, method) = if exact {
-        let method = if record.alias {
-            Method::Alias
-        } else if typed.trim() == record.text {
-            Method::Exact
-        } else {
-            Method::Normalized
-        };
-        (1.0, method)
-    } else {
-        let normalized = normalize(record.text);
-        let name_parts = match kind {
-            SubjectKind::Org => parse(&normalized),
-            SubjectKind::Person => NameParts {
-                core: keyed(record.text, kind).core,
-                ..NameParts::default()
-            },
-        };
-        readings
-            .iter()
-            .filter(|r| {
-                // Person readings score persons, organization readings orgs.
-                let person_reading = r.parts.regions.is_empty()
-                    && r.parts.form.is_none()
-                    && r.parts.branch.is_none();
-                kind == SubjectKind::Org || person_reading
-            })
-            .filter_map(|r| score(r, &name_parts))
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            // Among names alike in their parts, the one whose whole text is
-            // closer to the query's ranks first (a swap keeps every
-            // character; a bracketed place is further from a leading one).
-            .map(|(s, m)| {
-                (
-                    s * (0.99 + 0.01 * text_likeness(query_normalized, &normalized)),
-                    m,
-                )
-            })?
-    };
-    // A former name is a little less sure than the current one.
-    let score = if record.alias { score * 0.97 } else { score };
-    let method = if record.alias && method == Method::Normalized {
-        Method::Alias
-    } else {
-        method
-    };
-    Some(Hit {
-        id: record.key.to_string(),
-        name: current.to_string(),
-        kind: match kind {
-            SubjectKind::Org => "org",
-            SubjectKind::Person => "person",
-        },
-        score: (score * 1000.0).round() / 1000.0,
-        matched_name: record.text.to_string(),
-        method,
-    })
 }
 
 impl SearchQuery<'_> {

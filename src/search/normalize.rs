@@ -48,6 +48,31 @@ pub enum Form {
 }
 
 impl Form {
+    const ALL: [Form; 9] = [
+        Form::Limited,
+        Form::JointStock,
+        Form::Group,
+        Form::LimitedPartnership,
+        Form::GeneralPartnership,
+        Form::Partnership,
+        Form::Cooperative,
+        Form::Individual,
+        Form::Company,
+    ];
+
+    /// A byte for the index: 0 is reserved for "no form".
+    pub fn code(self) -> u8 {
+        Form::ALL
+            .iter()
+            .position(|f| *f == self)
+            .map_or(0, |i| i as u8 + 1)
+    }
+
+    /// The form of [`Form::code`]; `None` for 0 or an unknown byte.
+    pub fn from_code(code: u8) -> Option<Form> {
+        Form::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
     /// How alike two forms are, in [0, 1]: 1 for the same form, less for a
     /// related one (公司 against 有限公司), least for different ones.
     pub fn likeness(self, other: Form) -> f64 {
@@ -199,6 +224,35 @@ static PLACES: LazyLock<Vec<Place>> = LazyLock::new(|| {
     places
 });
 
+/// Every place's Chinese name once, in file order: ids for the index.
+static PLACE_BASES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut bases: Vec<&'static str> = Vec::new();
+    for line in include_str!("data/regions.txt").lines() {
+        let line = line.trim();
+        if !(line.is_empty()
+            || line.starts_with('#')
+            || line.starts_with('[')
+            || bases.contains(&line))
+        {
+            bases.push(line);
+        }
+    }
+    bases
+});
+
+/// The index's id of a place (its line among the places).
+pub fn place_id(base: &str) -> Option<u16> {
+    PLACE_BASES
+        .iter()
+        .position(|b| *b == base)
+        .map(|i| i as u16)
+}
+
+/// The place of [`place_id`].
+pub fn place_of(id: u16) -> Option<&'static str> {
+    PLACE_BASES.get(usize::from(id)).copied()
+}
+
 static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
     let mut map = HashMap::new();
     for line in include_str!("data/ts_characters.txt").lines() {
@@ -288,21 +342,24 @@ pub fn pinyin_keys(text: &str, max: usize) -> Vec<String> {
                 readings.push(p.plain());
             }
         }
-        let mut next = Vec::with_capacity(max);
         // Every key keeps the first reading; other readings branch off the
         // earliest keys while there is room.
-        for k in &keys {
-            next.push(format!("{k}{}", readings[0].replace('ü', "v")));
-        }
+        let mut branches = Vec::new();
         'more: for r in &readings[1..] {
             for k in &keys {
-                if next.len() >= max {
+                if keys.len() + branches.len() >= max {
                     break 'more;
                 }
-                next.push(format!("{k}{}", r.replace('ü', "v")));
+                let mut b = String::with_capacity(k.len() + r.len());
+                b.push_str(k);
+                push_plain(&mut b, r);
+                branches.push(b);
             }
         }
-        keys = next;
+        for k in &mut keys {
+            push_plain(k, readings[0]);
+        }
+        keys.append(&mut branches);
     }
     keys.retain(|k| !k.is_empty());
     keys

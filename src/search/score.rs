@@ -60,7 +60,15 @@ pub fn edit_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
         return None;
     }
     let w = b.len() + 1;
-    let mut rows = vec![0usize; 3 * w];
+    // Names are short: three rows on the stack, on the heap past that.
+    let mut stack = [0usize; 3 * 33];
+    let mut heap = Vec::new();
+    let rows: &mut [usize] = if 3 * w <= stack.len() {
+        &mut stack[..3 * w]
+    } else {
+        heap.resize(3 * w, 0);
+        &mut heap
+    };
     let (mut two_up, mut up, mut cur) = (0usize, w, 2 * w);
     for (j, slot) in rows[up..up + w].iter_mut().enumerate() {
         *slot = j;
@@ -99,6 +107,12 @@ pub struct QueryParts {
 }
 
 impl QueryParts {
+    /// Whether this reading has no place, form or branch (it can score a
+    /// person's name).
+    pub fn is_plain(&self) -> bool {
+        self.parts.regions.is_empty() && self.parts.form.is_none() && self.parts.branch.is_none()
+    }
+
     /// Prepares `parts`.
     pub fn new(parts: NameParts) -> QueryParts {
         QueryParts {
@@ -113,10 +127,7 @@ impl QueryParts {
 /// matched; `None` when the cores are not alike at all.
 pub fn score(q: &QueryParts, name: &NameParts) -> Option<(f64, Method)> {
     let (core, method) = core_score(q, &name.core)?;
-    let s = core
-        * regions(&q.parts.regions, &name.regions)
-        * form(q.parts.form, name.form)
-        * branch(q.parts.branch.as_deref(), name.branch.as_deref());
+    let s = core * factors(q, name);
     let method = match method {
         Method::Normalized if s < 1.0 => Method::Variant,
         m => m,
@@ -124,33 +135,66 @@ pub fn score(q: &QueryParts, name: &NameParts) -> Option<(f64, Method)> {
     Some((s, method))
 }
 
-fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
+/// What the parts other than the core make of a core's score: a product of
+/// factors in (0, 1] for place, legal form and branch.
+pub fn factors(q: &QueryParts, name: &NameParts) -> f64 {
+    factors_of(q, &name.regions, name.form, name.branch.as_deref())
+}
+
+/// [`factors`] from the parts one by one. A branch of unknown text (`Some("")`)
+/// counts as different from the query's.
+pub fn factors_of(
+    q: &QueryParts,
+    places: &[&str],
+    name_form: Option<Form>,
+    name_branch: Option<&str>,
+) -> f64 {
+    regions(&q.parts.regions, places)
+        * form(q.parts.form, name_form)
+        * branch(q.parts.branch.as_deref(), name_branch)
+}
+
+/// The score of a name's core against the query's, and how they matched;
+/// `None` when they are not alike.
+pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
     if q.parts.core == core {
         return Some((1.0, Method::Normalized));
     }
-    let chars: Vec<char> = core.chars().collect();
-    let readings = pinyin_keys(core, PINYIN_READINGS);
+    let latin = super::normalize::is_latin(&q.parts.core);
+    let mut buf = ['\0'; 32];
+    let mut n = 0;
+    for c in core.chars() {
+        if n == buf.len() {
+            break;
+        }
+        buf[n] = c;
+        n += 1;
+    }
+    let chars = &buf[..n];
     // A query in pinyin compares with the name's pinyin (any reading of its
-    // polyphonic characters); a homophone too.
+    // polyphonic characters); a homophone has as many characters.
+    let readings = if latin || chars.len() == q.core_chars.len() {
+        pinyin_keys(core, PINYIN_READINGS)
+    } else {
+        Vec::new()
+    };
     if !q.core_pinyin.is_empty() && readings.contains(&q.core_pinyin) {
         // Typed in pinyin, it is the name as said; in characters, another
         // name that sounds the same.
-        let s = if super::normalize::is_latin(&q.parts.core) {
-            0.9
-        } else {
-            0.79
-        };
-        return Some((s, Method::Pinyin));
+        return Some((if latin { 0.9 } else { 0.79 }, Method::Pinyin));
     }
-    let pinyin = readings.into_iter().next().unwrap_or_default();
     let len = q.core_chars.len().max(chars.len());
-    if let Some(d) = edit_distance(&q.core_chars, &chars, 2).filter(|&d| d > 0 && d < len) {
+    if let Some(d) = edit_distance(&q.core_chars, chars, 2).filter(|&d| d > 0 && d < len) {
         return Some((0.55 + 0.25 * (1.0 - d as f64 / len as f64), Method::Fuzzy));
     }
     // Pinyin typed with a typo in it.
-    let (qp, np): (Vec<char>, Vec<char>) =
-        (q.core_pinyin.chars().collect(), pinyin.chars().collect());
-    if super::normalize::is_latin(&q.parts.core) && qp.len() >= 6 {
+    if latin && q.core_pinyin.len() >= 6 {
+        let qp: Vec<char> = q.core_pinyin.chars().collect();
+        let np: Vec<char> = readings
+            .first()
+            .map_or(String::new(), |r| r.clone())
+            .chars()
+            .collect();
         if let Some(d) = edit_distance(&qp, &np, 2).filter(|&d| d > 0) {
             let len = qp.len().max(np.len());
             return Some((0.5 + 0.25 * (1.0 - d as f64 / len as f64), Method::Pinyin));

@@ -23,7 +23,8 @@
 //! Files (in the segment's directory): `keys.fst`, `postings.bin`,
 //! `cores.bin` and `cores.idx` (core text; per core its end offset and its
 //! names' posting list), `names.bin` and `names.idx` (per name: subject key,
-//! kind, whether an alias, the current name's id, the text), and
+//! whether an alias, the current name's id, the text, and its places, legal
+//! form and branch as parsed, so a query scores names without parsing them), and
 //! `segment.meta` (format, the change-log sequence it covers, counts).
 //! They are memory-mapped at open. The same structure also lives in memory,
 //! as the delta of subjects written since the segment was built.
@@ -34,7 +35,9 @@ use std::path::Path;
 
 use fst::{Map, MapBuilder};
 
-use super::normalize::{PINYIN_READINGS, normalize, parse, pinyin_keys};
+use super::normalize::{
+    Form, NameParts, PINYIN_READINGS, normalize, parse, pinyin_keys, place_id, place_of,
+};
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::Subject;
 
@@ -45,7 +48,7 @@ const TAG_PINYIN: u8 = b'P';
 
 /// Format and key derivation. Bump it with any change to normalization,
 /// parsing or keys: an older segment then fails to open and is rebuilt.
-const META_MAGIC: &[u8; 8] = b"CGNAMES3";
+const META_MAGIC: &[u8; 8] = b"CGNAMES5";
 
 /// Bytes of a segment part: memory-mapped from its file, or owned.
 pub enum Bytes {
@@ -72,7 +75,7 @@ impl AsRef<[u8]> for Bytes {
 }
 
 /// One name of a subject, as the segment keeps it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct NameRecord<'a> {
     /// The subject.
     pub key: SubjectKey,
@@ -82,6 +85,8 @@ pub struct NameRecord<'a> {
     pub current: u32,
     /// The name as given.
     pub text: &'a str,
+    /// Its places, legal form and branch (the core is the caller's).
+    pub parts: NameParts,
 }
 
 /// An immutable name index.
@@ -134,6 +139,76 @@ fn push_postings(out: &mut Vec<u8>, ids: &[u32]) -> u64 {
     at
 }
 
+/// Appends a core's names with their entry meta; returns the offset.
+fn push_core_postings(out: &mut Vec<u8>, entries: &[(u32, u64)]) -> u64 {
+    let at = out.len() as u64;
+    push_varint(out, entries.len() as u64);
+    let mut last = 0u32;
+    for &(id, meta) in entries {
+        push_varint(out, u64::from(id - last));
+        push_varint(out, meta);
+        last = id;
+    }
+    at
+}
+
+/// A name under a core, with what scoring needs beside the core, so that
+/// ranking reads one posting list in order instead of every name's record.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreEntry {
+    /// The name's id.
+    pub name: u32,
+    /// Bits 0–3 form code, 4 person, 5 has a branch, 6 alias, 7–8 number of
+    /// places, then up to three 16-bit place ids.
+    meta: u64,
+}
+
+impl CoreEntry {
+    fn meta(parts: &NameParts, kind: SubjectKind, alias: bool) -> u64 {
+        let mut m = u64::from(parts.form.map_or(0, Form::code));
+        m |= u64::from(kind == SubjectKind::Person) << 4;
+        m |= u64::from(parts.branch.is_some()) << 5;
+        m |= u64::from(alias) << 6;
+        let places: Vec<u16> = parts
+            .regions
+            .iter()
+            .filter_map(|r| place_id(r))
+            .take(3)
+            .collect();
+        m |= (places.len() as u64) << 7;
+        for (i, p) in places.iter().enumerate() {
+            m |= u64::from(*p) << (9 + 16 * i);
+        }
+        m
+    }
+
+    /// The legal form.
+    pub fn form(self) -> Option<Form> {
+        Form::from_code((self.meta & 0xf) as u8)
+    }
+
+    /// A person's name.
+    pub fn person(self) -> bool {
+        self.meta & (1 << 4) != 0
+    }
+
+    /// The name has a branch part.
+    pub fn has_branch(self) -> bool {
+        self.meta & (1 << 5) != 0
+    }
+
+    /// An alias, not the current name.
+    pub fn alias(self) -> bool {
+        self.meta & (1 << 6) != 0
+    }
+
+    /// Its places (up to three).
+    pub fn places(self) -> impl Iterator<Item = &'static str> {
+        let n = ((self.meta >> 7) & 3) as usize;
+        (0..n).filter_map(move |i| place_of(((self.meta >> (9 + 16 * i)) & 0xffff) as u16))
+    }
+}
+
 /// The ids of the posting list at `at`, at most `cap` of them.
 fn postings_at(bytes: &[u8], at: u64, cap: usize, out: &mut Vec<u32>) {
     let mut i = at as usize;
@@ -178,16 +253,26 @@ pub struct Keyed {
     pub normalized: String,
     /// Core of an organization's name; a person's whole name.
     pub core: String,
+    /// The other parts (none for a person).
+    pub parts: NameParts,
 }
 
-/// The normalized form and core of a subject's name.
+/// The normalized form, core and parts of a subject's name.
 pub fn keyed(text: &str, kind: SubjectKind) -> Keyed {
     let normalized = normalize(text);
-    let core = match kind {
-        SubjectKind::Org => parse(&normalized).core,
-        SubjectKind::Person => normalized.clone(),
+    let mut parts = match kind {
+        SubjectKind::Org => parse(&normalized),
+        SubjectKind::Person => NameParts {
+            core: normalized.clone(),
+            ..NameParts::default()
+        },
     };
-    Keyed { normalized, core }
+    let core = std::mem::take(&mut parts.core);
+    Keyed {
+        normalized,
+        core,
+        parts,
+    }
 }
 
 /// Collects subjects and writes a segment.
@@ -195,8 +280,8 @@ pub fn keyed(text: &str, kind: SubjectKind) -> Keyed {
 pub struct SegmentBuilder {
     /// `(normalized, name id)`.
     full: Vec<(Box<str>, u32)>,
-    /// `(core, name id)`.
-    by_core: Vec<(Box<str>, u32)>,
+    /// `(core, name id, entry meta)`.
+    by_core: Vec<(Box<str>, u32, u64)>,
     names: Vec<u8>,
     name_idx: Vec<u8>,
     count: u32,
@@ -227,12 +312,31 @@ impl SegmentBuilder {
                 .extend_from_slice(&(text.len() as u16).to_le_bytes());
             self.names.extend_from_slice(text.as_bytes());
             let k = keyed(text, kind);
+            // The parts beside the core, so that a query scores names
+            // without parsing them again.
+            let regions: Vec<u16> = k
+                .parts
+                .regions
+                .iter()
+                .filter_map(|r| place_id(r))
+                .take(8)
+                .collect();
+            self.names.push(regions.len() as u8);
+            for r in regions {
+                self.names.extend_from_slice(&r.to_le_bytes());
+            }
+            self.names.push(k.parts.form.map_or(0, Form::code));
+            let branch = k.parts.branch.as_deref().unwrap_or("");
+            let branch = if branch.len() > 255 { "" } else { branch };
+            self.names.push(branch.len() as u8);
+            self.names.extend_from_slice(branch.as_bytes());
             if k.normalized.is_empty() {
                 continue;
             }
             self.full.push((k.normalized.into(), id));
             if !k.core.is_empty() {
-                self.by_core.push((k.core.into(), id));
+                let meta = CoreEntry::meta(&k.parts, kind, i > 0);
+                self.by_core.push((k.core.into(), id, meta));
             }
         }
     }
@@ -311,9 +415,9 @@ impl SegmentBuilder {
             let core_id = core_keys.len() as u32;
             let text = &*group[0].0;
             ids.clear();
-            ids.extend(group.iter().map(|(_, id)| *id));
-            ids.dedup();
-            let at = push_postings(&mut postings, &ids);
+            ids.extend(group.iter().map(|&(_, id, meta)| (id, meta)));
+            ids.dedup_by_key(|e| e.0);
+            let at = push_core_postings(&mut postings, &ids);
             cores.extend_from_slice(text.as_bytes());
             core_idx.extend_from_slice(&(cores.len() as u64).to_le_bytes());
             core_idx.extend_from_slice(&at.to_le_bytes());
@@ -496,24 +600,48 @@ impl Segment {
     }
 
     /// The names with core `id`, at most `cap`.
-    pub fn core_names(&self, id: u32, cap: usize, out: &mut Vec<u32>) {
+    pub fn core_names(&self, id: u32, cap: usize, out: &mut Vec<CoreEntry>) {
         let at = read_u64(&self.core_idx, id as usize * 16 + 8);
-        postings_at(&self.postings, at, cap, out);
+        let bytes = &self.postings[..];
+        let mut i = at as usize;
+        let n = read_varint(bytes, &mut i) as usize;
+        let mut last = 0u32;
+        for _ in 0..n.min(cap) {
+            last += read_varint(bytes, &mut i) as u32;
+            out.push(CoreEntry {
+                name: last,
+                meta: read_varint(bytes, &mut i),
+            });
+        }
     }
 
     /// Name `id`.
     pub fn name(&self, id: u32) -> Option<NameRecord<'_>> {
         let at = read_u64(&self.name_idx, id as usize * 8) as usize;
         let r = self.names.get(at..at + 19)?;
-        let key = SubjectKey::from_bytes(&r[..12])?;
+        let key = SubjectKey::from_own_bytes(&r[..12])?;
         let current = u32::from_le_bytes(r[13..17].try_into().ok()?);
         let len = u16::from_le_bytes(r[17..19].try_into().ok()?) as usize;
         let text = std::str::from_utf8(self.names.get(at + 19..at + 19 + len)?).ok()?;
+        let mut i = at + 19 + len;
+        let n = usize::from(*self.names.get(i)?);
+        i += 1;
+        let mut parts = NameParts::default();
+        for _ in 0..n {
+            let id = u16::from_le_bytes(self.names.get(i..i + 2)?.try_into().ok()?);
+            parts.regions.extend(place_of(id));
+            i += 2;
+        }
+        parts.form = Form::from_code(*self.names.get(i)?);
+        let blen = usize::from(*self.names.get(i + 1)?);
+        let branch = std::str::from_utf8(self.names.get(i + 2..i + 2 + blen)?).ok()?;
+        parts.branch = (!branch.is_empty()).then(|| branch.to_string());
         Some(NameRecord {
             key,
             alias: r[12] != 0,
             current,
             text,
+            parts,
         })
     }
 }
@@ -556,9 +684,17 @@ mod tests {
         assert!(r.alias && r.current == 0 && r.text == "南昌华远科技有限公司");
         let core = s.core_id("华远科技").unwrap();
         assert_eq!(s.core_text(core), "华远科技");
-        out.clear();
-        s.core_names(core, 10, &mut out);
-        assert_eq!(out, [0, 1, 2]);
+        let mut entries = Vec::new();
+        s.core_names(core, 10, &mut entries);
+        assert_eq!(
+            entries.iter().map(|e| e.name).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert_eq!(entries[0].places().collect::<Vec<_>>(), ["江西"]);
+        assert_eq!(entries[2].places().collect::<Vec<_>>(), ["九江"]);
+        assert!(entries[1].alias() && !entries[0].alias());
+        assert_eq!(entries[0].form(), Some(Form::Limited));
+        assert!(!entries[0].person() && !entries[0].has_branch());
         out.clear();
         s.cores_by_deletion("华科技", &mut out);
         assert_eq!(out, [core]);

@@ -80,7 +80,8 @@ pub struct RunBuffer<'a> {
     bytes: usize,
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> StoreError {
+/// An I/O error on `path` as a store error.
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> StoreError {
     StoreError::Io {
         path: path.display().to_string(),
         source,

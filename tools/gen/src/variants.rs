@@ -134,7 +134,15 @@ fn split(name: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// Makes `per_type` queries of each type from `subjects` (SPEC §3 NDJSON).
-pub fn make(subjects: impl BufRead, per_type: usize, seed: u64) -> anyhow::Result<Vec<Variant>> {
+///
+/// With `mark` false, queries are not checked for ambiguity (the check
+/// compares every query with every name: minutes at millions of subjects).
+pub fn make(
+    subjects: impl BufRead,
+    per_type: usize,
+    seed: u64,
+    mark: bool,
+) -> anyhow::Result<Vec<Variant>> {
     let mut orgs = Vec::new();
     let mut normalized_count: HashMap<String, usize> = HashMap::new();
     for (i, line) in subjects.lines().enumerate() {
@@ -218,7 +226,9 @@ pub fn make(subjects: impl BufRead, per_type: usize, seed: u64) -> anyhow::Resul
             made += 1;
         }
     }
-    mark_ambiguous(&mut out, &orgs);
+    if mark {
+        mark_ambiguous(&mut out, &orgs);
+    }
     Ok(out)
 }
 
@@ -496,14 +506,25 @@ pub struct Report {
     pub types: Vec<(String, Tally)>,
     /// Microseconds per query, sorted.
     pub micros: Vec<f64>,
+    /// Per type (in [`TYPES`] order): microseconds per query, sorted.
+    pub micros_by_type: Vec<Vec<f64>>,
 }
 
 impl Report {
     /// The `p`-quantile of the query latencies (0 ≤ p ≤ 1).
     pub fn latency(&self, p: f64) -> f64 {
-        let i = ((self.micros.len() as f64 - 1.0) * p).round() as usize;
-        self.micros.get(i).copied().unwrap_or(0.0)
+        quantile(&self.micros, p)
     }
+
+    /// The `p`-quantile of the latencies of type `t` (an index into [`TYPES`]).
+    pub fn type_latency(&self, t: usize, p: f64) -> f64 {
+        self.micros_by_type.get(t).map_or(0.0, |m| quantile(m, p))
+    }
+}
+
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or(0.0)
 }
 
 /// Runs every query (limit 10, any kind) through `engine`'s search.
@@ -513,6 +534,7 @@ pub fn score(engine: &creditgate::engine::Engine, set: &[Variant]) -> Report {
         .map(|t| (t.to_string(), Tally::default()))
         .collect();
     let mut micros = Vec::with_capacity(set.len());
+    let mut micros_by_type = vec![Vec::new(); TYPES.len()];
     for v in set {
         let started = std::time::Instant::now();
         let hits = engine
@@ -524,7 +546,18 @@ pub fn score(engine: &creditgate::engine::Engine, set: &[Variant]) -> Report {
                 born: None,
             })
             .unwrap_or_default();
-        micros.push(started.elapsed().as_secs_f64() * 1e6);
+        let took = started.elapsed().as_secs_f64() * 1e6;
+        if std::env::var("CREDITGATE_SLOW_US")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|t| took > t)
+        {
+            eprintln!("slow {took:.0} µs: {} {:?}", v.kind, v.query);
+        }
+        micros.push(took);
+        if let Some(i) = TYPES.iter().position(|t| *t == v.kind) {
+            micros_by_type[i].push(took);
+        }
         let Some((_, t)) = types.iter_mut().find(|(k, _)| *k == v.kind) else {
             continue;
         };
@@ -545,7 +578,14 @@ pub fn score(engine: &creditgate::engine::Engine, set: &[Variant]) -> Report {
         }
     }
     micros.sort_by(f64::total_cmp);
-    Report { types, micros }
+    for m in &mut micros_by_type {
+        m.sort_by(f64::total_cmp);
+    }
+    Report {
+        types,
+        micros,
+        micros_by_type,
+    }
 }
 
 /// Reads a variant set.

@@ -49,7 +49,7 @@ fn every_variant_type_meets_its_recall_and_absent_names_stay_below_0_8() {
 fn the_kept_set_is_what_the_generator_makes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let subjects = BufReader::new(File::open(root.join("data/sample/subjects.ndjson")).unwrap());
-    let made = variants::make(subjects, 200, 1).unwrap();
+    let made = variants::make(subjects, 200, 1, true).unwrap();
     let kept = variants::read(BufReader::new(
         File::open(root.join("data/search-variants.ndjson")).unwrap(),
     ))

@@ -16,6 +16,10 @@ use creditgate::catalog::Catalog;
 use creditgate::engine::Engine;
 use creditgate_gen::variants;
 
+/// The allocator of `creditgate` itself, so latencies are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "creditgate-variants", version, about)]
 struct Cli {
@@ -36,6 +40,10 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Do not mark ambiguous queries (that compares every query with
+        /// every name: minutes at millions of subjects).
+        #[arg(long)]
+        skip_ambiguity: bool,
     },
     /// Run every query against a store and report recall per type.
     Score {
@@ -67,10 +75,16 @@ fn run() -> anyhow::Result<ExitCode> {
             subjects,
             per_type,
             seed,
+            skip_ambiguity,
         } => {
             let file = std::fs::File::open(&subjects)
                 .with_context(|| format!("cannot read {}", subjects.display()))?;
-            let set = variants::make(std::io::BufReader::new(file), per_type, seed)?;
+            let set = variants::make(
+                std::io::BufReader::new(file),
+                per_type,
+                seed,
+                !skip_ambiguity,
+            )?;
             variants::write(&set, std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -128,6 +142,15 @@ fn run() -> anyhow::Result<ExitCode> {
                         ratio(t.clear_at10, t.clear)
                     );
                 }
+            }
+            println!("\n| type | p50 µs | p99 µs | max µs |\n|---|---:|---:|---:|");
+            for (i, t) in variants::TYPES.iter().enumerate() {
+                println!(
+                    "| {t} | {:.0} | {:.0} | {:.0} |",
+                    report.type_latency(i, 0.5),
+                    report.type_latency(i, 0.99),
+                    report.type_latency(i, 1.0)
+                );
             }
             println!(
                 "\nlatency per query (in-process, one thread): p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs over {} queries",
