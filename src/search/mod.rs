@@ -384,8 +384,13 @@ impl Pool {
         method: Method,
         exact_text: bool,
     ) {
-        // A former name is a little less sure than the current one.
-        let score = if alias { score * 0.97 } else { score };
+        // A former name is a little less sure than the current one; typed
+        // exactly, it still comes before any other name's variant.
+        let score = match (alias, exact_text) {
+            (false, _) => score,
+            (true, true) => 0.995,
+            (true, false) => score * 0.97,
+        };
         let method = if alias && method == Method::Normalized {
             Method::Alias
         } else {
@@ -418,13 +423,13 @@ impl Pool {
     ) -> Vec<Hit> {
         let floor = if self.full() { self.floor() } else { 0.0 };
         self.items.retain(|c| c.score >= floor);
-        // The tie-break below moves a score by at most 1%: only names within
-        // 1% of the best `want` can still change places, and of a crowd of
+        // The tie-break below moves a score by at most 2%: only names within
+        // 2% of the best `want` can still change places, and of a crowd of
         // equal names (a core shared by thousands) a few times `want` will do.
         self.items
             .sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
         if let Some(kth) = self.items.get(self.want.saturating_sub(1)).map(|c| c.score) {
-            self.items.retain(|c| c.score >= kth * 0.99);
+            self.items.retain(|c| c.score >= kth * 0.98);
         }
         self.items.truncate(self.want * 4);
         let mut hits: Vec<(f64, Method, Hit)> = Vec::with_capacity(self.items.len());
@@ -435,10 +440,12 @@ impl Pool {
             };
             let mut score = c.score;
             if !c.exact_text {
-                // Among names alike in their parts, the one whose whole text
-                // is closer to the query's ranks first (a swap keeps every
-                // character; a bracketed place is further from a leading one).
-                score *= 0.99 + 0.01 * text_likeness(normalized, &normalize(record.text));
+                // Below the names whose text is the query's (1 and 0.995 for
+                // a former name); among names alike in their parts, the one
+                // whose whole text is closer to the query's ranks first (a
+                // swap keeps every character; a bracketed place is further
+                // from a leading one).
+                score *= 0.98 + 0.01 * text_likeness(normalized, &normalize(record.text));
             }
             let current = if record.alias {
                 segment.name(record.current).map_or(record.text, |r| r.text)

@@ -135,8 +135,9 @@ fn split(name: &str) -> Option<(&str, &str, &str)> {
 
 /// Makes `per_type` queries of each type from `subjects` (SPEC §3 NDJSON).
 ///
-/// With `mark` false, queries are not checked for ambiguity (the check
-/// compares every query with every name: minutes at millions of subjects).
+/// With `mark` false, typed changes are not checked for ambiguity (that
+/// compares every query with every name: hours at millions of subjects);
+/// region, form and alias queries, checked by exact keys, still are.
 pub fn make(
     subjects: impl BufRead,
     per_type: usize,
@@ -226,9 +227,7 @@ pub fn make(
             made += 1;
         }
     }
-    if mark {
-        mark_ambiguous(&mut out, &orgs);
-    }
+    mark_ambiguous(&mut out, &orgs, &normalized_count, mark);
     Ok(out)
 }
 
@@ -374,8 +373,18 @@ fn distance(a: &[char], b: &[char]) -> usize {
 }
 
 /// Marks queries that another subject's name is at least as close to.
-fn mark_ambiguous(variants: &mut [Variant], orgs: &[Org]) {
+/// With `by_distance` false, only the checks by exact keys run (region, form,
+/// alias); typed changes stay unmarked.
+fn mark_ambiguous(
+    variants: &mut [Variant],
+    orgs: &[Org],
+    normalized_count: &HashMap<String, usize>,
+    by_distance: bool,
+) {
     let texts = |pinyin: bool| -> Vec<(usize, Vec<char>)> {
+        if !by_distance {
+            return Vec::new();
+        }
         orgs.iter()
             .enumerate()
             .flat_map(|(i, o)| {
@@ -436,6 +445,18 @@ fn mark_ambiguous(variants: &mut [Variant], orgs: &[Org]) {
             };
             v.ambiguous = shape(&unbracketed, keep_place)
                 .is_some_and(|k| shapes.get(&(keep_place, k)).copied().unwrap_or(0) > 1);
+            continue;
+        }
+        if v.kind == "alias" {
+            // Another subject has this name too (current or former).
+            v.ambiguous = normalized_count
+                .get(&normalize(&v.query))
+                .copied()
+                .unwrap_or(0)
+                > 1;
+            continue;
+        }
+        if !by_distance {
             continue;
         }
         let pinyin = v.kind == "pinyin";

@@ -40,8 +40,9 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Do not mark ambiguous queries (that compares every query with
-        /// every name: minutes at millions of subjects).
+        /// Do not mark typed changes (typo, swap, homophone, pinyin) that
+        /// another name fits as well (that compares every query with every
+        /// name: hours at millions of subjects).
         #[arg(long)]
         skip_ambiguity: bool,
     },
