@@ -249,6 +249,46 @@ fn check_without_data_uses_the_bundled_sample() {
     assert_eq!(v["known"], false);
 }
 
+/// `creditgate search` on the bundled sample: the JSON of `/v1/search`,
+/// exit 1 when nothing is found, clear errors for bad arguments.
+#[test]
+fn search_through_the_binary() {
+    let tmp = tempdir();
+    let (subjects, _) = load_sample();
+    let org = subjects
+        .iter()
+        .find(|s| s.id.kind() == creditgate::id::SubjectKind::Org)
+        .unwrap();
+    let out = creditgate(tmp.path(), &["search", &org.name, "--limit", "3"]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let top = &v["results"][0];
+    assert_eq!(top["id"], org.id.to_string().as_str());
+    assert_eq!(top["method"], "exact");
+    assert_eq!(top["matched_name"], org.name.as_str());
+    assert!(v["results"].as_array().unwrap().len() <= 3);
+
+    let out = creditgate(tmp.path(), &["search", "子虚乌有量子纠缠", "--kind", "org"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&texts(&out).0).unwrap();
+    assert_eq!(v["results"], serde_json::json!([]));
+
+    for (args, says) in [
+        (&["search", "abc", "--kind", "company"][..], "org or person"),
+        (&["search", "abc", "--limit", "0"][..], "from 1 to 100"),
+        (
+            &["search", "abc", "--id-prefix", "36-01"][..],
+            "letters or digits",
+        ),
+        (&["search", "。，"][..], "nothing to search for"),
+    ] {
+        let out = creditgate(tmp.path(), args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(texts(&out).1.contains(says), "{args:?}: {}", texts(&out).1);
+    }
+}
+
 #[test]
 fn bad_lines_are_reported_and_good_lines_imported() {
     let tmp = tempdir();
