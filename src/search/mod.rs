@@ -145,9 +145,18 @@ impl NameIndex {
     /// unreadable or far behind.
     pub fn open(store: &Store) -> Result<NameIndex, StoreError> {
         let dir = store.path().join(NAMES_DIR);
-        let segment = match Segment::open(&dir).map_err(|e| io_error(&dir, e))? {
-            Some(s) if s.covers() <= store.next_change_seq() => Some(s),
-            _ => None,
+        // A segment that cannot be read is rebuilt, not a reason to refuse
+        // to open the store.
+        let segment = match Segment::open(&dir) {
+            Ok(Some(s)) if s.covers() <= store.next_change_seq() => Some(s),
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!(
+                    "creditgate: rebuilding the name index: {}: {e}",
+                    dir.display()
+                );
+                None
+            }
         };
         if let Some(segment) = segment {
             let changed = changed_subjects(store, segment.covers())?;

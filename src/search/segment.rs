@@ -101,8 +101,11 @@ pub struct Segment {
     covers: u64,
 }
 
+/// The little-endian `u64` at `at`; 0 past the end (a damaged file).
 fn read_u64(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+    bytes
+        .get(at..at + 8)
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
 
 fn push_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -117,7 +120,9 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
     let mut v = 0u64;
     let mut shift = 0;
     loop {
-        let b = bytes[*at];
+        // Past the end (a damaged file) reads as zeros: wrong ids that the
+        // record lookups reject, never a panic.
+        let b = bytes.get(*at).copied().unwrap_or(0);
         *at += 1;
         v |= u64::from(b & 0x7f) << shift;
         if b < 0x80 {
@@ -596,7 +601,10 @@ impl Segment {
         } else {
             read_u64(&self.core_idx, i - 16) as usize
         };
-        std::str::from_utf8(&self.cores[start..end]).unwrap_or("")
+        self.cores
+            .get(start..end)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
     }
 
     /// The names with core `id`, at most `cap`.
@@ -716,6 +724,27 @@ mod tests {
         let reopened = Segment::open(&dir.path().join("seg")).unwrap().unwrap();
         assert_eq!(reopened.covers(), 7);
         check(&reopened);
+        // Truncated posting and core files give wrong answers, not panics.
+        for file in ["postings.bin", "cores.bin"] {
+            let path = dir.path().join("seg").join(file);
+            let bytes = fs::read(&path).unwrap();
+            fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        }
+        let damaged = Segment::open(&dir.path().join("seg")).unwrap().unwrap();
+        let mut out = Vec::new();
+        let mut entries = Vec::new();
+        for k in ["南昌华远科技有限公司", "华远科技", "张伟", "华科技"] {
+            damaged.names_by_text(k, 10, &mut out);
+            damaged.cores_by_deletion(k, &mut out);
+            damaged.cores_by_pinyin(k, &mut out);
+        }
+        for id in 0..4 {
+            let _ = damaged.core_text(id);
+            damaged.core_names(id, 10, &mut entries);
+        }
+        for id in out {
+            let _ = damaged.name(id);
+        }
         // A damaged meta file is not a segment.
         fs::write(dir.path().join("seg/segment.meta"), b"junk").unwrap();
         assert!(Segment::open(&dir.path().join("seg")).unwrap().is_none());
