@@ -49,6 +49,9 @@ const MAX_DELTA: usize = 200_000;
 /// weak clue; the first ones are enough to rank).
 const CAP_PER_CORE: usize = 2_000;
 
+/// Most cores taken for a name typed in part.
+const CAP_PREFIX: usize = 200;
+
 /// Most candidate names scored for one query.
 const CAP_CANDIDATES: usize = 20_000;
 
@@ -673,6 +676,10 @@ fn candidate_cores(
                 segment.cores_by_pinyin(&r.core_pinyin, &mut found);
                 if is_latin(core) {
                     segment.cores_by_pinyin(core, &mut found);
+                }
+                // A name typed in part: cores that begin with the query's.
+                if r.core_chars.len() >= if is_latin(core) { 6 } else { 3 } {
+                    segment.cores_by_prefix(core, is_latin(core), CAP_PREFIX, &mut found);
                 }
                 rate(&mut found, &mut best);
             }

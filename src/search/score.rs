@@ -6,7 +6,8 @@
 //!   when typed in pinyin and read so; 0.79 for a homophone (same toneless
 //!   pinyin, other characters); for one or two
 //!   edits (insertion, deletion, substitution, swap of neighbours) 0.55 +
-//!   0.25 × (1 − edits / length), so at most 0.77;
+//!   0.25 × (1 − edits / length), so at most 0.77; a name typed in part (the
+//!   name's core begins with the query's) 0.5 + 0.2 × typed / length;
 //! * **region**, **legal form** and **branch** multiply it: 1 when they
 //!   agree, a little less when one side leaves the part out (0.96–0.97),
 //!   more when they differ (a region elsewhere: 0.7).
@@ -37,6 +38,8 @@ pub enum Method {
     Pinyin,
     /// One or two characters inserted, deleted, substituted or swapped.
     Fuzzy,
+    /// The name begins with what was typed (a name typed in part).
+    Prefix,
 }
 
 impl Method {
@@ -49,6 +52,7 @@ impl Method {
             Method::Variant => "variant",
             Method::Pinyin => "pinyin",
             Method::Fuzzy => "fuzzy",
+            Method::Prefix => "prefix",
         }
     }
 }
@@ -187,6 +191,21 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
     if let Some(d) = edit_distance(&q.core_chars, chars, 2).filter(|&d| d > 0 && d < len) {
         return Some((0.55 + 0.25 * (1.0 - d as f64 / len as f64), Method::Fuzzy));
     }
+    // Typed in part: the name's core begins with the query's (or its pinyin
+    // with the pinyin typed). Below a typo of the same length: the query
+    // does not say how the name goes on.
+    let typed = q.core_chars.len() as f64;
+    if !latin && q.core_chars.len() >= 3 && chars.starts_with(&q.core_chars) {
+        return Some((0.5 + 0.2 * typed / chars.len() as f64, Method::Prefix));
+    }
+    if latin && q.core_pinyin.len() >= 6 {
+        if let Some(r) = readings.iter().find(|r| r.starts_with(&q.core_pinyin)) {
+            return Some((
+                0.5 + 0.2 * q.core_pinyin.len() as f64 / r.len() as f64,
+                Method::Prefix,
+            ));
+        }
+    }
     // Pinyin typed with a typo in it.
     if latin && q.core_pinyin.len() >= 6 {
         let qp: Vec<char> = q.core_pinyin.chars().collect();
@@ -313,6 +332,12 @@ mod tests {
             assert!(score > 0.4 && score < 0.8, "{q}: {score}");
         }
         assert_eq!(s("南昌华园科技有限公司", name).1, Method::Pinyin);
+        // Typed in part, in characters or in pinyin.
+        let long = "长沙凯隆房地产开发有限责任公司";
+        let (score, method) = s("凯隆房", long);
+        assert!(method == Method::Prefix && score < 0.8, "{score}");
+        let (score, method) = s("kailong fangdichan", long);
+        assert!(method == Method::Prefix && score < 0.8, "{score}");
         // Closer still ranks higher.
         assert!(
             s("南昌华近科技有限公司", name).0 > s("南昌华近技有限公司", "南昌华远科技有限公司").0

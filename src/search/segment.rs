@@ -592,6 +592,27 @@ impl Segment {
         }
     }
 
+    /// Cores whose text (`pinyin` false) or pinyin (`pinyin` true) starts
+    /// with `prefix` and is longer, at most `cap` of them: a name typed in
+    /// part (凯隆房地产 for 凯隆房地产开发).
+    pub fn cores_by_prefix(&self, prefix: &str, pinyin: bool, cap: usize, out: &mut Vec<u32>) {
+        use fst::{IntoStreamer, Streamer};
+        let k = key(if pinyin { TAG_PINYIN } else { TAG_CORE }, prefix);
+        let mut stream = self.keys.range().gt(&k).into_stream();
+        let start = out.len();
+        while let Some((found, value)) = stream.next() {
+            if !found.starts_with(&k) || out.len() - start >= cap {
+                break;
+            }
+            if pinyin {
+                postings_at(&self.postings, value, cap, out);
+            } else {
+                out.push(value as u32);
+            }
+        }
+        out.truncate(start + cap);
+    }
+
     /// The text of core `id`.
     pub fn core_text(&self, id: u32) -> &str {
         let i = id as usize * 16;
