@@ -181,6 +181,10 @@ impl NameIndex {
                 });
             }
         }
+        eprintln!(
+            "creditgate: building the name index in {} (later opens map it)",
+            dir.display()
+        );
         Self::build(store)
     }
 
