@@ -24,6 +24,7 @@
 pub mod normalize;
 pub mod score;
 pub mod segment;
+pub mod spill;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -164,15 +165,18 @@ impl NameIndex {
         if let Some(segment) = segment {
             let changed = changed_subjects(store, segment.covers())?;
             if let Some(changed) = changed {
-                let mut builder = SegmentBuilder::default();
+                let mut builder = SegmentBuilder::memory();
                 let mut shadowed = std::collections::HashSet::new();
+                let delta_error = |e| io_error(Path::new("(name index delta)"), e);
                 for key in changed {
                     if let Some(subject) = store.subject(key)? {
-                        builder.add(&subject);
+                        builder.add(&subject).map_err(delta_error)?;
                     }
                     shadowed.insert(key);
                 }
-                let delta = builder.finish(store.next_change_seq()).map_err(fst_error)?;
+                let delta = builder
+                    .finish(store.next_change_seq())
+                    .map_err(delta_error)?;
                 return Ok(NameIndex {
                     built_in: None,
                     segment,
@@ -192,16 +196,23 @@ impl NameIndex {
     pub fn build(store: &Store) -> Result<NameIndex, StoreError> {
         let started = std::time::Instant::now();
         let covers = store.next_change_seq();
-        let mut builder = SegmentBuilder::default();
-        store.for_each_subject(|s| builder.add(&s))?;
         let dir = store.path().join(NAMES_DIR);
-        let segment = builder.write(&dir, covers).map_err(|e| io_error(&dir, e))?;
+        let io = |e| io_error(&dir, e);
+        let mut builder = SegmentBuilder::to_dir(&dir).map_err(io)?;
+        let mut failed = None;
+        store.for_each_subject(|s| {
+            if failed.is_none() {
+                failed = builder.add(&s).err();
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(io(e));
+        }
+        let segment = builder.finish(covers).map_err(io)?;
         Ok(NameIndex {
             built_in: Some(started.elapsed()),
             segment,
-            delta: SegmentBuilder::default()
-                .finish(covers)
-                .map_err(fst_error)?,
+            delta: SegmentBuilder::memory().finish(covers).map_err(io)?,
             shadowed: Default::default(),
         })
     }
@@ -496,10 +507,6 @@ impl Pool {
             .take(limit)
             .collect()
     }
-}
-
-fn fst_error(e: fst::Error) -> StoreError {
-    io_error(Path::new("(name index delta)"), std::io::Error::other(e))
 }
 
 /// The subjects changed since `since`, or `None` when there are too many

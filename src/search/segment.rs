@@ -30,14 +30,15 @@
 //! as the delta of subjects written since the segment was built.
 
 use std::fs;
-use std::io::Write;
-use std::path::Path;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use fst::{Map, MapBuilder};
 
 use super::normalize::{
     Form, NameParts, PINYIN_READINGS, normalize, parse, pinyin_keys, place_id, place_of,
 };
+use super::spill::{Item, Merged, Sorter};
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::Subject;
 
@@ -133,28 +134,32 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
 }
 
 /// Appends a sorted, deduplicated posting list; returns its offset.
-fn push_postings(out: &mut Vec<u8>, ids: &[u32]) -> u64 {
-    let at = out.len() as u64;
-    push_varint(out, ids.len() as u64);
+fn push_postings(out: &mut Sink, ids: &[u32]) -> io::Result<u64> {
+    let at = out.len();
+    let mut buf = Vec::with_capacity(ids.len() * 3 + 5);
+    push_varint(&mut buf, ids.len() as u64);
     let mut last = 0u32;
     for &id in ids {
-        push_varint(out, u64::from(id - last));
+        push_varint(&mut buf, u64::from(id - last));
         last = id;
     }
-    at
+    out.write_all(&buf)?;
+    Ok(at)
 }
 
 /// Appends a core's names with their entry meta; returns the offset.
-fn push_core_postings(out: &mut Vec<u8>, entries: &[(u32, u64)]) -> u64 {
-    let at = out.len() as u64;
-    push_varint(out, entries.len() as u64);
+fn push_core_postings(out: &mut Sink, entries: &[(u32, u64)]) -> io::Result<u64> {
+    let at = out.len();
+    let mut buf = Vec::with_capacity(entries.len() * 8 + 5);
+    push_varint(&mut buf, entries.len() as u64);
     let mut last = 0u32;
     for &(id, meta) in entries {
-        push_varint(out, u64::from(id - last));
-        push_varint(out, meta);
+        push_varint(&mut buf, u64::from(id - last));
+        push_varint(&mut buf, meta);
         last = id;
     }
-    at
+    out.write_all(&buf)?;
+    Ok(at)
 }
 
 /// A name under a core, with what scoring needs beside the core, so that
@@ -280,21 +285,115 @@ pub fn keyed(text: &str, kind: SubjectKind) -> Keyed {
     }
 }
 
-/// Collects subjects and writes a segment.
-#[derive(Default)]
+/// Where a segment part is written: memory (the delta), or a file.
+enum Sink {
+    Memory(Vec<u8>),
+    File { out: BufWriter<fs::File>, len: u64 },
+}
+
+impl Sink {
+    fn file(path: &Path) -> io::Result<Sink> {
+        Ok(Sink::File {
+            out: BufWriter::with_capacity(1 << 20, fs::File::create(path)?),
+            len: 0,
+        })
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Sink::Memory(v) => v.len() as u64,
+            Sink::File { len, .. } => *len,
+        }
+    }
+
+    /// The bytes (memory), or nothing once the file is synced.
+    fn finish(self) -> io::Result<Vec<u8>> {
+        match self {
+            Sink::Memory(v) => Ok(v),
+            Sink::File { out, .. } => {
+                out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Memory(v) => v.extend_from_slice(buf),
+            Sink::File { out, len } => {
+                out.write_all(buf)?;
+                *len += buf.len() as u64;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Memory(_) => Ok(()),
+            Sink::File { out, .. } => out.flush(),
+        }
+    }
+}
+
+/// Memory the builder's sorters may hold before spilling a run.
+const SORT_BUDGET: usize = 256 << 20;
+
+/// Collects subjects and writes a segment: in memory (the delta), or into a
+/// directory with bounded memory (names and records stream to their files;
+/// keys are sorted in runs on disk, [`super::spill`]).
 pub struct SegmentBuilder {
-    /// `(normalized, name id)`.
-    full: Vec<(Box<str>, u32)>,
-    /// `(core, name id, entry meta)`.
-    by_core: Vec<(Box<str>, u32, u64)>,
-    names: Vec<u8>,
-    name_idx: Vec<u8>,
+    /// Where the files go (a temporary directory renamed at the end).
+    dir: Option<(PathBuf, PathBuf)>,
+    /// Normalized names: key, name id.
+    full: Sorter,
+    /// Cores: key, name id, entry meta.
+    by_core: Sorter,
+    names: Sink,
+    name_idx: Sink,
     count: u32,
+    /// Sort memory per sorter before a run is spilled.
+    budget: usize,
 }
 
 impl SegmentBuilder {
+    /// A builder in memory.
+    pub fn memory() -> SegmentBuilder {
+        SegmentBuilder {
+            dir: None,
+            full: Sorter::new(None, "names", SORT_BUDGET),
+            by_core: Sorter::new(None, "cores", SORT_BUDGET),
+            names: Sink::Memory(Vec::new()),
+            name_idx: Sink::Memory(Vec::new()),
+            count: 0,
+            budget: SORT_BUDGET,
+        }
+    }
+
+    /// A builder of the segment in `dir`, which it replaces when done.
+    pub fn to_dir(dir: &Path) -> io::Result<SegmentBuilder> {
+        Self::to_dir_with_budget(dir, SORT_BUDGET)
+    }
+
+    fn to_dir_with_budget(dir: &Path, budget: usize) -> io::Result<SegmentBuilder> {
+        let tmp = dir.with_extension("tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp)?;
+        Ok(SegmentBuilder {
+            full: Sorter::new(Some(tmp.clone()), "names", budget),
+            by_core: Sorter::new(Some(tmp.clone()), "cores", budget),
+            names: Sink::file(&tmp.join("names.bin"))?,
+            name_idx: Sink::file(&tmp.join("names.idx"))?,
+            dir: Some((dir.to_path_buf(), tmp)),
+            count: 0,
+            budget,
+        })
+    }
+
     /// Adds a subject's current name and aliases.
-    pub fn add(&mut self, subject: &Subject) {
+    pub fn add(&mut self, subject: &Subject) -> io::Result<()> {
         let current = self.count;
         let kind = subject.id.kind();
         for (i, text) in std::iter::once(&subject.name)
@@ -303,19 +402,19 @@ impl SegmentBuilder {
         {
             let id = self.count;
             self.count += 1;
-            self.name_idx
-                .extend_from_slice(&(self.names.len() as u64).to_le_bytes());
-            self.names.extend_from_slice(&subject.id.to_bytes());
-            self.names.push(u8::from(i > 0));
-            self.names.extend_from_slice(&current.to_le_bytes());
+            let at = self.names.len();
+            self.name_idx.write_all(&at.to_le_bytes())?;
+            let mut record = Vec::with_capacity(64);
+            record.extend_from_slice(&subject.id.to_bytes());
+            record.push(u8::from(i > 0));
+            record.extend_from_slice(&current.to_le_bytes());
             let mut len = text.len().min(u16::MAX as usize);
             while !text.is_char_boundary(len) {
                 len -= 1;
             }
             let text = &text[..len];
-            self.names
-                .extend_from_slice(&(text.len() as u16).to_le_bytes());
-            self.names.extend_from_slice(text.as_bytes());
+            record.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            record.extend_from_slice(text.as_bytes());
             let k = keyed(text, kind);
             // The parts beside the core, so that a query scores names
             // without parsing them again.
@@ -326,24 +425,33 @@ impl SegmentBuilder {
                 .filter_map(|r| place_id(r))
                 .take(8)
                 .collect();
-            self.names.push(regions.len() as u8);
+            record.push(regions.len() as u8);
             for r in regions {
-                self.names.extend_from_slice(&r.to_le_bytes());
+                record.extend_from_slice(&r.to_le_bytes());
             }
-            self.names.push(k.parts.form.map_or(0, Form::code));
+            record.push(k.parts.form.map_or(0, Form::code));
             let branch = k.parts.branch.as_deref().unwrap_or("");
             let branch = if branch.len() > 255 { "" } else { branch };
-            self.names.push(branch.len() as u8);
-            self.names.extend_from_slice(branch.as_bytes());
+            record.push(branch.len() as u8);
+            record.extend_from_slice(branch.as_bytes());
+            self.names.write_all(&record)?;
             if k.normalized.is_empty() {
                 continue;
             }
-            self.full.push((k.normalized.into(), id));
+            self.full.push(Item {
+                key: k.normalized.into_bytes().into(),
+                a: id,
+                b: 0,
+            })?;
             if !k.core.is_empty() {
-                let meta = CoreEntry::meta(&k.parts, kind, i > 0);
-                self.by_core.push((k.core.into(), id, meta));
+                self.by_core.push(Item {
+                    key: k.core.into_bytes().into(),
+                    a: id,
+                    b: CoreEntry::meta(&k.parts, kind, i > 0),
+                })?;
             }
         }
+        Ok(())
     }
 
     /// Names added so far.
@@ -356,149 +464,142 @@ impl SegmentBuilder {
         self.count == 0
     }
 
-    /// Builds the segment in memory.
-    pub fn finish(self, covers: u64) -> Result<Segment, fst::Error> {
-        let parts = self.build()?;
-        Ok(Segment {
-            keys: Map::new(Bytes::Owned(parts.keys))?,
-            postings: Bytes::Owned(parts.postings),
-            cores: Bytes::Owned(parts.cores),
-            core_idx: Bytes::Owned(parts.core_idx),
-            names: Bytes::Owned(parts.names),
-            name_idx: Bytes::Owned(parts.name_idx),
-            covers,
-        })
-    }
-
-    /// Builds the segment into `dir` (replacing what is there) and maps it.
-    pub fn write(self, dir: &Path, covers: u64) -> std::io::Result<Segment> {
+    /// Builds the segment: in memory, or into its directory (replacing what
+    /// was there), then maps it.
+    pub fn finish(self, covers: u64) -> io::Result<Segment> {
         let names = self.count;
-        let parts = self.build().map_err(std::io::Error::other)?;
-        let tmp = dir.with_extension("tmp");
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp)?;
-        for (file, bytes) in [
-            ("keys.fst", &parts.keys),
-            ("postings.bin", &parts.postings),
-            ("cores.bin", &parts.cores),
-            ("cores.idx", &parts.core_idx),
-            ("names.bin", &parts.names),
-            ("names.idx", &parts.name_idx),
-        ] {
-            let mut f = fs::File::create(tmp.join(file))?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-        }
-        let mut meta = META_MAGIC.to_vec();
-        meta.extend_from_slice(&covers.to_le_bytes());
-        meta.extend_from_slice(&u64::from(names).to_le_bytes());
-        fs::write(tmp.join("segment.meta"), meta)?;
-        let _ = fs::remove_dir_all(dir);
-        fs::rename(&tmp, dir)?;
-        Segment::open(dir)?
-            .ok_or_else(|| std::io::Error::other("the segment just written is unreadable"))
-    }
-
-    fn build(self) -> Result<Parts, fst::Error> {
-        let SegmentBuilder {
-            mut full,
-            mut by_core,
-            names,
-            name_idx,
-            ..
-        } = self;
-        let mut postings = Vec::new();
-        // Cores, in key order: ids, text, and their names' postings.
-        by_core.sort_unstable();
-        let mut cores = Vec::new();
-        let mut core_idx = Vec::new();
-        let mut core_keys: Vec<(Vec<u8>, u64)> = Vec::new();
-        let mut derived: Vec<(Vec<u8>, u32)> = Vec::new();
-        let mut deletions = Vec::new();
-        let mut ids = Vec::new();
-        for group in by_core.chunk_by(|a, b| a.0 == b.0) {
-            let core_id = core_keys.len() as u32;
-            let text = &*group[0].0;
-            ids.clear();
-            ids.extend(group.iter().map(|&(_, id, meta)| (id, meta)));
-            ids.dedup_by_key(|e| e.0);
-            let at = push_core_postings(&mut postings, &ids);
-            cores.extend_from_slice(text.as_bytes());
-            core_idx.extend_from_slice(&(cores.len() as u64).to_le_bytes());
-            core_idx.extend_from_slice(&at.to_le_bytes());
-            core_keys.push((key(TAG_CORE, text), u64::from(core_id)));
-            deletions.clear();
-            deletion_keys(text, &mut deletions);
-            for d in deletions.drain(..) {
-                derived.push((key(TAG_DELETION, &d), core_id));
+        let spill = self.dir.as_ref().map(|(_, tmp)| tmp.clone());
+        let file = |name: &str| -> io::Result<Sink> {
+            match &spill {
+                Some(tmp) => Sink::file(&tmp.join(name)),
+                None => Ok(Sink::Memory(Vec::new())),
+            }
+        };
+        let mut postings = file("postings.bin")?;
+        let mut cores = file("cores.bin")?;
+        let mut core_idx = file("cores.idx")?;
+        let mut keys = MapBuilder::new(file("keys.fst")?).map_err(io::Error::other)?;
+        let mut deletions = Sorter::new(spill.clone(), "deletions", self.budget);
+        let mut pinyin = Sorter::new(spill.clone(), "pinyin", self.budget);
+        // Cores, in key order: ids, text, their names' postings, and the
+        // deletion and pinyin keys that lead to them.
+        let mut group: Vec<(u32, u64)> = Vec::new();
+        let mut current: Option<Box<[u8]>> = None;
+        let mut core_count = 0u32;
+        let mut scratch = Vec::new();
+        let mut flush_core = |text: &[u8], group: &mut Vec<(u32, u64)>| -> io::Result<()> {
+            group.dedup_by_key(|e| e.0);
+            let at = push_core_postings(&mut postings, group)?;
+            group.clear();
+            cores.write_all(text)?;
+            core_idx.write_all(&cores.len().to_le_bytes())?;
+            core_idx.write_all(&at.to_le_bytes())?;
+            let core_id = core_count;
+            core_count += 1;
+            keys.insert(
+                key(TAG_CORE, std::str::from_utf8(text).unwrap_or("")),
+                u64::from(core_id),
+            )
+            .map_err(io::Error::other)?;
+            let text = std::str::from_utf8(text).unwrap_or("");
+            scratch.clear();
+            deletion_keys(text, &mut scratch);
+            for d in scratch.drain(..) {
+                deletions.push(Item {
+                    key: d.into_bytes().into(),
+                    a: core_id,
+                    b: 0,
+                })?;
             }
             // Other readings of polyphonic characters too, for pinyin typed
             // as people say it (长 in 长沙 is chang, its first reading zhang).
             for py in pinyin_keys(text, PINYIN_READINGS) {
-                derived.push((key(TAG_PINYIN, &py), core_id));
-            }
-        }
-        drop(by_core);
-        derived.sort_unstable();
-        full.sort_unstable();
-        let mut builder = MapBuilder::memory();
-        // Tags in byte order: C < D < N < P.
-        for (k, v) in &core_keys {
-            builder.insert(k, *v)?;
-        }
-        drop(core_keys);
-        let mut insert_groups = |builder: &mut MapBuilder<Vec<u8>>,
-                                 items: &mut dyn Iterator<Item = (Vec<u8>, u32)>|
-         -> Result<(), fst::Error> {
-            let mut current: Option<Vec<u8>> = None;
-            let mut ids: Vec<u32> = Vec::new();
-            for (k, id) in items.chain(std::iter::once((Vec::new(), 0))) {
-                if current.as_deref() != Some(k.as_slice()) {
-                    if let Some(done) = current.take() {
-                        ids.dedup();
-                        let at = push_postings(&mut postings, &ids);
-                        builder.insert(&done, at)?;
-                    }
-                    ids.clear();
-                    if k.is_empty() {
-                        break;
-                    }
-                    current = Some(k);
-                }
-                ids.push(id);
+                pinyin.push(Item {
+                    key: py.into_bytes().into(),
+                    a: core_id,
+                    b: 0,
+                })?;
             }
             Ok(())
         };
-        let mut d_items = derived
-            .iter()
-            .filter(|(k, _)| k[0] == TAG_DELETION)
-            .map(|(k, id)| (k.clone(), *id));
-        insert_groups(&mut builder, &mut d_items)?;
-        let mut n_items = full.into_iter().map(|(k, id)| (key(TAG_NAME, &k), id));
-        insert_groups(&mut builder, &mut n_items)?;
-        let mut p_items = derived
-            .iter()
-            .filter(|(k, _)| k[0] == TAG_PINYIN)
-            .map(|(k, id)| (k.clone(), *id));
-        insert_groups(&mut builder, &mut p_items)?;
-        Ok(Parts {
-            keys: builder.into_inner()?,
-            postings,
-            cores,
-            core_idx,
-            names,
-            name_idx,
-        })
+        for item in self.by_core.finish()? {
+            let item = item?;
+            if current.as_deref() != Some(&item.key[..]) {
+                if let Some(text) = current.take() {
+                    flush_core(&text, &mut group)?;
+                }
+                current = Some(item.key);
+            }
+            group.push((item.a, item.b));
+        }
+        if let Some(text) = current.take() {
+            flush_core(&text, &mut group)?;
+        }
+        // Tags in byte order: C (above) < D < N < P.
+        insert_groups(&mut keys, &mut postings, TAG_DELETION, deletions.finish()?)?;
+        insert_groups(&mut keys, &mut postings, TAG_NAME, self.full.finish()?)?;
+        insert_groups(&mut keys, &mut postings, TAG_PINYIN, pinyin.finish()?)?;
+        let keys = keys.into_inner().map_err(io::Error::other)?.finish()?;
+        let postings = postings.finish()?;
+        let cores = cores.finish()?;
+        let core_idx = core_idx.finish()?;
+        let names_bytes = self.names.finish()?;
+        let name_idx = self.name_idx.finish()?;
+        let Some((dir, tmp)) = self.dir else {
+            return Ok(Segment {
+                keys: Map::new(Bytes::Owned(keys)).map_err(io::Error::other)?,
+                postings: Bytes::Owned(postings),
+                cores: Bytes::Owned(cores),
+                core_idx: Bytes::Owned(core_idx),
+                names: Bytes::Owned(names_bytes),
+                name_idx: Bytes::Owned(name_idx),
+                covers,
+            });
+        };
+        let mut meta = META_MAGIC.to_vec();
+        meta.extend_from_slice(&covers.to_le_bytes());
+        meta.extend_from_slice(&u64::from(names).to_le_bytes());
+        fs::write(tmp.join("segment.meta"), meta)?;
+        let _ = fs::remove_dir_all(&dir);
+        fs::rename(&tmp, &dir)?;
+        Segment::open(&dir)?
+            .ok_or_else(|| io::Error::other("the segment just written is unreadable"))
     }
 }
 
-struct Parts {
-    keys: Vec<u8>,
-    postings: Vec<u8>,
-    cores: Vec<u8>,
-    core_idx: Vec<u8>,
-    names: Vec<u8>,
-    name_idx: Vec<u8>,
+/// Inserts sorted `(key, id)` items as keys `tag`+key, each with the posting
+/// list of its ids.
+fn insert_groups(
+    keys: &mut MapBuilder<Sink>,
+    postings: &mut Sink,
+    tag: u8,
+    items: Merged,
+) -> io::Result<()> {
+    let mut current: Option<Box<[u8]>> = None;
+    let mut ids: Vec<u32> = Vec::new();
+    let mut flush = |text: &[u8], ids: &mut Vec<u32>| -> io::Result<()> {
+        ids.dedup();
+        let at = push_postings(postings, ids)?;
+        ids.clear();
+        let mut k = Vec::with_capacity(text.len() + 1);
+        k.push(tag);
+        k.extend_from_slice(text);
+        keys.insert(k, at).map_err(io::Error::other)
+    };
+    for item in items {
+        let item = item?;
+        if current.as_deref() != Some(&item.key[..]) {
+            if let Some(text) = current.take() {
+                flush(&text, &mut ids)?;
+            }
+            current = Some(item.key);
+        }
+        ids.push(item.a);
+    }
+    if let Some(text) = current.take() {
+        flush(&text, &mut ids)?;
+    }
+    Ok(())
 }
 
 impl Segment {
@@ -688,19 +789,22 @@ mod tests {
         }
     }
 
-    fn sample() -> SegmentBuilder {
-        let mut b = SegmentBuilder::default();
-        b.add(&subject(
-            "91360100705500005G",
-            "江西华远科技有限公司",
-            &["南昌华远科技有限公司"],
-        ));
-        b.add(&subject(
-            "91360100MA35XXXX7J",
-            "九江华远科技有限责任公司",
-            &[],
-        ));
-        b.add(&subject("360102198801011233", "张伟", &[]));
+    fn subjects() -> Vec<Subject> {
+        vec![
+            subject(
+                "91360100705500005G",
+                "江西华远科技有限公司",
+                &["南昌华远科技有限公司"],
+            ),
+            subject("91360100MA35XXXX7J", "九江华远科技有限责任公司", &[]),
+            subject("360102198801011233", "张伟", &[]),
+        ]
+    }
+
+    fn fill(mut b: SegmentBuilder) -> SegmentBuilder {
+        for s in subjects() {
+            b.add(&s).unwrap();
+        }
         b
     }
 
@@ -738,10 +842,15 @@ mod tests {
 
     #[test]
     fn keys_postings_and_records_in_memory_and_on_disk() {
-        check(&sample().finish(7).unwrap());
+        check(&fill(SegmentBuilder::memory()).finish(7).unwrap());
         let dir = tempfile::tempdir().unwrap();
-        let written = sample().write(&dir.path().join("seg"), 7).unwrap();
+        let written = fill(SegmentBuilder::to_dir(&dir.path().join("seg")).unwrap())
+            .finish(7)
+            .unwrap();
         check(&written);
+        // Only the segment's files are left: no runs, no temporary directory.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(dir.path().join("seg")).unwrap().count(), 7);
         let reopened = Segment::open(&dir.path().join("seg")).unwrap().unwrap();
         assert_eq!(reopened.covers(), 7);
         check(&reopened);
@@ -773,10 +882,63 @@ mod tests {
 
     #[test]
     fn varints_round_trip() {
-        let mut out = Vec::new();
-        let at = push_postings(&mut out, &[0, 5, 300, 70_000, u32::MAX]);
+        let mut out = Sink::Memory(b"x".to_vec());
+        let at = push_postings(&mut out, &[0, 5, 300, 70_000, u32::MAX]).unwrap();
         let mut ids = Vec::new();
-        postings_at(&out, at, usize::MAX, &mut ids);
+        postings_at(&out.finish().unwrap(), at, usize::MAX, &mut ids);
         assert_eq!(ids, [0, 5, 300, 70_000, u32::MAX]);
+    }
+
+    /// Building with runs spilled to disk makes the same files as building
+    /// in memory.
+    #[test]
+    fn a_build_in_sorted_runs_equals_one_in_memory() {
+        let names = ["华远科技", "华达科技", "鑫盛贸易", "恒源实业", "宏德建材"];
+        let places = ["南昌", "九江", "赣州", "上饶"];
+        let mut many = Vec::new();
+        for (i, (n, p)) in names
+            .iter()
+            .flat_map(|n| places.iter().map(move |p| (n, p)))
+            .enumerate()
+        {
+            let body = format!("3601021980010{:04}", 1000 + i);
+            let id = crate::id::build::identity_number(body.as_bytes()[..17].try_into().unwrap())
+                .unwrap();
+            many.push(subject(
+                std::str::from_utf8(&id).unwrap(),
+                &format!("{p}{n}有限公司"),
+                &[],
+            ));
+        }
+        let memory = {
+            let mut b = SegmentBuilder::memory();
+            many.iter().for_each(|s| b.add(s).unwrap());
+            b.finish(3).unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let spilled = {
+            // A budget of a few items: every sorter spills many runs.
+            let mut b = SegmentBuilder::to_dir_with_budget(&dir.path().join("seg"), 200).unwrap();
+            many.iter().for_each(|s| b.add(s).unwrap());
+            b.finish(3).unwrap()
+        };
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "runs left behind"
+        );
+        for (a, b) in [
+            (
+                memory.keys.as_fst().as_bytes(),
+                spilled.keys.as_fst().as_bytes(),
+            ),
+            (&memory.postings[..], &spilled.postings[..]),
+            (&memory.cores[..], &spilled.cores[..]),
+            (&memory.core_idx[..], &spilled.core_idx[..]),
+            (&memory.names[..], &spilled.names[..]),
+            (&memory.name_idx[..], &spilled.name_idx[..]),
+        ] {
+            assert_eq!(a, b);
+        }
     }
 }

@@ -1,0 +1,212 @@
+//! Sorting more keys than fit in memory: sorted runs on disk, merged.
+//!
+//! Building a name index sorts every key it will hold (names, cores,
+//! deletion and pinyin keys: about ten per name). At 10^8 names that is far
+//! more than memory, so the builder pushes [`Item`]s into a [`Sorter`], which
+//! sorts them in batches of a fixed budget, writes each batch to a run file,
+//! and hands back one stream merged from all runs in order. A sorter without
+//! a directory (the in-memory delta) never spills.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+/// A key with two numbers, ordered by all three.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Item {
+    /// The key's bytes.
+    pub key: Box<[u8]>,
+    /// First number (a name or core id).
+    pub a: u32,
+    /// Second number (entry meta, or 0).
+    pub b: u64,
+}
+
+impl Item {
+    fn cost(&self) -> usize {
+        self.key.len() + 48
+    }
+
+    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(&(self.key.len() as u32).to_le_bytes())?;
+        out.write_all(&self.key)?;
+        out.write_all(&self.a.to_le_bytes())?;
+        out.write_all(&self.b.to_le_bytes())
+    }
+
+    fn read(input: &mut impl Read) -> io::Result<Option<Item>> {
+        let mut len = [0u8; 4];
+        match input.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let mut key = vec![0u8; u32::from_le_bytes(len) as usize];
+        input.read_exact(&mut key)?;
+        let (mut a, mut b) = ([0u8; 4], [0u8; 8]);
+        input.read_exact(&mut a)?;
+        input.read_exact(&mut b)?;
+        Ok(Some(Item {
+            key: key.into_boxed_slice(),
+            a: u32::from_le_bytes(a),
+            b: u64::from_le_bytes(b),
+        }))
+    }
+}
+
+/// Collects items and gives them back sorted.
+pub struct Sorter {
+    /// Where runs go; `None`: keep everything in memory.
+    dir: Option<PathBuf>,
+    name: &'static str,
+    budget: usize,
+    batch: Vec<Item>,
+    batch_cost: usize,
+    runs: Vec<PathBuf>,
+}
+
+impl Sorter {
+    /// A sorter spilling runs of about `budget` bytes to `dir` (files named
+    /// after `name`), or never spilling when `dir` is `None`.
+    pub fn new(dir: Option<PathBuf>, name: &'static str, budget: usize) -> Sorter {
+        Sorter {
+            dir,
+            name,
+            budget,
+            batch: Vec::new(),
+            batch_cost: 0,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Adds an item.
+    pub fn push(&mut self, item: Item) -> io::Result<()> {
+        self.batch_cost += item.cost();
+        self.batch.push(item);
+        if self.batch_cost >= self.budget && self.dir.is_some() {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        self.batch.sort_unstable();
+        let path = dir.join(format!("{}-{}.run", self.name, self.runs.len()));
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        for item in self.batch.drain(..) {
+            item.write(&mut out)?;
+        }
+        out.flush()?;
+        self.runs.push(path);
+        self.batch_cost = 0;
+        self.batch.shrink_to(0);
+        Ok(())
+    }
+
+    /// Every item pushed, in order.
+    pub fn finish(mut self) -> io::Result<Merged> {
+        if self.runs.is_empty() {
+            self.batch.sort_unstable();
+            return Ok(Merged::Memory(std::mem::take(&mut self.batch).into_iter()));
+        }
+        if !self.batch.is_empty() {
+            self.spill()?;
+        }
+        let mut readers = Vec::with_capacity(self.runs.len());
+        let mut heap = BinaryHeap::new();
+        for (i, path) in self.runs.iter().enumerate() {
+            let mut r = BufReader::with_capacity(1 << 16, File::open(path)?);
+            if let Some(item) = Item::read(&mut r)? {
+                heap.push(Reverse((item, i)));
+            }
+            readers.push(r);
+        }
+        Ok(Merged::Runs {
+            readers,
+            heap,
+            paths: std::mem::take(&mut self.runs),
+        })
+    }
+}
+
+/// The sorted items of a [`Sorter`]. Run files are removed when it is dropped.
+pub enum Merged {
+    /// Nothing was spilled.
+    Memory(std::vec::IntoIter<Item>),
+    /// Merging the runs.
+    Runs {
+        /// One reader per run.
+        readers: Vec<BufReader<File>>,
+        /// The next item of each run.
+        heap: BinaryHeap<Reverse<(Item, usize)>>,
+        /// The run files.
+        paths: Vec<PathBuf>,
+    },
+}
+
+impl Iterator for Merged {
+    type Item = io::Result<Item>;
+
+    fn next(&mut self) -> Option<io::Result<Item>> {
+        match self {
+            Merged::Memory(items) => items.next().map(Ok),
+            Merged::Runs { readers, heap, .. } => {
+                let Reverse((item, i)) = heap.pop()?;
+                match Item::read(&mut readers[i]) {
+                    Ok(Some(next)) => heap.push(Reverse((next, i))),
+                    Ok(None) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+                Some(Ok(item))
+            }
+        }
+    }
+}
+
+impl Drop for Merged {
+    fn drop(&mut self) {
+        if let Merged::Runs { paths, .. } = self {
+            for p in paths {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(k: &str, a: u32) -> Item {
+        Item {
+            key: k.as_bytes().into(),
+            a,
+            b: u64::from(a) * 3,
+        }
+    }
+
+    #[test]
+    fn spilled_runs_merge_to_the_same_order_as_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<Item> = (0..5000u32)
+            .map(|i| item(&format!("k{}", (i * 7919) % 1000), i))
+            .collect();
+        let mut spilling = Sorter::new(Some(dir.path().to_path_buf()), "t", 4096);
+        let mut memory = Sorter::new(None, "t", 4096);
+        for k in &keys {
+            spilling.push(k.clone()).unwrap();
+            memory.push(k.clone()).unwrap();
+        }
+        let merged: Vec<Item> = spilling.finish().unwrap().map(Result::unwrap).collect();
+        let sorted: Vec<Item> = memory.finish().unwrap().map(Result::unwrap).collect();
+        assert_eq!(merged.len(), 5000);
+        assert_eq!(merged, sorted);
+        // The run files are gone once the merge is dropped.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
