@@ -496,12 +496,10 @@ impl SegmentBuilder {
             core_idx.write_all(&at.to_le_bytes())?;
             let core_id = core_count;
             core_count += 1;
-            keys.insert(
-                key(TAG_CORE, std::str::from_utf8(text).unwrap_or("")),
-                u64::from(core_id),
-            )
-            .map_err(io::Error::other)?;
+            // Cores come from `String`s: always UTF-8.
             let text = std::str::from_utf8(text).unwrap_or("");
+            keys.insert(key(TAG_CORE, text), u64::from(core_id))
+                .map_err(io::Error::other)?;
             scratch.clear();
             deletion_keys(text, &mut scratch);
             for d in scratch.drain(..) {
