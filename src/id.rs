@@ -351,20 +351,16 @@ impl SubjectKey {
     /// Reads the 12-byte form back, refusing anything [`SubjectKey::to_bytes`]
     /// could not have produced.
     pub fn from_bytes(bytes: &[u8]) -> Option<SubjectKey> {
-        let bytes: [u8; 12] = bytes.try_into().ok()?;
-        let mut all = [0u8; 16];
-        all[4..].copy_from_slice(&bytes);
-        let raw = u128::from_be_bytes(all);
-        let payload = raw & PAYLOAD_MASK;
-        let key = SubjectKey(raw);
-        match raw >> TAG_SHIFT {
-            TAG_ORG if payload < ORG_PAYLOAD_LIMIT => {
+        let key = Self::from_own_bytes(bytes)?;
+        match key.kind() {
+            // The payload is in range; its check characters must hold too.
+            SubjectKind::Org => {
                 let text = key.to_ascii();
-                let chars = Chars::from_ascii(&text);
-                parse_org(&chars).ok().filter(|k| *k == key)
+                parse_org(&Chars::from_ascii(&text))
+                    .ok()
+                    .filter(|k| *k == key)
             }
-            TAG_PERSON if payload < PERSON_PAYLOAD_LIMIT => Some(key),
-            _ => None,
+            SubjectKind::Person => Some(key),
         }
     }
 

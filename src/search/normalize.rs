@@ -253,24 +253,25 @@ pub fn place_of(id: u16) -> Option<&'static str> {
     PLACE_BASES.get(usize::from(id)).copied()
 }
 
-static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
-    let mut map = HashMap::new();
-    for line in include_str!("data/ts_characters.txt").lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        let mut fields = line.split('\t');
-        let (Some(from), Some(to)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        let mut from_chars = from.chars();
-        let to = to.split(' ').next().and_then(|t| t.chars().next());
-        if let (Some(f), None, Some(t)) = (from_chars.next(), from_chars.next(), to) {
-            map.insert(f, t);
-        }
-    }
-    map
-});
+/// OpenCC's Traditional → Simplified character pairs
+/// (`data/ts_characters.txt`): each Traditional character with the first
+/// Simplified one listed for it.
+pub fn opencc_pairs() -> impl Iterator<Item = (char, char)> {
+    include_str!("data/ts_characters.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (from, to) = line.split_once('\t')?;
+            let mut from_chars = from.chars();
+            let to = to.split(' ').next()?.chars().next()?;
+            match (from_chars.next(), from_chars.next()) {
+                (Some(f), None) => Some((f, to)),
+                _ => None,
+            }
+        })
+}
+
+static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| opencc_pairs().collect());
 
 /// The Simplified form of a Traditional character (itself otherwise).
 pub fn simplify(c: char) -> char {

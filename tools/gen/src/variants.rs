@@ -32,7 +32,7 @@ use std::io::{BufRead, Write};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use creditgate::search::normalize::{normalize, pinyin_key};
+use creditgate::search::normalize::{normalize, opencc_pairs, pinyin_key};
 
 use crate::make::Rng;
 use crate::vocab;
@@ -97,23 +97,8 @@ fn simplified_to_traditional() -> HashMap<char, char> {
     // The reverse of OpenCC's table that creditgate normalizes with: the
     // first Traditional character listed for each Simplified one.
     let mut map = HashMap::new();
-    for line in include_str!("../../../src/search/data/ts_characters.txt").lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        let mut fields = line.split('\t');
-        let (Some(t), Some(s)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        let (Some(t), Some(s)) = (
-            t.chars().next(),
-            s.split(' ').next().and_then(|s| s.chars().next()),
-        ) else {
-            continue;
-        };
-        if t != s {
-            map.entry(s).or_insert(t);
-        }
+    for (t, s) in opencc_pairs().filter(|(t, s)| t != s) {
+        map.entry(s).or_insert(t);
     }
     map
 }
