@@ -633,6 +633,7 @@ fn search_over_http_finds_names_typed_otherwise() {
             .all(|r| r["id"].as_str().unwrap().starts_with(&id[..6]))
     );
 
+    let too_long = format!("/v1/search?q={}", "a".repeat(101));
     for (path, code, says) in [
         (
             "/v1/search?kind=org",
@@ -674,6 +675,7 @@ fn search_over_http_finds_names_typed_otherwise() {
             "invalid_parameter",
             "nothing to search",
         ),
+        (&too_long, "invalid_parameter", "at most 100"),
     ] {
         let res = conn.get(path);
         assert_eq!(res.status, 400, "{path}");

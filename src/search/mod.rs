@@ -131,7 +131,14 @@ pub enum SearchError {
     /// Nothing left after normalization.
     #[error("nothing to search for: the query has no letters or characters")]
     Empty,
+    /// Longer than any name.
+    #[error("the query has {0} characters; names are searched with at most {MAX_QUERY_CHARS}")]
+    TooLong(usize),
 }
+
+/// The longest query, in characters after normalization. Names are far
+/// shorter; the bound keeps a query's work (deletion keys) small.
+pub const MAX_QUERY_CHARS: usize = 100;
 
 /// The name index of a store: a segment and a delta.
 pub struct NameIndex {
@@ -242,6 +249,10 @@ impl NameIndex {
         let normalized = normalize(q.text);
         if normalized.is_empty() {
             return Err(SearchError::Empty);
+        }
+        let chars = normalized.chars().count();
+        if chars > MAX_QUERY_CHARS {
+            return Err(SearchError::TooLong(chars));
         }
         let readings = readings(&normalized, q.kind);
         // Enough candidates that deduplication by subject and the tie-break
@@ -703,7 +714,7 @@ fn candidate_cores(
                 let before = best.len();
                 rate(&mut found, &mut best);
                 // Little found: two-character deletions (two typos).
-                if best.len() - before < 3 && r.core_chars.len() >= 4 {
+                if best.len() - before < 3 && (4..=16).contains(&r.core_chars.len()) {
                     for k in two_deletions(&r.core_chars) {
                         segment.cores_by_deletion(&k, &mut found);
                     }
