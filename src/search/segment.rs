@@ -617,7 +617,12 @@ impl Segment {
             }
             // SAFETY: segment files are written once, renamed into place,
             // and never modified; a rebuild writes a new directory.
-            Ok(Bytes::Mapped(unsafe { memmap2::Mmap::map(&f)? }))
+            let map = unsafe { memmap2::Mmap::map(&f)? };
+            // Start reading the files in now, without waiting for it: the
+            // first queries after a start should not each fault pages in.
+            #[cfg(unix)]
+            let _ = map.advise(memmap2::Advice::WillNeed);
+            Ok(Bytes::Mapped(map))
         };
         let keys = match Map::new(map("keys.fst")?) {
             Ok(m) => m,
