@@ -35,7 +35,7 @@ use crate::date::Date;
 use crate::id::{SubjectKey, SubjectKind};
 use crate::store::bulk::io_error;
 use crate::store::{ChangeKind, Store, StoreError};
-use normalize::{NameParts, is_latin, normalize, parse, pinyin_key};
+use normalize::{NameParts, is_latin, normalize, parse};
 use score::{Method, QueryParts, edit_distance};
 use segment::{Segment, SegmentBuilder, deletion_keys};
 
@@ -259,15 +259,18 @@ impl NameIndex {
         // by whole text still leave `limit` good ones.
         let mut pool = Pool::new(q.limit * 2 + 5);
         let filtered = q.id_prefix.is_some() || q.born.is_some();
+        // Source 0 is the segment, 1 the delta, whose subjects hide their
+        // names in the segment.
+        let admit = |source: usize, key: SubjectKey| {
+            (source == 1 || !self.shadowed.contains(&key)) && q.admits(key)
+        };
         for (source, segment) in [&self.segment, &self.delta].into_iter().enumerate() {
             let from_delta = source == 1;
-            let admit =
-                |key: SubjectKey| (from_delta || !self.shadowed.contains(&key)) && q.admits(key);
             // The query's whole text, normalized: the best there is.
             let mut ids = Vec::new();
             segment.names_by_text(&normalized, CAP_CANDIDATES, &mut ids);
             for &id in &ids {
-                let Some(record) = segment.name(id).filter(|r| admit(r.key)) else {
+                let Some(record) = segment.name(id).filter(|r| admit(source, r.key)) else {
                     continue;
                 };
                 let method = if record.alias {
@@ -319,7 +322,9 @@ impl NameIndex {
                         let read =
                             read_records || (e.has_branch() && reading.parts.branch.is_some());
                         let factors = if read {
-                            let Some(record) = segment.name(e.name).filter(|r| admit(r.key)) else {
+                            let Some(record) =
+                                segment.name(e.name).filter(|r| admit(source, r.key))
+                            else {
                                 continue;
                             };
                             score::factors(reading, &record.parts)
@@ -338,10 +343,7 @@ impl NameIndex {
                             )
                         };
                         let base = c.score * factors;
-                        let method = match c.method {
-                            Method::Normalized if base < 1.0 => Method::Variant,
-                            m => m,
-                        };
+                        let method = c.method.at(base);
                         pool.offer(source, e.name, e.alias(), base, method, false);
                     }
                     visited += entries.len();
@@ -351,9 +353,6 @@ impl NameIndex {
                 }
             }
         }
-        let admit = |source: usize, key: SubjectKey| {
-            (source == 1 || !self.shadowed.contains(&key)) && q.admits(key)
-        };
         Ok(pool.finish([&self.segment, &self.delta], admit, &normalized, q.limit))
     }
 }
@@ -554,8 +553,7 @@ fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<QueryParts> {
     if kind != Some(SubjectKind::Person) {
         let parts = parse(normalized);
         if !parts.regions.is_empty() {
-            let mut kept = parse_without_places(normalized);
-            kept.regions.clear();
+            let kept = normalize::parse_with(normalized, false);
             if kept.core != parts.core {
                 out.push(QueryParts::new(kept));
             }
@@ -613,23 +611,6 @@ fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<QueryParts> {
         }));
     }
     out
-}
-
-/// The parts with places left in the core (brackets still read).
-fn parse_without_places(normalized: &str) -> NameParts {
-    let mut parts = parse(normalized);
-    // Put the leading places back in front of the core.
-    let places: String = parts.regions.concat();
-    if normalized.starts_with(&places) {
-        parts.core = format!("{places}{}", parts.core);
-    } else {
-        // The places were spelled with suffixes or in pinyin: take the text
-        // up to the core as it was written.
-        if let Some(at) = normalized.find(&parts.core) {
-            parts.core = format!("{}{}", &normalized[..at], parts.core);
-        }
-    }
-    parts
 }
 
 /// A core worth expanding: its id, its score against one reading of the
@@ -798,9 +779,4 @@ impl SearchQuery<'_> {
         }
         true
     }
-}
-
-/// The pinyin of a query, for callers that show it.
-pub fn query_pinyin(text: &str) -> String {
-    pinyin_key(&normalize(text))
 }

@@ -43,6 +43,15 @@ pub enum Method {
 }
 
 impl Method {
+    /// How a name matched once its whole score is known: an equal core whose
+    /// other parts differ is a [`Method::Variant`], not [`Method::Normalized`].
+    pub fn at(self, score: f64) -> Method {
+        match self {
+            Method::Normalized if score < 1.0 => Method::Variant,
+            m => m,
+        }
+    }
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,18 +134,6 @@ impl QueryParts {
             parts,
         }
     }
-}
-
-/// The score of a name with parts `name` against the query, and how it
-/// matched; `None` when the cores are not alike at all.
-pub fn score(q: &QueryParts, name: &NameParts) -> Option<(f64, Method)> {
-    let (core, method) = core_score(q, &name.core)?;
-    let s = core * factors(q, name);
-    let method = match method {
-        Method::Normalized if s < 1.0 => Method::Variant,
-        m => m,
-    };
-    Some((s, method))
 }
 
 /// What the parts other than the core make of a core's score: a product of
@@ -293,9 +290,15 @@ mod tests {
         assert_eq!(edit_distance(&chars("ab"), &chars("abcde"), 2), None);
     }
 
+    /// Core score times factors, as the search combines them.
     fn s(query: &str, name: &str) -> (f64, Method) {
         let q = QueryParts::new(parse(&normalize(query)));
-        score(&q, &parse(&normalize(name))).unwrap_or((0.0, Method::Fuzzy))
+        let name = parse(&normalize(name));
+        let Some((core, method)) = core_score(&q, &name.core) else {
+            return (0.0, Method::Fuzzy);
+        };
+        let s = core * factors(&q, &name);
+        (s, method.at(s))
     }
 
     #[test]

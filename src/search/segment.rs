@@ -454,16 +454,6 @@ impl SegmentBuilder {
         Ok(())
     }
 
-    /// Names added so far.
-    pub fn len(&self) -> usize {
-        self.count as usize
-    }
-
-    /// Whether nothing was added.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// Builds the segment: in memory, or into its directory (replacing what
     /// was there), then maps it.
     pub fn finish(self, covers: u64) -> io::Result<Segment> {
@@ -653,11 +643,6 @@ impl Segment {
     /// Names in the segment.
     pub fn name_count(&self) -> usize {
         self.name_idx.len() / 8
-    }
-
-    /// Distinct cores.
-    pub fn core_count(&self) -> usize {
-        self.core_idx.len() / 16
     }
 
     /// Bytes of all parts.

@@ -133,25 +133,9 @@ impl Api {
     fn search(&self, q: &Query<'_>) -> Answer {
         refuse_unknown(q, &SEARCH_PARAMS)?;
         let text = required(q, "q")?;
-        let invalid = |name: &str, e: String| {
-            Refusal::bad("invalid_parameter", format!("parameter {name:?}: {e}"))
-        };
-        let kind = q
-            .get("kind")
-            .map(search::parse_kind)
-            .transpose()
-            .map_err(|e| invalid("kind", e))?;
-        let limit = q
-            .get("limit")
-            .map(search::parse_limit)
-            .transpose()
-            .map_err(|e| invalid("limit", e))?
-            .unwrap_or(search::DEFAULT_LIMIT);
-        let id_prefix = q
-            .get("id_prefix")
-            .map(search::parse_id_prefix)
-            .transpose()
-            .map_err(|e| invalid("id_prefix", e))?;
+        let kind = optional(q, "kind", search::parse_kind)?;
+        let limit = optional(q, "limit", search::parse_limit)?.unwrap_or(search::DEFAULT_LIMIT);
+        let id_prefix = optional(q, "id_prefix", search::parse_id_prefix)?;
         let born = q
             .get("born")
             .map(|b| b.trim().parse::<Date>())
@@ -274,6 +258,19 @@ fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal
             format!("parameter {name:?} is required"),
         )),
     }
+}
+
+/// An optional parameter read by `parse`; its error is an `invalid_parameter`
+/// naming the parameter.
+fn optional<'q, T>(
+    q: &'q Query<'_>,
+    name: &str,
+    parse: impl FnOnce(&'q str) -> Result<T, String>,
+) -> Result<Option<T>, Refusal> {
+    q.get(name)
+        .map(parse)
+        .transpose()
+        .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter {name:?}: {e}")))
 }
 
 fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
