@@ -47,8 +47,9 @@ const CLEAN_TAILS_KEPT: usize = 64;
 
 /// Engine serial, action, known, date.
 type CleanTailKey = (u64, ActionId, bool, Date);
-/// A clean answer's tail, `None` when the general path must write it.
-type CleanTail = Option<Box<[u8]>>;
+/// A clean answer's verdict and tail, `None` when the general path must
+/// write it.
+type CleanTail = Option<(Verdict, Box<[u8]>)>;
 
 thread_local! {
     /// Per thread, recent clean-answer tails ([`Engine::clean_tail`]): a
@@ -94,6 +95,9 @@ impl CleanJson {
         }
     }
 }
+
+/// How a clean answer's tail ends: no name was given.
+const NULL_MATCH_END: &[u8] = b",\"name_match\":null}";
 
 /// SPEC §6 `GET /v1/check` answer.
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -366,30 +370,21 @@ impl Engine {
         self.check(self.pick_reading(readings), action, at)
     }
 
-    /// Sets `answer.name_match` to whether `name` is the subject's current
-    /// name or an alias, after [`names::fold`]ing both. An unknown subject
-    /// matches no name.
-    pub fn match_name(
-        &self,
-        answer: &mut CheckAnswer,
-        key: SubjectKey,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        let matched = match self.store.subject(key)? {
+    /// Whether `name` is the subject's current name or an alias
+    /// ([`names::matches`]). An unknown subject matches no name.
+    pub fn name_matches(&self, key: SubjectKey, name: &str) -> Result<bool, StoreError> {
+        Ok(match self.store.subject(key)? {
             Some(s) => names::matches(
                 name,
                 std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)),
             ),
             None => false,
-        };
-        answer.name_match = Some(matched);
-        Ok(())
+        })
     }
 
     /// Writes the check answer as JSON into `out`, the same document as
-    /// serialising [`Engine::check`] (with [`Engine::match_name`] when a
-    /// `name` is given). A clean subject, the case of nearly every request,
-    /// is written directly, without building a [`CheckAnswer`].
+    /// serialising [`Engine::check`], with `name_match` from
+    /// [`Engine::name_matches`] when a `name` is given.
     pub fn check_json(
         &self,
         key: SubjectKey,
@@ -397,15 +392,28 @@ impl Engine {
         at: Date,
         name: Option<&str>,
         out: &mut Vec<u8>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Verdict, StoreError> {
+        let name_match = name.map(|n| self.name_matches(key, n)).transpose()?;
+        self.check_json_with(key, action, at, name_match, out)
+    }
+
+    /// [`Engine::check_json`] with `name_match` already known. A clean
+    /// subject, the case of nearly every request, is written directly,
+    /// without building a [`CheckAnswer`]. Returns the decision.
+    pub fn check_json_with(
+        &self,
+        key: SubjectKey,
+        action: ActionId,
+        at: Date,
+        name_match: Option<bool>,
+        out: &mut Vec<u8>,
+    ) -> Result<Verdict, StoreError> {
         let (flags, known) = self.lookup(key);
-        if flags.is_some() || name.is_some() {
+        if flags.is_some() {
             let mut answer = self.check(key, action, at)?;
-            if let Some(name) = name {
-                self.match_name(&mut answer, key, name)?;
-            }
+            answer.name_match = name_match;
             write_answer(out, &answer);
-            return Ok(());
+            return Ok(answer.decision);
         }
         let tail_key = (self.serial, action, known, at);
         let written = CLEAN_TAILS.with_borrow_mut(|tails| {
@@ -419,7 +427,9 @@ impl Engine {
                     &tails[tails.len() - 1].1
                 }
             };
-            let Some(tail) = tail else { return false };
+            let Some((verdict, tail)) = tail else {
+                return None;
+            };
             let mut date = [0u8; 10];
             at.write_iso(&mut date);
             out.extend_from_slice(b"{\"id\":\"");
@@ -432,20 +442,34 @@ impl Engine {
             out.extend_from_slice(&self.clean_json.actions[usize::from(action.0)]);
             out.extend_from_slice(b",\"at\":\"");
             out.extend_from_slice(&date);
-            out.extend_from_slice(tail);
-            true
+            match name_match {
+                None => out.extend_from_slice(tail),
+                Some(m) => {
+                    // The tail ends with the null name match.
+                    out.extend_from_slice(&tail[..tail.len() - NULL_MATCH_END.len()]);
+                    out.extend_from_slice(if m {
+                        b",\"name_match\":true}"
+                    } else {
+                        b",\"name_match\":false}"
+                    });
+                }
+            }
+            Some(*verdict)
         });
-        if !written {
-            // Not reachable without entries today; kept general all the same.
-            let view = SubjectView {
-                known,
-                entries: &[],
-                roles: &[],
-            };
-            let d = decide(&self.catalog, &view, action, at);
-            write_answer(out, &self.answer(key, known, action, at, &d));
+        if let Some(verdict) = written {
+            return Ok(verdict);
         }
-        Ok(())
+        // Not reachable without entries today; kept general all the same.
+        let view = SubjectView {
+            known,
+            entries: &[],
+            roles: &[],
+        };
+        let d = decide(&self.catalog, &view, action, at);
+        let mut answer = self.answer(key, known, action, at, &d);
+        answer.name_match = name_match;
+        write_answer(out, &answer);
+        Ok(answer.decision)
     }
 
     /// The part of a clean subject's answer after its date, from
@@ -473,8 +497,29 @@ impl Engine {
             }
             out.extend_from_slice(&self.clean_json.benefits[usize::from(b.measure.0)]);
         }
-        out.extend_from_slice(b"],\"name_match\":null}");
-        Some(out.into_boxed_slice())
+        out.extend_from_slice(b"]");
+        out.extend_from_slice(NULL_MATCH_END);
+        Some((d.verdict, out.into_boxed_slice()))
+    }
+
+    /// Only the decision of [`Engine::check`]: a clean subject is decided
+    /// without building an answer or reading the store.
+    pub fn verdict(
+        &self,
+        key: SubjectKey,
+        action: ActionId,
+        at: Date,
+    ) -> Result<Verdict, StoreError> {
+        let (flags, known) = self.lookup(key);
+        if flags.is_some() {
+            return Ok(self.check(key, action, at)?.decision);
+        }
+        let view = SubjectView {
+            known,
+            entries: &[],
+            roles: &[],
+        };
+        Ok(decide(&self.catalog, &view, action, at).verdict)
     }
 
     /// Decides whether `key` may do `action` on `at`.

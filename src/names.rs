@@ -1,12 +1,15 @@
 //! Folding names for comparison: the same name typed on different keyboards
 //! compares equal.
 //!
-//! [`fold`] is the exact-comparison form used by `/v1/check`'s `name_match`:
-//! full-width ASCII becomes half-width, every bracket variant becomes `(` or
-//! `)`, whitespace (including the ideographic space) is dropped and Latin
-//! letters are lower-cased. It does not guess: `有限公司` and `有限责任公司`
-//! stay different, as do Traditional and Simplified characters; fuzzy
-//! matching is a separate, ranked search.
+//! [`fold`]: full-width ASCII becomes half-width, every bracket variant
+//! becomes `(` or `)`, whitespace (including the ideographic space) is
+//! dropped and Latin letters are lower-cased. The search's
+//! [`normalize`](crate::search::normalize::normalize) builds on it (and also
+//! reads Traditional characters as Simplified and drops punctuation).
+//!
+//! [`matches`], the `name_match` of `/v1/check` and of screening, compares
+//! normalized texts. It does not guess: `有限公司` and `有限责任公司` stay
+//! different; fuzzy matching is a separate, ranked search.
 
 /// The folded form of `name`.
 pub fn fold(name: &str) -> String {
@@ -28,10 +31,11 @@ pub fn fold(name: &str) -> String {
 }
 
 /// Whether `given` names the subject whose current name and aliases are
-/// `names`, after folding.
+/// `names`, after normalization.
 pub fn matches<'a>(given: &str, names: impl IntoIterator<Item = &'a str>) -> bool {
-    let given = fold(given);
-    !given.is_empty() && names.into_iter().any(|n| fold(n) == given)
+    use crate::search::normalize::normalize;
+    let given = normalize(given);
+    !given.is_empty() && names.into_iter().any(|n| normalize(n) == given)
 }
 
 #[cfg(test)]
@@ -55,6 +59,9 @@ mod tests {
         assert!(matches("南昌市洪都机械有限公司", names));
         assert!(matches(" 南昌洪都机械厂 ", names));
         assert!(!matches("南昌市洪都机械有限责任公司", names));
+        // Traditional characters and punctuation are how it was typed.
+        assert!(matches("南昌市洪都機械有限公司", names));
+        assert!(matches("南昌·洪都机械厂", names));
         assert!(!matches("", names));
         assert!(!matches("  ", names));
     }

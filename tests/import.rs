@@ -484,15 +484,24 @@ fn check_json_writes_the_serialised_check_for_every_subject_action_and_date() {
             let id = catalog.action_by_code(&action.code).unwrap();
             for &at in &dates {
                 for &key in &keys {
-                    let mut json = Vec::new();
-                    engine.check_json(key, id, at, None, &mut json).unwrap();
-                    let expected = serde_json::to_vec(&engine.check(key, id, at).unwrap()).unwrap();
-                    assert_eq!(
-                        String::from_utf8(json).unwrap(),
-                        String::from_utf8(expected).unwrap(),
-                        "{key} {} {at}",
-                        action.code
-                    );
+                    // With no name, and with a name that matches or not.
+                    for name_match in [None, Some(true), Some(false)] {
+                        let mut json = Vec::new();
+                        let verdict = engine
+                            .check_json_with(key, id, at, name_match, &mut json)
+                            .unwrap();
+                        let mut answer = engine.check(key, id, at).unwrap();
+                        assert_eq!(verdict, answer.decision);
+                        assert_eq!(verdict, engine.verdict(key, id, at).unwrap());
+                        answer.name_match = name_match;
+                        let expected = serde_json::to_vec(&answer).unwrap();
+                        assert_eq!(
+                            String::from_utf8(json).unwrap(),
+                            String::from_utf8(expected).unwrap(),
+                            "{key} {} {at}",
+                            action.code
+                        );
+                    }
                 }
             }
         }
@@ -543,6 +552,7 @@ fn search_sees_later_writes_through_the_delta() {
                 limit: 5,
                 id_prefix: None,
                 born: None,
+                mask: None,
             })
             .unwrap()
     };

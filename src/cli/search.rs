@@ -45,6 +45,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         limit: args.limit,
         id_prefix,
         born: args.born,
+        mask: None,
     };
     match engine.search(&query) {
         Ok(results) => {

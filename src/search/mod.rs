@@ -32,7 +32,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::date::Date;
-use crate::id::{SubjectKey, SubjectKind};
+use crate::id::{MaskedId, SubjectKey, SubjectKind};
 use crate::store::bulk::io_error;
 use crate::store::{ChangeKind, Store, StoreError};
 use normalize::{NameParts, is_latin, normalize, parse};
@@ -106,6 +106,9 @@ pub struct SearchQuery<'a> {
     pub id_prefix: Option<&'a str>,
     /// Only persons born on this day.
     pub born: Option<Date>,
+    /// Only subjects whose identifier shows these visible characters (a
+    /// masked identifier from a published list).
+    pub mask: Option<&'a MaskedId>,
 }
 
 /// One result, as SPEC §6 `/v1/search` returns it.
@@ -139,6 +142,86 @@ pub enum SearchError {
 /// The longest query, in characters after normalization. Names are far
 /// shorter; the bound keeps a query's work (deletion keys) small.
 pub const MAX_QUERY_CHARS: usize = 100;
+
+/// How alike a typed name is to one subject's names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NameMatch {
+    /// As [`Hit::score`]: 1 for the current name as typed or normalized,
+    /// 0.995 for a former name so typed, below for variants.
+    pub score: f64,
+    /// How it matched.
+    pub method: Method,
+    /// Which of the names matched best (0: the first given, the current one).
+    pub index: usize,
+}
+
+impl NameMatch {
+    /// Whether the typed name *is* one of the names: equal once normalized.
+    pub fn same_name(&self) -> bool {
+        matches!(
+            self.method,
+            Method::Exact | Method::Normalized | Method::Alias
+        ) && self.score >= 0.995
+    }
+}
+
+/// Scores `typed` against a subject's names (`names[0]` the current one,
+/// the rest former names), as [`NameIndex::search`] would score them; `None`
+/// when none is alike. Used where the subject is already known (an
+/// identifier given with a name) and the question is whether the name fits.
+pub fn compare(typed: &str, names: &[&str]) -> Option<NameMatch> {
+    let normalized = normalize(typed);
+    if normalized.is_empty() {
+        return None;
+    }
+    let mut best: Option<NameMatch> = None;
+    let mut offer = |m: NameMatch| {
+        if best.is_none_or(|b| m.score > b.score) {
+            best = Some(m);
+        }
+    };
+    let mut readings = None;
+    for (index, name) in names.iter().enumerate() {
+        let alias = index > 0;
+        let text = normalize(name);
+        if text == normalized {
+            let (score, method) = match (alias, typed.trim() == name.trim()) {
+                (true, _) => (0.995, Method::Alias),
+                (false, true) => (1.0, Method::Exact),
+                (false, false) => (1.0, Method::Normalized),
+            };
+            offer(NameMatch {
+                score,
+                method,
+                index,
+            });
+            continue;
+        }
+        let readings = readings.get_or_insert_with(|| self::readings(&normalized, None));
+        let parts = parse(&text);
+        for reading in readings.iter() {
+            let Some((core, method)) = score::core_score(reading, &parts.core) else {
+                continue;
+            };
+            let mut score = core * score::factors(reading, &parts);
+            let mut method = method.at(score);
+            if alias {
+                score *= 0.97;
+                if method == Method::Normalized {
+                    method = Method::Alias;
+                }
+            }
+            // Below the names typed as they are, as in the search's ranking.
+            score *= 0.98 + 0.01 * text_likeness(&normalized, &text);
+            offer(NameMatch {
+                score: (score * 1000.0).round() / 1000.0,
+                method,
+                index,
+            });
+        }
+    }
+    best
+}
 
 /// The name index of a store: a segment and a delta.
 pub struct NameIndex {
@@ -246,6 +329,18 @@ impl NameIndex {
 
     /// Ranked subjects whose names are like `q.text`.
     pub fn search(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
+        self.search_in(q, false)
+    }
+
+    /// Only the subjects one of whose names is `q.text` after normalization
+    /// (score 1, or 0.995 for a former name), ranked as [`NameIndex::search`]
+    /// ranks them: one key lookup, no fuzzy candidates. Screening asks this
+    /// first, since most names in a file are typed as registered.
+    pub fn search_exact(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
+        self.search_in(q, true)
+    }
+
+    fn search_in(&self, q: &SearchQuery<'_>, text_only: bool) -> Result<Vec<Hit>, SearchError> {
         let normalized = normalize(q.text);
         if normalized.is_empty() {
             return Err(SearchError::Empty);
@@ -254,11 +349,15 @@ impl NameIndex {
         if chars > MAX_QUERY_CHARS {
             return Err(SearchError::TooLong(chars));
         }
-        let readings = readings(&normalized, q.kind);
+        let readings = if text_only {
+            Vec::new()
+        } else {
+            readings(&normalized, q.kind)
+        };
         // Enough candidates that deduplication by subject and the tie-break
         // by whole text still leave `limit` good ones.
         let mut pool = Pool::new(q.limit * 2 + 5);
-        let filtered = q.id_prefix.is_some() || q.born.is_some();
+        let filtered = q.id_prefix.is_some() || q.born.is_some() || q.mask.is_some();
         // Source 0 is the segment, 1 the delta, whose subjects hide their
         // names in the segment.
         let admit = |source: usize, key: SubjectKey| {
@@ -281,6 +380,9 @@ impl NameIndex {
                     Method::Normalized
                 };
                 pool.offer(source, id, record.alias, 1.0, method, true);
+            }
+            if text_only {
+                continue;
             }
             // Cores, best first: a name scores at most its core's score, so
             // expanding stops once the next core cannot enter the pool.
@@ -774,6 +876,11 @@ impl SearchQuery<'_> {
         }
         if let Some(born) = self.born {
             if key.birth_date() != Some(born) {
+                return false;
+            }
+        }
+        if let Some(mask) = self.mask {
+            if !mask.matches(key) {
                 return false;
             }
         }

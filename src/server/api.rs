@@ -147,6 +147,7 @@ impl Api {
             limit,
             id_prefix,
             born,
+            mask: None,
         };
         let results = self
             .engine

@@ -550,6 +550,7 @@ pub fn score(engine: &creditgate::engine::Engine, set: &[Variant]) -> Report {
                 limit: 10,
                 id_prefix: None,
                 born: None,
+                mask: None,
             })
             .unwrap_or_default();
         let took = started.elapsed().as_secs_f64() * 1e6;
