@@ -15,7 +15,9 @@
 //! * [`store`]: RocksDB, the durable source of truth;
 //! * [`import`]: streaming, parallel bulk import into the store;
 //! * [`index`]: in-memory indexes over the store (the hot-path status index);
-//! * [`engine`]: check and show, answering in the shapes of SPEC §6.
+//! * [`engine`]: check and show, answering in the shapes of SPEC §6;
+//! * [`search`]: finding subjects by name;
+//! * [`screen`]: bulk screening of files of rows.
 //!
 //! ```
 //! use creditgate::{catalog::Catalog, date::Date, model::parse_entry_line};
@@ -46,6 +48,7 @@ pub mod model;
 pub mod names;
 pub mod ndjson;
 pub mod sample;
+pub mod screen;
 pub mod search;
 pub mod server;
 pub mod store;

@@ -1,0 +1,658 @@
+//! One row of a screening: which subject it names, its decision, and the
+//! line written for it.
+//!
+//! How a row finds its subject:
+//!
+//! * **an identifier**: the subject it identifies, decided as `/v1/check`
+//!   decides it. A name given beside it is compared with the record's
+//!   current and former names: `name_match` says whether it is one of them
+//!   after normalization, and `match` how alike the closest one is.
+//! * **a name alone**: up to [`CANDIDATES_CONSIDERED`] subjects whose names
+//!   score at least [`CANDIDATE_FLOOR`] are candidates, each with its own
+//!   decision. A name found as registered (after normalization) competes
+//!   only with the subjects so named; otherwise the fuzzy search ranks them.
+//!   The best candidate is the match when it scores at least the minimum
+//!   score (0.8 unless asked otherwise) and no other candidate comes within
+//!   [`MARGIN`] of it. Without a match, the row's decision is `allow` when
+//!   every candidate was seen and every one would be allowed (whoever it
+//!   is, the answer is the same), and `review` otherwise: a person must
+//!   look at the candidates listed.
+//! * **a masked identifier and a name**: as a name alone, among the subjects
+//!   whose identifiers show the visible characters.
+//! * **an invalid identifier and a name**: as a name alone, with the
+//!   identifier's problem reported in `id_error`.
+//!
+//! A row with neither, a masked identifier without a name, or an invalid
+//! identifier without a name gets an `error` and no decision.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::input::{Fields, Ref, RowError, Row};
+use crate::catalog::ActionId;
+use crate::date::Date;
+use crate::decide::Verdict;
+use crate::engine::{CheckAnswer, Engine};
+use crate::id::{MaskedId, SubjectKey};
+use crate::search::{self, Hit, SearchQuery};
+use crate::store::StoreError;
+
+/// Names scoring below this are not candidates.
+pub const CANDIDATE_FLOOR: f64 = 0.6;
+/// A match must beat every other candidate by more than this.
+pub const MARGIN: f64 = 0.02;
+/// The minimum score of a match unless asked otherwise.
+pub const DEFAULT_MIN_SCORE: f64 = 0.8;
+/// Candidates looked at for one name.
+pub const CANDIDATES_CONSIDERED: usize = 20;
+/// Candidates listed in a row's answer.
+const CANDIDATES_SHOWN: usize = 5;
+
+/// The layout of the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON object per row, then a summary object.
+    Ndjson,
+    /// A header, one record per row, then a summary record.
+    Csv,
+}
+
+impl OutputFormat {
+    /// Reads `ndjson` or `csv`.
+    pub fn parse(text: &str) -> Result<OutputFormat, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "ndjson" | "jsonl" | "json" => Ok(OutputFormat::Ndjson),
+            "csv" => Ok(OutputFormat::Csv),
+            other => Err(format!("expected ndjson or csv, found {other:?}")),
+        }
+    }
+
+    /// The media type of the answer.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            OutputFormat::Ndjson => "application/x-ndjson; charset=utf-8",
+            OutputFormat::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// The columns of a CSV answer.
+pub const CSV_HEADER: &str = "row,line,ref,id,known,decision,reasons,name_match,match_by,match_name,match_score,match_method,candidates,error\n";
+
+/// Counts over the rows screened.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Rows read.
+    pub rows: u64,
+    /// Rows decided allow.
+    pub allow: u64,
+    /// Rows decided caution.
+    pub caution: u64,
+    /// Rows decided deny.
+    pub deny: u64,
+    /// Rows a person must review.
+    pub review: u64,
+    /// Rows with an error and no decision.
+    pub errors: u64,
+    /// Rows matched by identifier.
+    pub by_id: u64,
+    /// Rows matched by name.
+    pub by_name: u64,
+    /// Rows matched by masked identifier and name.
+    pub by_masked_id: u64,
+    /// Rows whose name matched no subject.
+    pub unmatched: u64,
+    /// Rows whose name is not the identified subject's.
+    pub name_mismatches: u64,
+    /// Rows whose identifier was invalid, matched by name instead.
+    pub id_errors: u64,
+}
+
+impl Tally {
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Tally) {
+        self.rows += other.rows;
+        self.allow += other.allow;
+        self.caution += other.caution;
+        self.deny += other.deny;
+        self.review += other.review;
+        self.errors += other.errors;
+        self.by_id += other.by_id;
+        self.by_name += other.by_name;
+        self.by_masked_id += other.by_masked_id;
+        self.unmatched += other.unmatched;
+        self.name_mismatches += other.name_mismatches;
+        self.id_errors += other.id_errors;
+    }
+}
+
+/// A row's decision: a subject's verdict, or `review`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RowDecision {
+    Verdict(Verdict),
+    Review,
+}
+
+impl RowDecision {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowDecision::Verdict(v) => v.as_str(),
+            RowDecision::Review => "review",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum By {
+    Id,
+    Name,
+    MaskedId,
+}
+
+impl By {
+    fn as_str(self) -> &'static str {
+        match self {
+            By::Id => "id",
+            By::Name => "name",
+            By::MaskedId => "masked_id",
+        }
+    }
+}
+
+/// How a row's subject was found.
+struct Match {
+    id: SubjectKey,
+    name: Option<String>,
+    matched_name: Option<String>,
+    score: f64,
+    method: Option<&'static str>,
+}
+
+/// What a row comes to.
+struct Outcome {
+    by: By,
+    /// The subject decided for, if one was found.
+    matched: Option<Match>,
+    name_match: Option<bool>,
+    /// Without a match: allow or review.
+    unmatched_decision: RowDecision,
+    candidates: Vec<(Hit, Verdict)>,
+    id_error: Option<RowError>,
+}
+
+enum Failure {
+    Row(RowError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Store(e)
+    }
+}
+
+/// Screens rows for one action on one date.
+pub struct Screener<'e> {
+    engine: &'e Engine,
+    action: ActionId,
+    at: Date,
+    min_score: f64,
+    output: OutputFormat,
+}
+
+impl<'e> Screener<'e> {
+    /// A screener over `engine`.
+    pub fn new(
+        engine: &'e Engine,
+        action: ActionId,
+        at: Date,
+        min_score: f64,
+        output: OutputFormat,
+    ) -> Screener<'e> {
+        Screener {
+            engine,
+            action,
+            at,
+            min_score,
+            output,
+        }
+    }
+
+    /// Screens `row`, appends its line to `out` and counts it in `tally`.
+    /// Only a failing store is an error; a bad row is a line with `error`.
+    pub fn row(&self, row: Row<'_>, out: &mut Vec<u8>, tally: &mut Tally) -> Result<(), StoreError> {
+        tally.rows += 1;
+        let reference = row.fields.as_ref().ok().and_then(|f| f.reference.clone());
+        let outcome = match row.fields {
+            Ok(fields) => self.resolve(&fields),
+            Err(e) => Err(Failure::Row(e)),
+        };
+        match outcome {
+            Ok(o) => self.write((row.row, row.line), reference.as_ref(), &o, out, tally),
+            Err(Failure::Store(e)) => Err(e),
+            Err(Failure::Row(e)) => {
+                tally.errors += 1;
+                match self.output {
+                    OutputFormat::Ndjson => {
+                        write_head(out, row.row, row.line);
+                        write_ref(out, reference.as_ref());
+                        out.extend_from_slice(b",\"error\":");
+                        write_error(out, &e);
+                        out.extend_from_slice(b"}\n");
+                    }
+                    OutputFormat::Csv => {
+                        let mut fields = [""; 14];
+                        let (r, l) = (row.row.to_string(), row.line.to_string());
+                        fields[0] = &r;
+                        fields[1] = &l;
+                        fields[2] = reference.as_ref().map_or("", |r| &r.text);
+                        let message = format!("{}: {}", e.code, e.message);
+                        fields[13] = &message;
+                        write_csv_record(out, &fields);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn resolve(&self, f: &Fields<'_>) -> Result<Outcome, Failure> {
+        let name = f.name.as_deref();
+        let Some(id) = f.id.as_deref() else {
+            return match name {
+                Some(name) => self.by_name(name, None),
+                None => Err(Failure::Row(RowError::new(
+                    "missing_field",
+                    "the row has neither an id nor a name",
+                ))),
+            };
+        };
+        if MaskedId::looks_masked(id) {
+            let mask = MaskedId::parse(id)
+                .map_err(|e| Failure::Row(RowError::new("invalid_id", format!("field \"id\": {e}"))))?;
+            return match name {
+                Some(name) => self.by_name(name, Some(&mask)),
+                None => Err(Failure::Row(RowError::new(
+                    "missing_field",
+                    format!("field \"id\" is masked ({mask}); a masked id is matched by its name, and the row has none"),
+                ))),
+            };
+        }
+        match SubjectKey::parse_readings(id) {
+            Ok(readings) => self.by_id(self.engine.pick_reading(readings), name),
+            Err(e) => {
+                let error = RowError::new("invalid_id", format!("field \"id\": {e}"));
+                match name {
+                    Some(name) => {
+                        let mut o = self.by_name(name, None)?;
+                        o.id_error = Some(error);
+                        Ok(o)
+                    }
+                    None => Err(Failure::Row(error)),
+                }
+            }
+        }
+    }
+
+    fn by_id(&self, key: SubjectKey, name: Option<&str>) -> Result<Outcome, Failure> {
+        let mut m = Match {
+            id: key,
+            name: None,
+            matched_name: None,
+            score: 1.0,
+            method: Some("id"),
+        };
+        let mut name_match = None;
+        if let Some(typed) = name {
+            let subject = self.engine.store().subject(key)?;
+            let compared = subject.as_ref().and_then(|s| {
+                let names: Vec<&str> = std::iter::once(s.name.as_str())
+                    .chain(s.aliases.iter().map(String::as_str))
+                    .collect();
+                search::compare(typed, &names).map(|c| (c, names[c.index].to_string()))
+            });
+            name_match = Some(compared.as_ref().is_some_and(|(c, _)| c.same_name()));
+            m.name = subject.map(|s| s.name);
+            m.score = compared.as_ref().map_or(0.0, |(c, _)| c.score);
+            m.method = compared.as_ref().map(|(c, _)| c.method.as_str());
+            m.matched_name = compared.map(|(_, n)| n);
+        }
+        Ok(Outcome {
+            by: By::Id,
+            matched: Some(m),
+            name_match,
+            unmatched_decision: RowDecision::Review,
+            candidates: Vec::new(),
+            id_error: None,
+        })
+    }
+
+    fn by_name(&self, name: &str, mask: Option<&MaskedId>) -> Result<Outcome, Failure> {
+        let query = SearchQuery {
+            text: name,
+            kind: mask.and_then(MaskedId::kind),
+            limit: CANDIDATES_CONSIDERED,
+            id_prefix: None,
+            born: None,
+            mask,
+        };
+        let searched = |exact: bool| {
+            if exact {
+                self.engine.names().search_exact(&query)
+            } else {
+                self.engine.search(&query)
+            }
+        };
+        let bad_name = |e: search::SearchError| {
+            Failure::Row(RowError::new("invalid_name", format!("field \"name\": {e}")))
+        };
+        let mut hits = searched(true).map_err(bad_name)?;
+        if hits.is_empty() {
+            hits = searched(false).map_err(bad_name)?;
+        }
+        let complete = hits.len() < CANDIDATES_CONSIDERED;
+        hits.retain(|h| h.score >= CANDIDATE_FLOOR);
+        let mut candidates = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let key = SubjectKey::parse(&hit.id).expect("the index holds canonical identifiers");
+            let verdict = self.engine.verdict(key, self.action, self.at)?;
+            candidates.push((hit, verdict));
+        }
+        let by = if mask.is_some() { By::MaskedId } else { By::Name };
+        let best = candidates.first().map(|(h, _)| h.score).unwrap_or(0.0);
+        let clear = best >= self.min_score
+            && candidates
+                .get(1)
+                .is_none_or(|(h, _)| h.score < best - MARGIN);
+        let matched = if clear {
+            let (hit, _) = candidates.remove(0);
+            Some(Match {
+                id: SubjectKey::parse(&hit.id).expect("the index holds canonical identifiers"),
+                name: Some(hit.name),
+                matched_name: Some(hit.matched_name),
+                score: hit.score,
+                method: Some(hit.method.as_str()),
+            })
+        } else {
+            None
+        };
+        let all_allowed = candidates.iter().all(|(_, v)| *v == Verdict::Allow);
+        // Those that would change the answer first, then by likeness.
+        candidates.sort_by(|a, b| {
+            (b.1 != Verdict::Allow)
+                .cmp(&(a.1 != Verdict::Allow))
+                .then(b.0.score.total_cmp(&a.0.score))
+        });
+        candidates.truncate(CANDIDATES_SHOWN);
+        Ok(Outcome {
+            by,
+            matched,
+            name_match: None,
+            unmatched_decision: if complete && all_allowed {
+                RowDecision::Verdict(Verdict::Allow)
+            } else {
+                RowDecision::Review
+            },
+            candidates,
+            id_error: None,
+        })
+    }
+
+    fn write(
+        &self,
+        at: (u64, u64),
+        reference: Option<&Ref<'_>>,
+        o: &Outcome,
+        out: &mut Vec<u8>,
+        tally: &mut Tally,
+    ) -> Result<(), StoreError> {
+        match o.matched {
+            Some(_) => match o.by {
+                By::Id => tally.by_id += 1,
+                By::Name => tally.by_name += 1,
+                By::MaskedId => tally.by_masked_id += 1,
+            },
+            None => tally.unmatched += 1,
+        }
+        if o.name_match == Some(false) {
+            tally.name_mismatches += 1;
+        }
+        if o.id_error.is_some() {
+            tally.id_errors += 1;
+        }
+        let decision = match self.output {
+            OutputFormat::Ndjson => self.write_json(at, reference, o, out)?,
+            OutputFormat::Csv => self.write_csv(at, reference, o, out)?,
+        };
+        match decision {
+            RowDecision::Verdict(Verdict::Allow) => tally.allow += 1,
+            RowDecision::Verdict(Verdict::Caution) => tally.caution += 1,
+            RowDecision::Verdict(Verdict::Deny) => tally.deny += 1,
+            RowDecision::Review => tally.review += 1,
+        }
+        Ok(())
+    }
+
+    fn write_json(
+        &self,
+        (row, line): (u64, u64),
+        reference: Option<&Ref<'_>>,
+        o: &Outcome,
+        out: &mut Vec<u8>,
+    ) -> Result<RowDecision, StoreError> {
+        write_head(out, row, line);
+        write_ref(out, reference);
+        let decision = match &o.matched {
+            Some(m) => {
+                // The check answer's fields follow the row's own: its opening
+                // brace becomes a comma.
+                let at = out.len();
+                let verdict =
+                    self.engine
+                        .check_json_with(m.id, self.action, self.at, o.name_match, out)?;
+                debug_assert_eq!(out[at], b'{');
+                out[at] = b',';
+                out.pop();
+                RowDecision::Verdict(verdict)
+            }
+            None => {
+                let d = o.unmatched_decision;
+                out.extend_from_slice(b",\"id\":null,\"known\":false,\"action\":");
+                json_str(out, &self.engine.catalog().action(self.action).code);
+                let mut date = [0u8; 10];
+                self.at.write_iso(&mut date);
+                out.extend_from_slice(b",\"at\":\"");
+                out.extend_from_slice(&date);
+                out.extend_from_slice(b"\",\"decision\":\"");
+                out.extend_from_slice(d.as_str().as_bytes());
+                out.extend_from_slice(
+                    b"\",\"reasons\":[],\"suspended\":[],\"benefits\":[],\"name_match\":null",
+                );
+                d
+            }
+        };
+        out.extend_from_slice(b",\"match\":");
+        match &o.matched {
+            Some(m) => {
+                out.extend_from_slice(b"{\"by\":\"");
+                out.extend_from_slice(o.by.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"id\":\"");
+                out.extend_from_slice(&m.id.to_ascii());
+                out.extend_from_slice(b"\",\"name\":");
+                json_opt_str(out, m.name.as_deref());
+                out.extend_from_slice(b",\"matched_name\":");
+                json_opt_str(out, m.matched_name.as_deref());
+                write!(out, ",\"score\":{}", m.score).expect("writing to a Vec cannot fail");
+                out.extend_from_slice(b",\"method\":");
+                json_opt_str(out, m.method);
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        if o.by != By::Id {
+            out.extend_from_slice(b",\"candidates\":[");
+            for (i, (hit, verdict)) in o.candidates.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"id\":");
+                json_str(out, &hit.id);
+                out.extend_from_slice(b",\"name\":");
+                json_str(out, &hit.name);
+                out.extend_from_slice(b",\"matched_name\":");
+                json_str(out, &hit.matched_name);
+                write!(out, ",\"score\":{},\"method\":\"", hit.score)
+                    .expect("writing to a Vec cannot fail");
+                out.extend_from_slice(hit.method.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"decision\":\"");
+                out.extend_from_slice(verdict.as_str().as_bytes());
+                out.extend_from_slice(b"\"}");
+            }
+            out.push(b']');
+        }
+        if let Some(e) = &o.id_error {
+            out.extend_from_slice(b",\"id_error\":");
+            write_error(out, e);
+        }
+        out.extend_from_slice(b"}\n");
+        Ok(decision)
+    }
+
+    fn write_csv(
+        &self,
+        (row, line): (u64, u64),
+        reference: Option<&Ref<'_>>,
+        o: &Outcome,
+        out: &mut Vec<u8>,
+    ) -> Result<RowDecision, StoreError> {
+        let (row, line) = (row.to_string(), line.to_string());
+        let answer: Option<CheckAnswer> = match &o.matched {
+            Some(m) => Some(self.engine.check(m.id, self.action, self.at)?),
+            None => None,
+        };
+        let decision = answer
+            .as_ref()
+            .map_or(o.unmatched_decision, |a| RowDecision::Verdict(a.decision));
+        let reasons = answer.as_ref().map_or(String::new(), |a| {
+            a.reasons
+                .iter()
+                .map(|r| format!("{} {} {}", r.entry_id, r.category, r.measure))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        let candidates = o
+            .candidates
+            .iter()
+            .map(|(h, v)| format!("{} {} {} {}", h.id, h.name, h.score, v.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let id = o.matched.as_ref().map(|m| m.id.to_string()).unwrap_or_default();
+        let score = o.matched.as_ref().map(|m| m.score.to_string()).unwrap_or_default();
+        let id_error = o
+            .id_error
+            .as_ref()
+            .map(|e| format!("{}: {}", e.code, e.message))
+            .unwrap_or_default();
+        let fields = [
+            row.as_str(),
+            line.as_str(),
+            reference.map_or("", |r| &r.text),
+            &id,
+            answer.as_ref().map_or("false", |a| if a.known { "true" } else { "false" }),
+            decision.as_str(),
+            &reasons,
+            match o.name_match {
+                None => "",
+                Some(true) => "true",
+                Some(false) => "false",
+            },
+            if o.matched.is_some() { o.by.as_str() } else { "" },
+            o.matched.as_ref().and_then(|m| m.name.as_deref()).unwrap_or(""),
+            &score,
+            o.matched.as_ref().and_then(|m| m.method).unwrap_or(""),
+            &candidates,
+            &id_error,
+        ];
+        write_csv_record(out, &fields);
+        Ok(decision)
+    }
+}
+
+/// `{"row":R,"line":L`: a row's line starts with where it came from.
+fn write_head(out: &mut Vec<u8>, row: u64, line: u64) {
+    write!(out, "{{\"row\":{row},\"line\":{line}").expect("writing to a Vec cannot fail");
+}
+
+fn write_ref(out: &mut Vec<u8>, reference: Option<&Ref<'_>>) {
+    out.extend_from_slice(b",\"ref\":");
+    match reference {
+        Some(r) if r.number => out.extend_from_slice(r.text.as_bytes()),
+        Some(r) => json_str(out, &r.text),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn write_error(out: &mut Vec<u8>, e: &RowError) {
+    out.extend_from_slice(b"{\"code\":");
+    json_str(out, e.code);
+    out.extend_from_slice(b",\"message\":");
+    json_str(out, &e.message);
+    out.push(b'}');
+}
+
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("a string always encodes");
+}
+
+fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Appends one CSV record, quoting fields that need it.
+pub fn write_csv_record(out: &mut Vec<u8>, fields: &[&str]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend_from_slice(f.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(f.as_bytes());
+        }
+    }
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_records_quote_what_needs_it() {
+        let mut out = Vec::new();
+        write_csv_record(&mut out, &["a", "b,c", "say \"x\"", ""]);
+        assert_eq!(out, b"a,\"b,c\",\"say \"\"x\"\"\",\n");
+    }
+
+    #[test]
+    fn tallies_add_up() {
+        let mut a = Tally {
+            rows: 2,
+            deny: 1,
+            ..Tally::default()
+        };
+        a.add(&Tally {
+            rows: 3,
+            deny: 2,
+            errors: 1,
+            ..Tally::default()
+        });
+        assert_eq!((a.rows, a.deny, a.errors), (5, 3, 1));
+    }
+}
