@@ -397,7 +397,7 @@ mod library {
     use std::time::Duration;
 
     use bytes::Bytes;
-    use creditgate::server::{self, Handler, Limits, Reply, json_reply};
+    use creditgate::server::{self, Handled, Handler, Limits, json_reply};
     use hyper::body::Incoming;
     use hyper::{Request, StatusCode};
 
@@ -407,15 +407,15 @@ mod library {
     struct Test;
 
     impl Handler for Test {
-        fn handle(&self, req: &Request<Incoming>) -> Reply {
-            match req.uri().path() {
+        fn handle(&self, req: Request<Incoming>) -> Handled {
+            Handled::Now(match req.uri().path() {
                 "/panic" => panic!("a handler bug"),
                 "/slow" => {
                     std::thread::sleep(Duration::from_millis(800));
                     json_reply(StatusCode::OK, Bytes::from_static(b"\"slow\""))
                 }
                 _ => json_reply(StatusCode::OK, Bytes::from_static(b"\"ok\"")),
-            }
+            })
         }
     }
 

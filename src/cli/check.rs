@@ -42,6 +42,13 @@ pub struct ShowArgs {
     data: DataArgs,
 }
 
+impl DataArgs {
+    /// The date asked for, if any.
+    pub(super) fn at(&self) -> Option<Date> {
+        self.at
+    }
+}
+
 pub(super) fn open(
     data: &DataArgs,
     catalog: &Catalog,

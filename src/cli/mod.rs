@@ -17,6 +17,7 @@ mod catalog;
 mod check;
 mod id;
 mod import;
+mod screen;
 mod search;
 mod serve;
 mod validate;
@@ -55,6 +56,9 @@ enum Command {
     Show(check::ShowArgs),
     /// Find subjects by name, however it was typed (SPEC §6 search), as JSON.
     Search(search::Args),
+    /// Screen a file of rows (id, name, or both) for an action: one answer
+    /// line per row, in order, then a summary (SPEC §6 screen).
+    Screen(screen::Args),
     /// Serve the HTTP API (SPEC §6) until SIGTERM or SIGINT.
     Serve(serve::Args),
 }
@@ -82,6 +86,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run_check(args, &catalog()?, &catalog_text),
         Command::Show(args) => check::run_show(args, &catalog()?, &catalog_text),
         Command::Search(args) => search::run(args, &catalog()?, &catalog_text),
+        Command::Screen(args) => screen::run(args, &catalog()?, &catalog_text),
         Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text),
     }
 }

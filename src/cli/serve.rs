@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use creditgate::catalog::Catalog;
 use creditgate::engine::Engine;
-use creditgate::server::{self, Limits, api::Api};
+use creditgate::server::{self, Limits, api::Api, screen::ScreenLimits};
 
 /// Arguments of `creditgate serve`.
 #[derive(clap::Args)]
@@ -35,6 +35,20 @@ pub struct Args {
     /// Seconds shutdown waits for in-flight requests.
     #[arg(long, default_value_t = 10)]
     shutdown_grace: u64,
+    /// Largest screening upload, in MiB.
+    #[arg(long, default_value_t = 4096, value_name = "MIB")]
+    screen_max_mib: u64,
+    /// Screenings at once; more get 503.
+    #[arg(long, default_value_t = 4)]
+    screen_concurrency: usize,
+    /// Seconds a screening's client may send or read nothing before it is
+    /// abandoned.
+    #[arg(long, default_value_t = 60)]
+    screen_stall: u64,
+    /// Where screening uploads are spooled (default: the system's temporary
+    /// directory).
+    #[arg(long, value_name = "DIR")]
+    spool_dir: Option<PathBuf>,
 }
 
 pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<ExitCode> {
@@ -46,7 +60,15 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
     let engine = Engine::open(&dir, catalog.clone())
         .with_context(|| format!("cannot open the store {}", dir.display()))?;
     let flagged = engine.status().len();
-    let api = Arc::new(Api::new(engine));
+    let defaults = ScreenLimits::default();
+    let screen_limits = ScreenLimits {
+        max_body_bytes: args.screen_max_mib.max(1) << 20,
+        max_concurrent: args.screen_concurrency.max(1),
+        stall: Duration::from_secs(args.screen_stall.max(1)),
+        spool_dir: args.spool_dir.clone().unwrap_or(defaults.spool_dir),
+        workers: args.threads.unwrap_or(defaults.workers).max(1),
+    };
+    let api = Arc::new(Api::with_screen_limits(engine, screen_limits));
     let limits = Limits {
         header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
         max_connections: args.max_connections.max(1),

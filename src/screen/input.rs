@@ -146,14 +146,7 @@ const ID_HEADINGS: &[&str] = &[
     "信用代码",
     "证照号码",
 ];
-const NAME_HEADINGS: &[&str] = &[
-    "name",
-    "名称",
-    "姓名",
-    "企业名称",
-    "单位名称",
-    "主体名称",
-];
+const NAME_HEADINGS: &[&str] = &["name", "名称", "姓名", "企业名称", "单位名称", "主体名称"];
 
 impl Columns {
     /// Reads a header line (`line_no` for messages).
@@ -290,8 +283,7 @@ fn ndjson_fields(text: &str) -> Result<Fields<'_>, RowError> {
 
 fn csv_fields<'a>(text: &'a str, columns: &Columns) -> Result<Fields<'a>, RowError> {
     let mut fields = Vec::with_capacity(4);
-    split_csv(text, columns.delimiter, &mut fields)
-        .map_err(|e| RowError::new("bad_row", e))?;
+    split_csv(text, columns.delimiter, &mut fields).map_err(|e| RowError::new("bad_row", e))?;
     let mut take = |i: Option<usize>| {
         i.and_then(|i| fields.get_mut(i))
             .map(|f| std::mem::take(f))
@@ -334,9 +326,7 @@ pub fn split_csv<'a>(
                     Some(k) => {
                         let q = j + k;
                         if bytes.get(q + 1) == Some(&b'"') {
-                            owned
-                                .get_or_insert_with(String::new)
-                                .push_str(&line[j..=q]);
+                            owned.get_or_insert_with(String::new).push_str(&line[j..=q]);
                             j = q + 2;
                             continue;
                         }
@@ -425,10 +415,7 @@ impl<R: Read> Read for Decode<R> {
                 }
             };
             let last = n == 0;
-            let room = self
-                .decoder
-                .max_utf8_buffer_length(n)
-                .unwrap_or(n * 3 + 16);
+            let room = self.decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16);
             self.out.resize(room, 0);
             let (_, read, written, _) =
                 self.decoder
@@ -548,17 +535,14 @@ impl Input {
                 Some((enc, _)) if enc == encoding_rs::UTF_8 => (enc, Box::new(raw)),
                 Some((enc, _)) => (enc, decoder(raw, enc.new_decoder_with_bom_removal())),
                 None => match encoding {
-                    Some(enc) if enc != encoding_rs::UTF_8 => (
-                        enc,
-                        decoder(raw, enc.new_decoder_without_bom_handling()),
-                    ),
+                    Some(enc) if enc != encoding_rs::UTF_8 => {
+                        (enc, decoder(raw, enc.new_decoder_without_bom_handling()))
+                    }
                     _ => (encoding_rs::UTF_8, Box::new(raw)),
                 },
             };
         let mut lines = LineReader::new(BufReader::with_capacity(64 << 10, reader), MAX_ROW_BYTES);
-        let first = lines
-            .next_line()?
-            .map(|(n, l)| (n, l.map(str::to_string)));
+        let first = lines.next_line()?.map(|(n, l)| (n, l.map(str::to_string)));
         let looks_json = matches!(&first, Some((_, Ok(l))) if l.trim_start().starts_with('{'));
         let format = format.unwrap_or(if looks_json || first.is_none() {
             Format::Ndjson
@@ -708,8 +692,14 @@ mod tests {
             split(r#""x, y","say ""hi""",z"#).unwrap(),
             ["x, y", r#"say "hi""#, "z"]
         );
-        assert_eq!(split(r#"""#).unwrap_err(), "column 1: the quoted field is not closed (a field cannot span lines)");
-        assert_eq!(split(r#"a,"b"c"#).unwrap_err(), "column 2: text after the closing quote (expected the delimiter)");
+        assert_eq!(
+            split(r#"""#).unwrap_err(),
+            "column 1: the quoted field is not closed (a field cannot span lines)"
+        );
+        assert_eq!(
+            split(r#"a,"b"c"#).unwrap_err(),
+            "column 2: text after the closing quote (expected the delimiter)"
+        );
         assert_eq!(split(r#"a"b,c"#).unwrap(), [r#"a"b"#, "c"]);
         assert_eq!(split("").unwrap(), [""]);
         assert_eq!(split("a,").unwrap(), ["a", ""]);
@@ -745,7 +735,11 @@ mod tests {
         assert_eq!(e.code, "bad_row");
     }
 
-    fn rows(input: &[u8], format: Option<Format>, enc: Option<&str>) -> Vec<(u64, u64, Result<Fields<'static>, RowError>)> {
+    fn rows(
+        input: &[u8],
+        format: Option<Format>,
+        enc: Option<&str>,
+    ) -> Vec<(u64, u64, Result<Fields<'static>, RowError>)> {
         let enc = enc.map(|e| parse_encoding(e).unwrap());
         let mut input = Input::open(io::Cursor::new(input.to_vec()), format, enc).unwrap();
         let mut out = Vec::new();
@@ -791,7 +785,11 @@ mod tests {
 
     #[test]
     fn ndjson_is_recognised_and_bad_lines_are_rows() {
-        let got = rows(b"{\"ref\":\"a\",\"id\":\"x\"}\nnot json\n{\"name\":\"n\"}\n", None, None);
+        let got = rows(
+            b"{\"ref\":\"a\",\"id\":\"x\"}\nnot json\n{\"name\":\"n\"}\n",
+            None,
+            None,
+        );
         assert_eq!(got.len(), 3);
         assert!(got[0].2.is_ok());
         assert_eq!(got[1].2.as_ref().unwrap_err().code, "bad_row");
@@ -800,7 +798,9 @@ mod tests {
 
     #[test]
     fn a_csv_header_without_id_or_name_is_refused() {
-        let e = Input::open(io::Cursor::new(b"a,b\n1,2\n".to_vec()), None, None).err().unwrap();
+        let e = Input::open(io::Cursor::new(b"a,b\n1,2\n".to_vec()), None, None)
+            .err()
+            .unwrap();
         assert!(matches!(e, InputError::Header(_)), "{e}");
     }
 

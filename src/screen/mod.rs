@@ -31,6 +31,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded};
+use serde::Serialize;
 
 use crate::catalog::ActionId;
 use crate::date::Date;
@@ -86,20 +87,64 @@ impl Summary {
         self.tally.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// The summary line closing an NDJSON answer.
-    pub fn json(&self) -> serde_json::Value {
+    /// The summary line closing an NDJSON answer:
+    /// `{"summary":{"rows","decisions":{…},"errors",…}}`.
+    pub fn json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Decisions {
+            allow: u64,
+            caution: u64,
+            deny: u64,
+            review: u64,
+        }
+        #[derive(Serialize)]
+        struct MatchedBy {
+            id: u64,
+            name: u64,
+            masked_id: u64,
+        }
+        #[derive(Serialize)]
+        struct Counts {
+            rows: u64,
+            decisions: Decisions,
+            errors: u64,
+            matched_by: MatchedBy,
+            unmatched: u64,
+            name_mismatches: u64,
+            id_errors: u64,
+            seconds: f64,
+            rows_per_second: f64,
+        }
+        #[derive(Serialize)]
+        struct Line {
+            summary: Counts,
+        }
         let t = &self.tally;
-        serde_json::json!({"summary": {
-            "rows": t.rows,
-            "decisions": {"allow": t.allow, "caution": t.caution, "deny": t.deny, "review": t.review},
-            "errors": t.errors,
-            "matched_by": {"id": t.by_id, "name": t.by_name, "masked_id": t.by_masked_id},
-            "unmatched": t.unmatched,
-            "name_mismatches": t.name_mismatches,
-            "id_errors": t.id_errors,
-            "seconds": (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
-            "rows_per_second": self.rate().round(),
-        }})
+        let line = Line {
+            summary: Counts {
+                rows: t.rows,
+                decisions: Decisions {
+                    allow: t.allow,
+                    caution: t.caution,
+                    deny: t.deny,
+                    review: t.review,
+                },
+                errors: t.errors,
+                matched_by: MatchedBy {
+                    id: t.by_id,
+                    name: t.by_name,
+                    masked_id: t.by_masked_id,
+                },
+                unmatched: t.unmatched,
+                name_mismatches: t.name_mismatches,
+                id_errors: t.id_errors,
+                seconds: (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+                rows_per_second: self.rate().round(),
+            },
+        };
+        let mut out = serde_json::to_vec(&line).expect("plain fields always encode");
+        out.push(b'\n');
+        out
     }
 
     /// The last record of a CSV answer: `summary` in the row column, the
@@ -164,7 +209,9 @@ pub fn screen(
     let tokens = workers * IN_FLIGHT_PER_WORKER;
     let (token_tx, token_rx) = bounded::<()>(tokens);
     for _ in 0..tokens {
-        token_tx.send(()).expect("the channel has room for every token");
+        token_tx
+            .send(())
+            .expect("the channel has room for every token");
     }
     let (batch_tx, batch_rx) = bounded::<Batch>(tokens);
     // Bounded by the tokens: no more answers than batches in flight.
@@ -186,7 +233,8 @@ pub fn screen(
             Ok(())
         });
         for _ in 0..workers {
-            let (batch_rx, done_tx, screener, layout) = (batch_rx.clone(), done_tx.clone(), &screener, &layout);
+            let (batch_rx, done_tx, screener, layout) =
+                (batch_rx.clone(), done_tx.clone(), &screener, &layout);
             scope.spawn(move || {
                 for batch in batch_rx {
                     let mut out = Vec::with_capacity(batch.len() * 320);
@@ -240,10 +288,9 @@ pub fn screen(
         elapsed: started.elapsed(),
     };
     match options.output {
-        OutputFormat::Ndjson => {
-            serde_json::to_writer(&mut *out, &summary.json()).map_err(|e| ScreenError::Output(e.into()))?;
-            out.write_all(b"\n").map_err(ScreenError::Output)?;
-        }
+        OutputFormat::Ndjson => out
+            .write_all(&summary.json())
+            .map_err(ScreenError::Output)?,
         OutputFormat::Csv => out.write_all(&summary.csv()).map_err(ScreenError::Output)?,
     }
     out.flush().map_err(ScreenError::Output)?;

@@ -29,7 +29,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::input::{Fields, Ref, RowError, Row};
+use super::input::{Fields, Ref, Row, RowError};
 use crate::catalog::ActionId;
 use crate::date::Date;
 use crate::decide::Verdict;
@@ -48,6 +48,16 @@ pub const DEFAULT_MIN_SCORE: f64 = 0.8;
 pub const CANDIDATES_CONSIDERED: usize = 20;
 /// Candidates listed in a row's answer.
 const CANDIDATES_SHOWN: usize = 5;
+
+/// Reads a minimum score in (0, 1].
+pub fn parse_score(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 1.0 => Ok(s),
+        _ => Err(format!(
+            "expected a score above 0 and at most 1, found {text:?}"
+        )),
+    }
+}
 
 /// The layout of the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,7 +231,12 @@ impl<'e> Screener<'e> {
 
     /// Screens `row`, appends its line to `out` and counts it in `tally`.
     /// Only a failing store is an error; a bad row is a line with `error`.
-    pub fn row(&self, row: Row<'_>, out: &mut Vec<u8>, tally: &mut Tally) -> Result<(), StoreError> {
+    pub fn row(
+        &self,
+        row: Row<'_>,
+        out: &mut Vec<u8>,
+        tally: &mut Tally,
+    ) -> Result<(), StoreError> {
         tally.rows += 1;
         let reference = row.fields.as_ref().ok().and_then(|f| f.reference.clone());
         let outcome = match row.fields {
@@ -269,13 +284,16 @@ impl<'e> Screener<'e> {
             };
         };
         if MaskedId::looks_masked(id) {
-            let mask = MaskedId::parse(id)
-                .map_err(|e| Failure::Row(RowError::new("invalid_id", format!("field \"id\": {e}"))))?;
+            let mask = MaskedId::parse(id).map_err(|e| {
+                Failure::Row(RowError::new("invalid_id", format!("field \"id\": {e}")))
+            })?;
             return match name {
                 Some(name) => self.by_name(name, Some(&mask)),
                 None => Err(Failure::Row(RowError::new(
                     "missing_field",
-                    format!("field \"id\" is masked ({mask}); a masked id is matched by its name, and the row has none"),
+                    format!(
+                        "field \"id\" is masked ({mask}); a masked id is matched by its name, and the row has none"
+                    ),
                 ))),
             };
         }
@@ -345,7 +363,10 @@ impl<'e> Screener<'e> {
             }
         };
         let bad_name = |e: search::SearchError| {
-            Failure::Row(RowError::new("invalid_name", format!("field \"name\": {e}")))
+            Failure::Row(RowError::new(
+                "invalid_name",
+                format!("field \"name\": {e}"),
+            ))
         };
         let mut hits = searched(true).map_err(bad_name)?;
         if hits.is_empty() {
@@ -359,7 +380,11 @@ impl<'e> Screener<'e> {
             let verdict = self.engine.verdict(key, self.action, self.at)?;
             candidates.push((hit, verdict));
         }
-        let by = if mask.is_some() { By::MaskedId } else { By::Name };
+        let by = if mask.is_some() {
+            By::MaskedId
+        } else {
+            By::Name
+        };
         let best = candidates.first().map(|(h, _)| h.score).unwrap_or(0.0);
         let clear = best >= self.min_score
             && candidates
@@ -547,8 +572,16 @@ impl<'e> Screener<'e> {
             .map(|(h, v)| format!("{} {} {} {}", h.id, h.name, h.score, v.as_str()))
             .collect::<Vec<_>>()
             .join("; ");
-        let id = o.matched.as_ref().map(|m| m.id.to_string()).unwrap_or_default();
-        let score = o.matched.as_ref().map(|m| m.score.to_string()).unwrap_or_default();
+        let id = o
+            .matched
+            .as_ref()
+            .map(|m| m.id.to_string())
+            .unwrap_or_default();
+        let score = o
+            .matched
+            .as_ref()
+            .map(|m| m.score.to_string())
+            .unwrap_or_default();
         let id_error = o
             .id_error
             .as_ref()
@@ -559,7 +592,9 @@ impl<'e> Screener<'e> {
             line.as_str(),
             reference.map_or("", |r| &r.text),
             &id,
-            answer.as_ref().map_or("false", |a| if a.known { "true" } else { "false" }),
+            answer
+                .as_ref()
+                .map_or("false", |a| if a.known { "true" } else { "false" }),
             decision.as_str(),
             &reasons,
             match o.name_match {
@@ -567,8 +602,15 @@ impl<'e> Screener<'e> {
                 Some(true) => "true",
                 Some(false) => "false",
             },
-            if o.matched.is_some() { o.by.as_str() } else { "" },
-            o.matched.as_ref().and_then(|m| m.name.as_deref()).unwrap_or(""),
+            if o.matched.is_some() {
+                o.by.as_str()
+            } else {
+                ""
+            },
+            o.matched
+                .as_ref()
+                .and_then(|m| m.name.as_deref())
+                .unwrap_or(""),
             &score,
             o.matched.as_ref().and_then(|m| m.method).unwrap_or(""),
             &candidates,

@@ -5,6 +5,7 @@
 //! Unknown query parameters are refused rather than ignored: a misspelt `at`
 //! silently answering for today is worse than a 400.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -14,7 +15,8 @@ use hyper::{Method, Request, StatusCode};
 
 use super::metrics::{EngineFigures, Metrics, Route};
 use super::query::{Query, decode_path_segment};
-use super::{Handler, Reply, error_reply, json_reply};
+use super::screen::{ScreenLimits, ScreenRequest};
+use super::{Handled, Handler, Reply, error_reply, json_reply};
 use crate::catalog::ActionId;
 use crate::date::{Date, DayClock};
 use crate::engine::Engine;
@@ -23,10 +25,11 @@ use crate::search::{self, SearchQuery};
 
 /// The SPEC §6 handler over an engine.
 pub struct Api {
-    engine: Engine,
-    metrics: Metrics,
+    engine: Arc<Engine>,
+    metrics: Arc<Metrics>,
     started: Instant,
     day_clock: DayClock,
+    screen_limits: ScreenLimits,
 }
 
 /// A refused request: status, code, message.
@@ -43,15 +46,25 @@ type Answer = Result<Reply, Refusal>;
 const CHECK_PARAMS: [&str; 4] = ["id", "action", "at", "name"];
 const SUBJECT_PARAMS: [&str; 1] = ["at"];
 const SEARCH_PARAMS: [&str; 5] = ["q", "kind", "limit", "id_prefix", "born"];
+const SCREEN_PARAMS: [&str; 6] = ["action", "at", "format", "encoding", "output", "min_score"];
+
+/// The screening route's path.
+const SCREEN_PATH: &str = "/v1/screen";
 
 impl Api {
-    /// Serves `engine`.
+    /// Serves `engine`, with the default screening limits.
     pub fn new(engine: Engine) -> Api {
+        Api::with_screen_limits(engine, ScreenLimits::default())
+    }
+
+    /// Serves `engine` with these screening limits.
+    pub fn with_screen_limits(engine: Engine, screen_limits: ScreenLimits) -> Api {
         Api {
-            engine,
-            metrics: Metrics::default(),
+            engine: Arc::new(engine),
+            metrics: Arc::default(),
             started: Instant::now(),
             day_clock: DayClock::default(),
+            screen_limits,
         }
     }
 
@@ -83,7 +96,7 @@ impl Api {
                     StatusCode::NOT_FOUND,
                     "not_found",
                     format!(
-                        "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/subjects/{{id}}, /healthz and /metrics"
+                        "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/screen, /v1/subjects/{{id}}, /healthz and /metrics"
                     ),
                 )),
             );
@@ -108,7 +121,7 @@ impl Api {
             Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query, today),
             Route::Healthz => Ok(self.healthz()),
             Route::Metrics => Ok(self.render_metrics()),
-            Route::Other => unreachable!("unknown routes are refused above"),
+            Route::Screen | Route::Other => unreachable!("routed elsewhere or refused above"),
         };
         (route, answer)
     }
@@ -154,6 +167,47 @@ impl Api {
             .search(&query)
             .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter \"q\": {e}")))?;
         Ok(json_ok(&serde_json::json!({ "results": results })))
+    }
+
+    /// Reads a screening's parameters; the work starts in
+    /// [`super::screen::start`].
+    fn screen_request(
+        &self,
+        req: &Request<Incoming>,
+        today: Date,
+    ) -> Result<ScreenRequest, Refusal> {
+        if req.method() != Method::POST {
+            return Err(Refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} {SCREEN_PATH} is not supported; POST the rows as the body",
+                    req.method()
+                ),
+            ));
+        }
+        let q = Query::parse(req.uri().query())
+            .map_err(|e| Refusal::bad("bad_query", e.to_string()))?;
+        refuse_unknown(&q, &SCREEN_PARAMS)?;
+        let (hinted_format, hinted_encoding) = super::screen::content_type_hints(req)
+            .map_err(|e| Refusal::bad("invalid_header", e))?;
+        let output = optional(&q, "output", crate::screen::row::OutputFormat::parse)?.unwrap_or(
+            if super::screen::accepts_csv(req) {
+                crate::screen::row::OutputFormat::Csv
+            } else {
+                crate::screen::row::OutputFormat::Ndjson
+            },
+        );
+        Ok(ScreenRequest {
+            action: self.action(required(&q, "action")?)?,
+            at: date_param(&q, today)?,
+            format: optional(&q, "format", crate::screen::input::Format::parse)?.or(hinted_format),
+            encoding: optional(&q, "encoding", crate::screen::input::parse_encoding)?
+                .or(hinted_encoding),
+            output,
+            min_score: optional(&q, "min_score", crate::screen::row::parse_score)?
+                .unwrap_or(crate::screen::row::DEFAULT_MIN_SCORE),
+        })
     }
 
     fn subject(&self, raw_id: &str, q: &Query<'_>, today: Date) -> Answer {
@@ -297,21 +351,45 @@ fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
     }
 }
 
+fn refused(Refusal(status, code, message): Refusal, allow: &'static str) -> Reply {
+    let mut res = error_reply(status, code, &message);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        res.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    res
+}
+
 impl Handler for Api {
-    fn handle(&self, req: &Request<Incoming>) -> Reply {
+    fn handle(&self, req: Request<Incoming>) -> Handled {
         let started = Instant::now();
-        let (route, answer) = self.route(req, self.day_clock.today(started));
-        let res = answer.unwrap_or_else(|Refusal(status, code, message)| {
-            let mut res = error_reply(status, code, &message);
-            if status == StatusCode::METHOD_NOT_ALLOWED {
-                res.headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            }
-            res
-        });
+        let today = self.day_clock.today(started);
+        if req.uri().path() == SCREEN_PATH {
+            return match self.screen_request(&req, today) {
+                Ok(asked) => super::screen::start(
+                    self.engine.clone(),
+                    self.metrics.clone(),
+                    &self.screen_limits,
+                    req,
+                    asked,
+                ),
+                Err(refusal) => {
+                    let res = refused(refusal, "POST");
+                    self.metrics
+                        .record(Route::Screen, res.status().as_u16(), started.elapsed());
+                    Handled::Now(res)
+                }
+            };
+        }
+        let (route, answer) = self.route(&req, today);
+        let res = answer.unwrap_or_else(|r| refused(r, "GET, HEAD"));
         self.metrics
             .record(route, res.status().as_u16(), started.elapsed());
-        res
+        Handled::Now(res)
+    }
+
+    fn max_body(&self, req: &Request<Incoming>) -> Option<u64> {
+        (req.uri().path() == SCREEN_PATH).then_some(self.screen_limits.max_body_bytes)
     }
 
     fn panicked(&self) {
@@ -343,7 +421,10 @@ const CONSTANT_BODY: &[u8] = b"{\"decision\":\"allow\"}";
 pub struct Constant;
 
 impl Handler for Constant {
-    fn handle(&self, _req: &Request<Incoming>) -> Reply {
-        json_reply(StatusCode::OK, Bytes::from_static(CONSTANT_BODY))
+    fn handle(&self, _req: Request<Incoming>) -> Handled {
+        Handled::Now(json_reply(
+            StatusCode::OK,
+            Bytes::from_static(CONSTANT_BODY),
+        ))
     }
 }

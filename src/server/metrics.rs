@@ -20,6 +20,8 @@ pub enum Route {
     Subject,
     /// `GET /v1/search`.
     Search,
+    /// `POST /v1/screen` (timed to the start of the answer).
+    Screen,
     /// `GET /healthz`.
     Healthz,
     /// `GET /metrics`.
@@ -29,10 +31,11 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 6] = [
+    const ALL: [Route; 7] = [
         Route::Check,
         Route::Subject,
         Route::Search,
+        Route::Screen,
         Route::Healthz,
         Route::Metrics,
         Route::Other,
@@ -44,6 +47,7 @@ impl Route {
             Route::Check => "/v1/check",
             Route::Subject => "/v1/subjects/{id}",
             Route::Search => "/v1/search",
+            Route::Screen => "/v1/screen",
             Route::Healthz => "/healthz",
             Route::Metrics => "/metrics",
             Route::Other => "other",
@@ -126,6 +130,9 @@ pub struct Metrics {
     connections_open: AtomicU64,
     connections_total: AtomicU64,
     panics: AtomicU64,
+    screens_active: AtomicU64,
+    screens_failed: AtomicU64,
+    screened_rows: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -135,6 +142,9 @@ impl Default for Metrics {
             connections_open: AtomicU64::new(0),
             connections_total: AtomicU64::new(0),
             panics: AtomicU64::new(0),
+            screens_active: AtomicU64::new(0),
+            screens_failed: AtomicU64::new(0),
+            screened_rows: AtomicU64::new(0),
         }
     }
 }
@@ -180,6 +190,30 @@ impl Metrics {
     /// A connection ended.
     pub fn connection_closed(&self) {
         self.connections_open.fetch_sub(1, Relaxed);
+    }
+
+    /// A screening started (`true`) or ended (`false`).
+    pub fn screening(&self, started: bool) {
+        if started {
+            self.screens_active.fetch_add(1, Relaxed);
+        } else {
+            self.screens_active.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Screenings running now.
+    pub fn screens_active(&self) -> u64 {
+        self.screens_active.load(Relaxed)
+    }
+
+    /// `rows` more rows screened.
+    pub fn screened(&self, rows: u64) {
+        self.screened_rows.fetch_add(rows, Relaxed);
+    }
+
+    /// A screening stopped before the end of its input.
+    pub fn screen_failed(&self) {
+        self.screens_failed.fetch_add(1, Relaxed);
     }
 
     /// A handler panicked (and was answered with 500).
@@ -272,7 +306,25 @@ impl Metrics {
                 route.label()
             );
         }
-        let gauges: [(&str, &str, &str, f64); 11] = [
+        let gauges: [(&str, &str, &str, f64); 14] = [
+            (
+                "creditgate_screens_active",
+                "gauge",
+                "Screenings running now.",
+                self.screens_active.load(Relaxed) as f64,
+            ),
+            (
+                "creditgate_screens_failed_total",
+                "counter",
+                "Screenings stopped before the end of their input (upload cut off, reader gone, store error).",
+                self.screens_failed.load(Relaxed) as f64,
+            ),
+            (
+                "creditgate_screened_rows_total",
+                "counter",
+                "Rows screened.",
+                self.screened_rows.load(Relaxed) as f64,
+            ),
             (
                 "creditgate_connections_open",
                 "gauge",

@@ -9,11 +9,15 @@
 //! Handlers are synchronous. The hot path is an in-memory probe plus, for
 //! flagged subjects, a few RocksDB point reads that hit the block cache, so
 //! it runs on the tokio worker that read the request; handing it to a
-//! blocking pool would cost more than the work itself.
+//! blocking pool would cost more than the work itself. A handler whose
+//! answer must wait (screening waits for the upload's first lines) returns
+//! a future instead ([`Handled::Later`]), and a response body may be a
+//! stream fed from another thread ([`Body::Stream`]).
 //!
 //! What protects the process:
 //! * request heads larger than [`Limits::max_header_bytes`] get 431 (hyper);
-//!   declared bodies larger than [`Limits::max_body_bytes`] get 413;
+//!   declared bodies larger than [`Limits::max_body_bytes`] (or the route's
+//!   own limit, [`Handler::max_body`]) get 413;
 //! * a client that does not send a complete request head within
 //!   [`Limits::header_read_timeout`], first or next on a kept-alive
 //!   connection, is disconnected;
@@ -28,17 +32,20 @@
 pub mod api;
 pub mod metrics;
 pub mod query;
+pub mod screen;
+pub mod spool;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -46,14 +53,78 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-/// A complete response.
-pub type Reply = Response<Full<Bytes>>;
+/// A response.
+pub type Reply = Response<Body>;
+
+/// A response body: all at once, or a stream of chunks sent from elsewhere
+/// (a screening's answer lines). The stream ends when its senders are gone.
+pub enum Body {
+    /// The whole body (taken when sent).
+    Full(Option<Bytes>),
+    /// Chunks as they come.
+    Stream(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
+impl Body {
+    /// A body of `bytes`.
+    pub fn full(bytes: impl Into<Bytes>) -> Body {
+        Body::Full(Some(bytes.into()))
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Body::Stream(rx) => rx
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Body::Full(None) => SizeHint::with_exact(0),
+            Body::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// A handler's answer: now, or once a future completes.
+pub enum Handled {
+    /// The response.
+    Now(Reply),
+    /// The response, later.
+    Later(Pin<Box<dyn Future<Output = Reply> + Send>>),
+}
+
+impl From<Reply> for Handled {
+    fn from(reply: Reply) -> Handled {
+        Handled::Now(reply)
+    }
+}
 
 /// Answers requests. Called on a runtime worker; must not block for long.
 pub trait Handler: Send + Sync + 'static {
-    /// Answers one request (its body is not read: the routes served so far
-    /// take none).
-    fn handle(&self, req: &Request<Incoming>) -> Reply;
+    /// Answers one request. A handler that reads the body takes it.
+    fn handle(&self, req: Request<Incoming>) -> Handled;
+
+    /// The largest body the request's route accepts, when not the server's
+    /// [`Limits::max_body_bytes`].
+    fn max_body(&self, _req: &Request<Incoming>) -> Option<u64> {
+        None
+    }
 
     /// The handler panicked on a request; it was answered with 500.
     fn panicked(&self) {}
@@ -99,7 +170,7 @@ impl Default for Limits {
 
 /// A JSON response with `status`.
 pub fn json_reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
-    let mut res = Response::new(Full::new(body.into()));
+    let mut res = Response::new(Body::full(body));
     *res.status_mut() = status;
     res.headers_mut().insert(
         CONTENT_TYPE,
@@ -120,31 +191,29 @@ fn declared_body_too_large(req: &Request<Incoming>, max: u64) -> Option<u64> {
     (len > max).then_some(len)
 }
 
-fn answer<H: Handler>(handler: &H, limits: &Limits, req: &Request<Incoming>) -> Reply {
-    if let Some(len) = declared_body_too_large(req, limits.max_body_bytes) {
+fn answer<H: Handler>(handler: &H, limits: &Limits, req: Request<Incoming>) -> Handled {
+    let max_body = handler.max_body(&req).unwrap_or(limits.max_body_bytes);
+    if let Some(len) = declared_body_too_large(&req, max_body) {
         handler.refused(StatusCode::PAYLOAD_TOO_LARGE);
         let mut res = error_reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            &format!(
-                "the request body is {len} bytes; at most {} are accepted",
-                limits.max_body_bytes
-            ),
+            &format!("the request body is {len} bytes; at most {max_body} are accepted"),
         );
         // The body will not be read: the connection cannot be reused.
         res.headers_mut()
             .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-        return res;
+        return Handled::Now(res);
     }
     match std::panic::catch_unwind(AssertUnwindSafe(|| handler.handle(req))) {
-        Ok(res) => res,
+        Ok(handled) => handled,
         Err(_) => {
             handler.panicked();
-            error_reply(
+            Handled::Now(error_reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "the server failed while answering this request; it has been logged",
-            )
+            ))
         }
     }
 }
@@ -203,8 +272,13 @@ pub async fn serve<H: Handler>(
             let service = {
                 let handler = handler.clone();
                 hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let res = answer(&*handler, &limits, &req);
-                    async move { Ok::<_, Infallible>(res) }
+                    let handled = answer(&*handler, &limits, req);
+                    async move {
+                        Ok::<_, Infallible>(match handled {
+                            Handled::Now(res) => res,
+                            Handled::Later(res) => res.await,
+                        })
+                    }
                 })
             };
             let conn = http.serve_connection(TokioIo::new(stream), service);

@@ -1,0 +1,292 @@
+//! `POST /v1/screen?action=A`: a file of rows in the body, the answer
+//! streamed back line by line while the upload is still arriving.
+//!
+//! The request body is spooled to a temporary file ([`super::spool`]); a
+//! thread of its own runs the screening pipeline ([`crate::screen`]) over
+//! it and sends the answer in chunks down a small channel that the response
+//! body drains. A client that reads slowly leaves the channel full: the
+//! pipeline waits, and nothing grows but the spool of the upload.
+//!
+//! The status is 200 once the input's layout is known (for CSV, its header
+//! read); a problem found before that is a 400. A failure after it (the
+//! upload cut off or stalled, the store failing) can only be told in the
+//! answer itself: its last line is then `{"error":{…}}` instead of the
+//! summary. An answer is complete exactly when it ends with the summary.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use tokio::sync::mpsc::error::SendTimeoutError;
+
+use super::metrics::{Metrics, Route};
+use super::{Body, Handled, Reply, error_reply};
+use crate::catalog::ActionId;
+use crate::date::Date;
+use crate::engine::Engine;
+use crate::screen::input::{Format, Input, InputError, parse_encoding};
+use crate::screen::row::OutputFormat;
+use crate::screen::{Options, screen};
+
+/// Limits of the screening route.
+#[derive(Debug, Clone)]
+pub struct ScreenLimits {
+    /// Largest upload, in bytes.
+    pub max_body_bytes: u64,
+    /// Screenings at once; more are refused with 503.
+    pub max_concurrent: usize,
+    /// How long an upload may send nothing, and a client read nothing,
+    /// before the screening is abandoned.
+    pub stall: Duration,
+    /// Where uploads are spooled.
+    pub spool_dir: PathBuf,
+    /// Worker threads per screening.
+    pub workers: usize,
+}
+
+impl Default for ScreenLimits {
+    fn default() -> ScreenLimits {
+        ScreenLimits {
+            max_body_bytes: 4 << 30,
+            max_concurrent: 4,
+            stall: Duration::from_secs(60),
+            spool_dir: std::env::temp_dir(),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// What a screening request asked for, its parameters read.
+pub struct ScreenRequest {
+    /// The action.
+    pub action: ActionId,
+    /// The date.
+    pub at: Date,
+    /// The input's layout, if stated.
+    pub format: Option<Format>,
+    /// The input's encoding, if stated.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// The answer's layout.
+    pub output: OutputFormat,
+    /// Lowest score of a name match.
+    pub min_score: f64,
+}
+
+/// What the `Content-Type` header says of the layout and encoding.
+pub fn content_type_hints(
+    req: &Request<Incoming>,
+) -> Result<(Option<Format>, Option<&'static encoding_rs::Encoding>), String> {
+    let Some(value) = req.headers().get(CONTENT_TYPE) else {
+        return Ok((None, None));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| "header Content-Type: not ASCII".to_string())?;
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let format = match media.as_str() {
+        "text/csv" | "text/tab-separated-values" => Some(Format::Csv),
+        "application/x-ndjson" | "application/jsonl" | "application/json" => Some(Format::Ndjson),
+        _ => None,
+    };
+    let mut encoding = None;
+    for p in parts {
+        if let Some((k, v)) = p.split_once('=')
+            && k.trim().eq_ignore_ascii_case("charset")
+        {
+            let label = v.trim().trim_matches('"');
+            encoding =
+                Some(parse_encoding(label).map_err(|e| format!("header Content-Type: {e}"))?);
+        }
+    }
+    Ok((format, encoding))
+}
+
+/// Whether the `Accept` header asks for CSV.
+pub fn accepts_csv(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
+}
+
+/// Writes into the response body's channel, waiting while the client does
+/// not read, up to the stall limit.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    runtime: tokio::runtime::Handle,
+    stall: Duration,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let chunk = Bytes::copy_from_slice(buf);
+        self.runtime
+            .block_on(self.tx.send_timeout(chunk, self.stall))
+            .map_err(|e| match e {
+                SendTimeoutError::Timeout(_) => io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the client read nothing for {} s", self.stall.as_secs()),
+                ),
+                SendTimeoutError::Closed(_) => {
+                    io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")
+                }
+            })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Counts a screening as running until dropped.
+struct Running(Arc<Metrics>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.screening(false);
+    }
+}
+
+/// Starts screening `req`'s body; the answer comes once the input's layout
+/// is known.
+pub fn start(
+    engine: Arc<Engine>,
+    metrics: Arc<Metrics>,
+    limits: &ScreenLimits,
+    req: Request<Incoming>,
+    asked: ScreenRequest,
+) -> Handled {
+    let started = Instant::now();
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        metrics.record(Route::Screen, status.as_u16(), started.elapsed());
+        let mut res = error_reply(status, code, message);
+        // The body is not read: the connection cannot carry another request.
+        res.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        Handled::Now(res)
+    };
+    if metrics.screens_active() >= limits.max_concurrent as u64 {
+        let mut res = refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            &format!(
+                "{} screenings are running, the most this server takes at once; try again shortly",
+                limits.max_concurrent
+            ),
+        );
+        if let Handled::Now(r) = &mut res {
+            r.headers_mut()
+                .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        return res;
+    }
+    let reader = match super::spool::spool(
+        req.into_body(),
+        &limits.spool_dir,
+        limits.max_body_bytes,
+        limits.stall,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("creditgate: cannot spool an upload: {e}");
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "spool_failed",
+                &format!("cannot store the upload: {e}"),
+            );
+        }
+    };
+    metrics.screening(true);
+    let running = Running(metrics.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), Reply>>();
+    let options = Options {
+        action: asked.action,
+        at: asked.at,
+        min_score: asked.min_score,
+        output: asked.output,
+        workers: limits.workers,
+    };
+    let media = options.output.media_type();
+    let writer = ChannelWriter {
+        tx,
+        runtime: tokio::runtime::Handle::current(),
+        stall: limits.stall,
+    };
+    let thread_metrics = metrics.clone();
+    let spawned = std::thread::Builder::new()
+        .name("screen".into())
+        .spawn(move || {
+            let _running = running;
+            let metrics = thread_metrics;
+            let input = match Input::open(reader, asked.format, asked.encoding) {
+                Ok(input) => input,
+                Err(e) => {
+                    let code = match e {
+                        InputError::Header(_) => "bad_header",
+                        InputError::Io(_) => "upload_failed",
+                    };
+                    let mut res = error_reply(StatusCode::BAD_REQUEST, code, &e.to_string());
+                    res.headers_mut()
+                        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+                    let _ = ready_tx.send(Err(res));
+                    return;
+                }
+            };
+            if ready_tx.send(Ok(())).is_err() {
+                return;
+            }
+            let mut out = BufWriter::with_capacity(256 << 10, writer);
+            let mut counted = 0;
+            let mut progress = |rows: u64| {
+                metrics.screened(rows - counted);
+                counted = rows;
+            };
+            if let Err(e) = screen(&engine, &options, input, &mut out, &mut progress) {
+                metrics.screen_failed();
+                eprintln!("creditgate: a screening stopped: {e}");
+                let code = match e {
+                    crate::screen::ScreenError::Input(_) => "upload_failed",
+                    crate::screen::ScreenError::Output(_) => "client_gone",
+                    crate::screen::ScreenError::Store(_) => "store_error",
+                };
+                let line = serde_json::json!({"error": {"code": code, "message": e.to_string()}});
+                let _ = serde_json::to_writer(&mut out, &line);
+                let _ = out.write_all(b"\n");
+                let _ = out.flush();
+            }
+        });
+    if let Err(e) = spawned {
+        // The closure (and the running count) went with the failed spawn.
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            &format!("cannot start a screening thread: {e}"),
+        );
+    }
+    Handled::Later(Box::pin(async move {
+        let res = match ready_rx.await {
+            Ok(Ok(())) => {
+                let mut res = Response::new(Body::Stream(rx));
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(media));
+                res
+            }
+            Ok(Err(res)) => res,
+            Err(_) => error_reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the screening ended before it started; it has been logged",
+            ),
+        };
+        metrics.record(Route::Screen, res.status().as_u16(), started.elapsed());
+        res
+    }))
+}
