@@ -59,6 +59,17 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
+    /// The raw bytes of the line last returned (after a byte-order mark,
+    /// with its line ending); empty after a line over the limit.
+    pub fn last_line(&self) -> &[u8] {
+        let bom = if self.line_no == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        &self.buf[bom..]
+    }
+
     /// Bytes consumed so far.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read

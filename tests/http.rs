@@ -76,6 +76,23 @@ impl Conn {
         self.read_response().expect("a response")
     }
 
+    /// Sends `POST path` with the whole `body` (as clients that read only
+    /// after sending do), then reads the answer.
+    pub fn post(&mut self, path: &str, extra_headers: &[&str], body: &[u8]) -> Resp {
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for h in extra_headers {
+            head.push_str(h);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        self.send_raw(head.as_bytes()).expect("send");
+        self.send_raw(body).expect("send the body");
+        self.read_response().expect("a response")
+    }
+
     /// Reads one response; `Err` when the connection is closed first.
     pub fn read_response(&mut self) -> std::io::Result<Resp> {
         let mut line = String::new();
@@ -100,18 +117,54 @@ impl Conn {
             let (n, v) = h.split_once(':').expect("a header");
             headers.push((n.trim().to_string(), v.trim().to_string()));
         }
-        let len: usize = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .map(|(_, v)| v.parse().expect("a length"))
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        self.reader.read_exact(&mut body)?;
+        let chunked = headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+        });
+        let body = if chunked {
+            self.read_chunks()?
+        } else {
+            let len: usize = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                .map(|(_, v)| v.parse().expect("a length"))
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            self.reader.read_exact(&mut body)?;
+            body
+        };
         Ok(Resp {
             status,
             headers,
             body,
         })
+    }
+
+    /// Every byte until the server closes the connection.
+    pub fn read_until_closed(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = self.reader.read_to_end(&mut out);
+        out
+    }
+
+    /// A chunked body, to its last chunk; `Err` when cut off before it.
+    fn read_chunks(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        loop {
+            let mut size = String::new();
+            if self.reader.read_line(&mut size)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16)
+                .unwrap_or_else(|_| panic!("bad chunk size {size:?}"));
+            let start = body.len();
+            body.resize(start + size, 0);
+            self.reader.read_exact(&mut body[start..])?;
+            let mut crlf = [0u8; 2];
+            self.reader.read_exact(&mut crlf)?;
+            if size == 0 {
+                return Ok(body);
+            }
+        }
     }
 
     /// Whether the server closes the connection within `wait` (EOF or a

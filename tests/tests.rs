@@ -8,4 +8,5 @@ mod cli;
 mod ids_oracle;
 mod import;
 mod sample;
+mod screen;
 mod server;

@@ -272,7 +272,17 @@ fn ndjson_fields(text: &str) -> Result<Fields<'_>, RowError> {
             "expected a JSON object {\"ref\",\"id\",\"name\"}",
         ));
     }
-    let row: JsonRow<'_> = serde_json::from_str(text)
+    let mut de = serde_json::Deserializer::from_str(text);
+    let row: JsonRow<'_> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = if path == "." {
+            format!("not a valid row: {}", e.inner())
+        } else {
+            format!("field {path:?}: {}", e.inner())
+        };
+        RowError::new("bad_row", message)
+    })?;
+    de.end()
         .map_err(|e| RowError::new("bad_row", format!("not a valid row: {e}")))?;
     Ok(Fields {
         reference: row.reference.filter(|r| !r.text.is_empty()),
@@ -286,7 +296,7 @@ fn csv_fields<'a>(text: &'a str, columns: &Columns) -> Result<Fields<'a>, RowErr
     split_csv(text, columns.delimiter, &mut fields).map_err(|e| RowError::new("bad_row", e))?;
     let mut take = |i: Option<usize>| {
         i.and_then(|i| fields.get_mut(i))
-            .map(|f| std::mem::take(f))
+            .map(std::mem::take)
             .and_then(|f| present(Some(f)))
     };
     Ok(Fields {
@@ -502,6 +512,9 @@ pub struct Input {
     bytes: BytesRead,
     next_seq: u64,
     next_row: u64,
+    /// A read error met after some rows of a batch: reported on the next
+    /// call, once those rows are answered.
+    failed: Option<io::Error>,
 }
 
 impl Input {
@@ -543,7 +556,14 @@ impl Input {
             };
         let mut lines = LineReader::new(BufReader::with_capacity(64 << 10, reader), MAX_ROW_BYTES);
         let first = lines.next_line()?.map(|(n, l)| (n, l.map(str::to_string)));
-        let looks_json = matches!(&first, Some((_, Ok(l))) if l.trim_start().starts_with('{'));
+        // Judged from the bytes: a first line that is not UTF-8 (GBK read
+        // without saying so) still shows its brace.
+        let looks_json = first.is_some()
+            && lines
+                .last_line()
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|&b| b == b'{');
         let format = format.unwrap_or(if looks_json || first.is_none() {
             Format::Ndjson
         } else {
@@ -581,6 +601,7 @@ impl Input {
             bytes,
             next_seq: 0,
             next_row: 1,
+            failed: None,
         })
     }
 
@@ -599,8 +620,12 @@ impl Input {
         self.bytes.clone()
     }
 
-    /// The next batch of rows, `None` at the end.
+    /// The next batch of rows, `None` at the end. When reading fails, the
+    /// rows read before the failure come first, then the error.
     pub fn next_batch(&mut self) -> io::Result<Option<Batch>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let mut batch = Batch {
             seq: self.next_seq,
             first_row: self.next_row,
@@ -611,10 +636,17 @@ impl Input {
             push(&mut batch, line, text.as_deref(), self.encoding);
         }
         while batch.rows.len() < BATCH_ROWS && batch.text.len() < BATCH_BYTES {
-            let Some((line, text)) = self.lines.next_line()? else {
-                break;
-            };
-            push(&mut batch, line, text.as_ref().map(|t| *t), self.encoding);
+            match self.lines.next_line() {
+                Ok(Some((line, text))) => {
+                    push(&mut batch, line, text.as_ref().map(|t| *t), self.encoding);
+                }
+                Ok(None) => break,
+                Err(e) if batch.rows.is_empty() => return Err(e),
+                Err(e) => {
+                    self.failed = Some(e);
+                    break;
+                }
+            }
         }
         if batch.rows.is_empty() {
             return Ok(None);

@@ -57,12 +57,14 @@ use tokio::task::JoinSet;
 pub type Reply = Response<Body>;
 
 /// A response body: all at once, or a stream of chunks sent from elsewhere
-/// (a screening's answer lines). The stream ends when its senders are gone.
+/// (a screening's answer lines). The stream ends when its senders are gone;
+/// an `Err` chunk aborts it, so that the client sees a cut-off transfer
+/// rather than a complete answer.
 pub enum Body {
     /// The whole body (taken when sent).
     Full(Option<Bytes>),
     /// Chunks as they come.
-    Stream(tokio::sync::mpsc::Receiver<Bytes>),
+    Stream(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>),
 }
 
 impl Body {
@@ -74,17 +76,17 @@ impl Body {
 
 impl hyper::body::Body for Body {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = std::io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Body::Stream(rx) => rx
                 .poll_recv(cx)
-                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+                .map(|chunk| chunk.map(|c| c.map(Frame::data))),
         }
     }
 

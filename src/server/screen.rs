@@ -11,7 +11,9 @@
 //! read); a problem found before that is a 400. A failure after it (the
 //! upload cut off or stalled, the store failing) can only be told in the
 //! answer itself: its last line is then `{"error":{…}}` instead of the
-//! summary. An answer is complete exactly when it ends with the summary.
+//! summary, and the transfer is cut off after it (no closing chunk), so
+//! that no HTTP client takes the answer for complete. An answer is complete
+//! exactly when it ends with the summary.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -118,7 +120,7 @@ pub fn accepts_csv(req: &Request<Incoming>) -> bool {
 /// Writes into the response body's channel, waiting while the client does
 /// not read, up to the stall limit.
 struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Bytes>,
+    tx: tokio::sync::mpsc::Sender<io::Result<Bytes>>,
     runtime: tokio::runtime::Handle,
     stall: Duration,
 }
@@ -127,7 +129,7 @@ impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let chunk = Bytes::copy_from_slice(buf);
         self.runtime
-            .block_on(self.tx.send_timeout(chunk, self.stall))
+            .block_on(self.tx.send_timeout(Ok(chunk), self.stall))
             .map_err(|e| match e {
                 SendTimeoutError::Timeout(_) => io::Error::new(
                     io::ErrorKind::TimedOut,
@@ -205,7 +207,7 @@ pub fn start(
     };
     metrics.screening(true);
     let running = Running(metrics.clone());
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), Reply>>();
     let options = Options {
         action: asked.action,
@@ -261,6 +263,12 @@ pub fn start(
                 let _ = serde_json::to_writer(&mut out, &line);
                 let _ = out.write_all(b"\n");
                 let _ = out.flush();
+                // Then cut the transfer off: no client takes it for whole.
+                if let Ok(w) = out.into_inner() {
+                    let _ = w
+                        .runtime
+                        .block_on(w.tx.send_timeout(Err(io::Error::other(e.to_string())), w.stall));
+                }
             }
         });
     if let Err(e) = spawned {
