@@ -553,6 +553,7 @@ fn search_sees_later_writes_through_the_delta() {
                 id_prefix: None,
                 born: None,
                 mask: None,
+                min_score: 0.0,
             })
             .unwrap()
     };

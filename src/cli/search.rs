@@ -46,6 +46,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         id_prefix,
         born: args.born,
         mask: None,
+        min_score: 0.0,
     };
     match engine.search(&query) {
         Ok(results) => {

@@ -347,20 +347,14 @@ impl<'e> Screener<'e> {
     }
 
     fn by_name(&self, name: &str, mask: Option<&MaskedId>) -> Result<Outcome, Failure> {
-        let query = SearchQuery {
+        let query = |min_score: f64, limit: usize| SearchQuery {
             text: name,
             kind: mask.and_then(MaskedId::kind),
-            limit: CANDIDATES_CONSIDERED,
+            limit,
             id_prefix: None,
             born: None,
             mask,
-        };
-        let searched = |exact: bool| {
-            if exact {
-                self.engine.names().search_exact(&query)
-            } else {
-                self.engine.search(&query)
-            }
+            min_score,
         };
         let bad_name = |e: search::SearchError| {
             Failure::Row(RowError::new(
@@ -368,9 +362,31 @@ impl<'e> Screener<'e> {
                 format!("field \"name\": {e}"),
             ))
         };
-        let mut hits = searched(true).map_err(bad_name)?;
+        let clear = |hits: &[Hit]| {
+            hits.first().is_some_and(|top| {
+                top.score >= self.min_score
+                    && hits.get(1).is_none_or(|h| h.score < top.score - MARGIN)
+            })
+        };
+        // The name as registered; else names close enough to be the match
+        // (which spares the typo lookups when one is clear: no typo comes
+        // within the margin of it); else every candidate.
+        let mut hits = self
+            .engine
+            .names()
+            .search_exact(&query(0.0, CANDIDATES_CONSIDERED))
+            .map_err(bad_name)?;
         if hits.is_empty() {
-            hits = searched(false).map_err(bad_name)?;
+            hits = self
+                .engine
+                .search(&query(self.min_score - MARGIN, CANDIDATES_SHOWN + 1))
+                .map_err(bad_name)?;
+            if !clear(&hits) {
+                hits = self
+                    .engine
+                    .search(&query(CANDIDATE_FLOOR, CANDIDATES_CONSIDERED))
+                    .map_err(bad_name)?;
+            }
         }
         let complete = hits.len() < CANDIDATES_CONSIDERED;
         hits.retain(|h| h.score >= CANDIDATE_FLOOR);

@@ -109,6 +109,9 @@ pub struct SearchQuery<'a> {
     /// Only subjects whose identifier shows these visible characters (a
     /// masked identifier from a published list).
     pub mask: Option<&'a MaskedId>,
+    /// Only results scoring at least this (0: all). Candidates that cannot
+    /// reach it are not looked for: above [`typo_bound`], no typo lookups.
+    pub min_score: f64,
 }
 
 /// One result, as SPEC §6 `/v1/search` returns it.
@@ -369,6 +372,11 @@ impl NameIndex {
             let mut ids = Vec::new();
             segment.names_by_text(&normalized, CAP_CANDIDATES, &mut ids);
             for &id in &ids {
+                // A pool full of names scoring 1 cannot change but in the
+                // order of equals (a common person's name has thousands).
+                if pool.full() && pool.floor() >= 1.0 {
+                    break;
+                }
                 let Some(record) = segment.name(id).filter(|r| admit(source, r.key)) else {
                     continue;
                 };
@@ -393,12 +401,16 @@ impl NameIndex {
             let read_records = filtered || (!from_delta && !self.shadowed.is_empty());
             let mut expanded = std::collections::HashSet::new();
             for tier in [Tier::Direct, Tier::Typos] {
-                // Typos cannot beat a pool already full of better names.
-                if tier == Tier::Typos && pool.full() && pool.floor() > typo_bound(&readings) {
+                // Typos cannot beat a pool already full of better names, nor
+                // reach the score asked for.
+                if tier == Tier::Typos
+                    && ((pool.full() && pool.floor() > typo_bound(&readings))
+                        || typo_bound(&readings) < q.min_score)
+                {
                     break;
                 }
                 for c in candidate_cores(segment, &readings, tier, &expanded) {
-                    if pool.full() && c.score < pool.floor() {
+                    if (pool.full() && c.score < pool.floor()) || c.score < q.min_score {
                         break;
                     }
                     expanded.insert(c.core);
@@ -455,7 +467,9 @@ impl NameIndex {
                 }
             }
         }
-        Ok(pool.finish([&self.segment, &self.delta], admit, &normalized, q.limit))
+        let mut hits = pool.finish([&self.segment, &self.delta], admit, &normalized, q.limit);
+        hits.retain(|h| h.score >= q.min_score);
+        Ok(hits)
     }
 }
 

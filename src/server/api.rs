@@ -161,6 +161,7 @@ impl Api {
             id_prefix,
             born,
             mask: None,
+            min_score: 0.0,
         };
         let results = self
             .engine

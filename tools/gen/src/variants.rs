@@ -551,6 +551,7 @@ pub fn score(engine: &creditgate::engine::Engine, set: &[Variant]) -> Report {
                 id_prefix: None,
                 born: None,
                 mask: None,
+                min_score: 0.0,
             })
             .unwrap_or_default();
         let took = started.elapsed().as_secs_f64() * 1e6;
