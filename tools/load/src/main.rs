@@ -37,6 +37,8 @@ use serde::Deserialize;
 use tokio::net::TcpStream;
 
 /// The same allocator as `creditgate` itself (see `baseline`).
+mod screen;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -56,6 +58,9 @@ enum Command {
     /// Print request paths drawn like `run` draws them, one per line (for
     /// outside load tools such as wrk with tools/wrk-mix.lua).
     Paths(PathsArgs),
+    /// Upload one file to /v1/screen, then read the answer (optionally
+    /// slowly), watching the server's memory.
+    Screen(screen::ScreenArgs),
 }
 
 /// Which requests to send: ids drawn from a generator dataset.
@@ -510,5 +515,6 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => run(&args),
         Command::Baseline(args) => baseline(&args),
         Command::Paths(args) => paths(&args),
+        Command::Screen(args) => screen::screen(&args),
     }
 }
