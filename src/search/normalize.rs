@@ -271,14 +271,44 @@ pub fn opencc_pairs() -> impl Iterator<Item = (char, char)> {
         })
 }
 
-static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| opencc_pairs().collect());
+/// The first and last code points of the CJK Unified Ideographs block,
+/// where nearly all Traditional characters are: looked up by index.
+const CJK: std::ops::RangeInclusive<u32> = 0x4E00..=0x9FFF;
+
+/// Traditional → Simplified: a dense table over [`CJK`] (every character
+/// of a name is looked up, so an index beats a hash), a map for the rest.
+struct Traditional {
+    cjk: Vec<char>,
+    other: HashMap<char, char>,
+}
+
+static TRADITIONAL: LazyLock<Traditional> = LazyLock::new(|| {
+    let mut t = Traditional {
+        cjk: CJK
+            .map(|u| char::from_u32(u).expect("CJK code points are chars"))
+            .collect(),
+        other: HashMap::new(),
+    };
+    for (from, to) in opencc_pairs() {
+        if CJK.contains(&(from as u32)) {
+            t.cjk[(from as u32 - CJK.start()) as usize] = to;
+        } else {
+            t.other.insert(from, to);
+        }
+    }
+    t
+});
 
 /// The Simplified form of a Traditional character (itself otherwise).
 pub fn simplify(c: char) -> char {
     if c.is_ascii() {
         return c;
     }
-    TRADITIONAL.get(&c).copied().unwrap_or(c)
+    let t = &*TRADITIONAL;
+    if CJK.contains(&(c as u32)) {
+        return t.cjk[(c as u32 - CJK.start()) as usize];
+    }
+    t.other.get(&c).copied().unwrap_or(c)
 }
 
 /// The normalized text of a name: [`crate::names::fold`] (width, brackets,
@@ -364,6 +394,56 @@ pub fn pinyin_keys(text: &str, max: usize) -> Vec<String> {
     }
     keys.retain(|k| !k.is_empty());
     keys
+}
+
+/// Whether some reading of `text` (every reading of each polyphonic
+/// character, letters and digits as themselves) spells `pinyin` exactly: a
+/// homophone test that builds no strings, for scoring many candidate cores.
+pub fn sounds_as(text: &str, pinyin: &str) -> bool {
+    fn rest_matches(chars: &[char], target: &[u8]) -> bool {
+        let Some((&c, more)) = chars.split_first() else {
+            return target.is_empty();
+        };
+        if c.is_ascii() {
+            if !c.is_ascii_alphanumeric() {
+                return rest_matches(more, target);
+            }
+            return target.first() == Some(&(c.to_ascii_lowercase() as u8))
+                && rest_matches(more, &target[1..]);
+        }
+        let Some(multi) = c.to_pinyin_multi() else {
+            if !c.is_alphanumeric() {
+                return rest_matches(more, target);
+            }
+            let mut buf = [0u8; 4];
+            let own = c.encode_utf8(&mut buf).as_bytes();
+            return target.starts_with(own) && rest_matches(more, &target[own.len()..]);
+        };
+        multi.into_iter().any(|p| {
+            // As typed: ü as v.
+            let mut at = 0;
+            for r in p.plain().chars() {
+                let r = if r == 'ü' { 'v' } else { r };
+                if !r.is_ascii() || target.get(at) != Some(&(r as u8)) {
+                    return false;
+                }
+                at += 1;
+            }
+            rest_matches(more, &target[at..])
+        })
+    }
+    let mut buf = ['\0'; 32];
+    let mut n = 0;
+    for c in text.chars() {
+        if n == buf.len() {
+            return pinyin_keys(text, PINYIN_READINGS)
+                .iter()
+                .any(|k| k == pinyin);
+        }
+        buf[n] = c;
+        n += 1;
+    }
+    !pinyin.is_empty() && rest_matches(&buf[..n], pinyin.as_bytes())
 }
 
 /// An organization's name taken apart.
@@ -585,6 +665,33 @@ mod tests {
         assert_eq!(keys[0], pinyin_key("长沙银行"));
         assert!(keys.contains(&"changshayinhang".to_string()), "{keys:?}");
         assert!(keys.len() <= PINYIN_READINGS);
+    }
+
+    #[test]
+    fn sounds_as_agrees_with_the_spelled_readings() {
+        for (text, pinyin) in [
+            ("长沙银行", "changshayinhang"),
+            ("长沙银行", "zhangshayinhang"),
+            ("华为", "huawei"),
+            ("华维", "huawei"),
+            ("3D打印", "3ddayin"),
+            ("绿源", "lvyuan"),
+        ] {
+            assert!(sounds_as(text, pinyin), "{text} {pinyin}");
+            assert!(
+                pinyin_keys(text, PINYIN_READINGS)
+                    .iter()
+                    .any(|k| k == pinyin)
+            );
+        }
+        for (text, pinyin) in [
+            ("华为", "huawe"),
+            ("华为", "huaweii"),
+            ("华为", ""),
+            ("中远", "huawei"),
+        ] {
+            assert!(!sounds_as(text, pinyin), "{text} {pinyin}");
+        }
     }
 
     fn parts(name: &str) -> NameParts {

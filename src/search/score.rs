@@ -19,7 +19,7 @@
 //! not in the data then rarely reaches 0.8, while ranking still puts the
 //! closest name first.
 
-use super::normalize::{Form, NameParts, PINYIN_READINGS, pinyin_key, pinyin_keys};
+use super::normalize::{Form, NameParts, PINYIN_READINGS, pinyin_key, pinyin_keys, sounds_as};
 
 /// How a name was found, for `method` in SPEC §6 answers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -174,12 +174,10 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
     let chars = &buf[..n];
     // A query in pinyin compares with the name's pinyin (any reading of its
     // polyphonic characters); a homophone has as many characters.
-    let readings = if latin || chars.len() == q.core_chars.len() {
-        pinyin_keys(core, PINYIN_READINGS)
-    } else {
-        Vec::new()
-    };
-    if !q.core_pinyin.is_empty() && readings.contains(&q.core_pinyin) {
+    if !q.core_pinyin.is_empty()
+        && (latin || chars.len() == q.core_chars.len())
+        && sounds_as(core, &q.core_pinyin)
+    {
         // Typed in pinyin, it is the name as said; in characters, another
         // name that sounds the same.
         return Some((if latin { 0.9 } else { 0.79 }, Method::Pinyin));
@@ -191,6 +189,12 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
     // Typed in part: the name's core begins with the query's (or its pinyin
     // with the pinyin typed). Below a typo of the same length: the query
     // does not say how the name goes on.
+    // Pinyin spellings, for a query typed in pinyin only.
+    let readings = if latin {
+        pinyin_keys(core, PINYIN_READINGS)
+    } else {
+        Vec::new()
+    };
     let typed = q.core_chars.len() as f64;
     if !latin && q.core_chars.len() >= 3 && chars.starts_with(&q.core_chars) {
         return Some((0.5 + 0.2 * typed / chars.len() as f64, Method::Prefix));
