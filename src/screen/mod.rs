@@ -56,6 +56,24 @@ pub struct Options {
     pub output: OutputFormat,
     /// Worker threads.
     pub workers: usize,
+    /// Run every thread of the screening, the caller's included, at the
+    /// lowest CPU priority, so that work served beside it (the checks of a
+    /// server) keeps the cores when it needs them.
+    pub background: bool,
+}
+
+/// The lowest CPU priority for the calling thread: Linux `SCHED_IDLE`, which
+/// runs only when no ordinary thread wants the core and yields it at once
+/// when one wakes (the thread's own policy, not the process's).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a plain system call on the calling thread (pid 0) with a valid
+    // parameter block; failure leaves the policy as it was, which is
+    // harmless.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
 }
 
 /// Why a screening stopped before the end of its input.
@@ -194,6 +212,10 @@ pub fn screen(
 ) -> Result<Summary, ScreenError> {
     let started = Instant::now();
     let workers = options.workers.max(1);
+    if options.background {
+        lower_priority();
+    }
+    let background = options.background;
     let screener = Screener::new(
         engine,
         options.action,
@@ -219,6 +241,9 @@ pub fn screen(
     let mut tally = Tally::default();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> io::Result<()> {
+            if background {
+                lower_priority();
+            }
             // A token per batch: the writer hands one back per batch written.
             while token_rx.recv().is_ok() {
                 match input.next_batch()? {
@@ -236,6 +261,9 @@ pub fn screen(
             let (batch_rx, done_tx, screener, layout) =
                 (batch_rx.clone(), done_tx.clone(), &screener, &layout);
             scope.spawn(move || {
+                if background {
+                    lower_priority();
+                }
                 for batch in batch_rx {
                     let mut out = Vec::with_capacity(batch.len() * 320);
                     let mut tally = Tally::default();

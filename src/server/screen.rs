@@ -215,6 +215,7 @@ pub fn start(
         min_score: asked.min_score,
         output: asked.output,
         workers: limits.workers,
+        background: true,
     };
     let media = options.output.media_type();
     let writer = ChannelWriter {
