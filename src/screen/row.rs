@@ -207,6 +207,8 @@ pub struct Screener<'e> {
     engine: &'e Engine,
     action: ActionId,
     at: Date,
+    /// For identity numbers' birth dates (not in the future).
+    today: Date,
     min_score: f64,
     output: OutputFormat,
 }
@@ -224,6 +226,7 @@ impl<'e> Screener<'e> {
             engine,
             action,
             at,
+            today: Date::today(),
             min_score,
             output,
         }
@@ -297,7 +300,7 @@ impl<'e> Screener<'e> {
                 ))),
             };
         }
-        match SubjectKey::parse_readings(id) {
+        match SubjectKey::parse_readings_at(id, self.today) {
             Ok(readings) => self.by_id(self.engine.pick_reading(readings), name),
             Err(e) => {
                 let error = RowError::new("invalid_id", format!("field \"id\": {e}"));
@@ -362,12 +365,6 @@ impl<'e> Screener<'e> {
                 format!("field \"name\": {e}"),
             ))
         };
-        let clear = |hits: &[Hit]| {
-            hits.first().is_some_and(|top| {
-                top.score >= self.min_score
-                    && hits.get(1).is_none_or(|h| h.score < top.score - MARGIN)
-            })
-        };
         // The name as registered; else names close enough to be the match
         // (which spares the typo lookups when one is clear: no typo comes
         // within the margin of it); else every candidate.
@@ -381,7 +378,7 @@ impl<'e> Screener<'e> {
                 .engine
                 .search(&query(self.min_score - MARGIN, CANDIDATES_SHOWN + 1))
                 .map_err(bad_name)?;
-            if !clear(&hits) {
+            if !clear_match(&hits, self.min_score) {
                 hits = self
                     .engine
                     .search(&query(CANDIDATE_FLOOR, CANDIDATES_CONSIDERED))
@@ -389,11 +386,11 @@ impl<'e> Screener<'e> {
             }
         }
         let complete = hits.len() < CANDIDATES_CONSIDERED;
+        let clear = clear_match(&hits, self.min_score);
         hits.retain(|h| h.score >= CANDIDATE_FLOOR);
         let mut candidates = Vec::with_capacity(hits.len());
         for hit in hits {
-            let key = SubjectKey::parse(&hit.id).expect("the index holds canonical identifiers");
-            let verdict = self.engine.verdict(key, self.action, self.at)?;
+            let verdict = self.engine.verdict(hit.key, self.action, self.at)?;
             candidates.push((hit, verdict));
         }
         let by = if mask.is_some() {
@@ -401,15 +398,10 @@ impl<'e> Screener<'e> {
         } else {
             By::Name
         };
-        let best = candidates.first().map(|(h, _)| h.score).unwrap_or(0.0);
-        let clear = best >= self.min_score
-            && candidates
-                .get(1)
-                .is_none_or(|(h, _)| h.score < best - MARGIN);
         let matched = if clear {
             let (hit, _) = candidates.remove(0);
             Some(Match {
-                id: SubjectKey::parse(&hit.id).expect("the index holds canonical identifiers"),
+                id: hit.key,
                 name: Some(hit.name),
                 matched_name: Some(hit.matched_name),
                 score: hit.score,
@@ -635,6 +627,14 @@ impl<'e> Screener<'e> {
         write_csv_record(out, &fields);
         Ok(decision)
     }
+}
+
+/// Whether the best of `hits` (ranked) is the match: it scores at least
+/// `min_score` and the next comes no closer than [`MARGIN`].
+fn clear_match(hits: &[Hit], min_score: f64) -> bool {
+    hits.first().is_some_and(|top| {
+        top.score >= min_score && hits.get(1).is_none_or(|h| h.score < top.score - MARGIN)
+    })
 }
 
 /// `{"row":R,"line":L`: a row's line starts with where it came from.

@@ -117,6 +117,9 @@ pub struct SearchQuery<'a> {
 /// One result, as SPEC §6 `/v1/search` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
+    /// The subject's key (`id` parsed).
+    #[serde(skip)]
+    pub key: SubjectKey,
     /// Canonical identifier.
     pub id: String,
     /// The subject's current name.
@@ -609,6 +612,7 @@ impl Pool {
                 score,
                 c.method,
                 Hit {
+                    key: record.key,
                     id: record.key.to_string(),
                     name: current.to_string(),
                     kind: match record.key.kind() {
