@@ -123,6 +123,12 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    if let Err(e) = &result {
+        // The answer says it is cut short, as over HTTP (when it can still
+        // be written).
+        let _ = out.write_all(&e.closing_line(options.output));
+        let _ = out.flush();
+    }
     let summary = result.context("screening stopped")?;
     let t = &summary.tally;
     eprintln!(

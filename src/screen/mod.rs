@@ -90,6 +90,44 @@ pub enum ScreenError {
     Store(#[from] StoreError),
 }
 
+impl ScreenError {
+    /// A stable code for programs: `upload_failed`, `client_gone`,
+    /// `store_error`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScreenError::Input(_) => "upload_failed",
+            ScreenError::Output(_) => "client_gone",
+            ScreenError::Store(_) => "store_error",
+        }
+    }
+
+    /// The line that ends an answer cut short, in place of the summary:
+    /// `{"error":{"code","message"}}`, or in CSV a record whose `row` is
+    /// `error` with the message in the `error` column.
+    pub fn closing_line(&self, output: OutputFormat) -> Vec<u8> {
+        let message = self.to_string();
+        match output {
+            OutputFormat::Ndjson => {
+                let mut out = serde_json::to_vec(
+                    &serde_json::json!({"error": {"code": self.code(), "message": message}}),
+                )
+                .expect("plain fields always encode");
+                out.push(b'\n');
+                out
+            }
+            OutputFormat::Csv => {
+                let text = format!("{}: {message}", self.code());
+                let mut fields = [""; 14];
+                fields[0] = "error";
+                fields[13] = &text;
+                let mut out = Vec::new();
+                write_csv_record(&mut out, &fields);
+                out
+            }
+        }
+    }
+}
+
 /// The counts of a finished screening.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -323,4 +361,25 @@ pub fn screen(
     }
     out.flush().map_err(ScreenError::Output)?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_short_answer_ends_with_an_error_line_in_either_layout() {
+        let e = ScreenError::Input(io::Error::other("the upload stalled"));
+        let line = e.closing_line(OutputFormat::Ndjson);
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["error"]["code"], "upload_failed");
+        assert!(v["error"]["message"].as_str().unwrap().contains("stalled"));
+        let csv = String::from_utf8(e.closing_line(OutputFormat::Csv)).unwrap();
+        assert!(csv.starts_with("error,"), "{csv}");
+        assert_eq!(csv.matches(',').count(), CSV_HEADER.matches(',').count());
+        assert!(
+            csv.trim_end()
+                .ends_with("upload_failed: cannot read the input: the upload stalled")
+        );
+    }
 }

@@ -255,14 +255,7 @@ pub fn start(
             if let Err(e) = screen(&engine, &options, input, &mut out, &mut progress) {
                 metrics.screen_failed();
                 eprintln!("creditgate: a screening stopped: {e}");
-                let code = match e {
-                    crate::screen::ScreenError::Input(_) => "upload_failed",
-                    crate::screen::ScreenError::Output(_) => "client_gone",
-                    crate::screen::ScreenError::Store(_) => "store_error",
-                };
-                let line = serde_json::json!({"error": {"code": code, "message": e.to_string()}});
-                let _ = serde_json::to_writer(&mut out, &line);
-                let _ = out.write_all(b"\n");
+                let _ = out.write_all(&e.closing_line(options.output));
                 let _ = out.flush();
                 // Then cut the transfer off: no client takes it for whole.
                 if let Ok(w) = out.into_inner() {
