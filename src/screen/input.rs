@@ -564,6 +564,11 @@ impl Input {
                 .iter()
                 .find(|b| !b.is_ascii_whitespace())
                 .is_some_and(|&b| b == b'{');
+        if let (None, Some((n, Err(e @ LineError::TooLong { .. })))) = (format, &first) {
+            return Err(InputError::Header(format!(
+                "line {n}: {e}, so whether the input is NDJSON or CSV cannot be told from it; say format=ndjson or format=csv"
+            )));
+        }
         let format = format.unwrap_or(if looks_json || first.is_none() {
             Format::Ndjson
         } else {
@@ -834,6 +839,26 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(e, InputError::Header(_)), "{e}");
+    }
+
+    #[test]
+    fn an_overlong_first_line_is_a_row_error_once_the_format_is_known() {
+        let mut text = format!("{{\"name\":\"{}\"}}\n", "a".repeat(MAX_ROW_BYTES));
+        text.push_str("{\"id\":\"x\"}\n");
+        let e = Input::open(io::Cursor::new(text.clone().into_bytes()), None, None)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("format=ndjson"), "{e}");
+        let got = rows(text.as_bytes(), Some(Format::Ndjson), None);
+        assert!(
+            got[0]
+                .2
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("longer than")
+        );
+        assert_eq!(got[1].2.as_ref().unwrap().id.as_deref(), Some("x"));
     }
 
     #[test]
