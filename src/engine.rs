@@ -460,12 +460,7 @@ impl Engine {
             return Ok(verdict);
         }
         // Not reachable without entries today; kept general all the same.
-        let view = SubjectView {
-            known,
-            entries: &[],
-            roles: &[],
-        };
-        let d = decide(&self.catalog, &view, action, at);
+        let d = self.clean_decision(known, action, at);
         let mut answer = self.answer(key, known, action, at, &d);
         answer.name_match = name_match;
         write_answer(out, &answer);
@@ -476,12 +471,7 @@ impl Engine {
     /// `"decision"` to the end; `None` when the decision has benefits other
     /// than the clean record's, which only the general path writes.
     fn clean_tail(&self, action: ActionId, known: bool, at: Date) -> CleanTail {
-        let view = SubjectView {
-            known,
-            entries: &[],
-            roles: &[],
-        };
-        let d = decide(&self.catalog, &view, action, at);
+        let d = self.clean_decision(known, action, at);
         if d.benefits
             .iter()
             .any(|b| !matches!(b.source, BenefitSource::CleanRecord { .. }))
@@ -514,12 +504,18 @@ impl Engine {
         if flags.is_some() {
             return Ok(self.check(key, action, at)?.decision);
         }
+        Ok(self.clean_decision(known, action, at).verdict)
+    }
+
+    /// The decision for a subject with no entry of its own or through an
+    /// organization.
+    fn clean_decision(&self, known: bool, action: ActionId, at: Date) -> Decision<'static> {
         let view = SubjectView {
             known,
             entries: &[],
             roles: &[],
         };
-        Ok(decide(&self.catalog, &view, action, at).verdict)
+        decide(&self.catalog, &view, action, at)
     }
 
     /// Decides whether `key` may do `action` on `at`.

@@ -106,6 +106,15 @@ pub struct Ref<'a> {
     pub number: bool,
 }
 
+impl Ref<'_> {
+    fn number(n: impl ToString) -> Ref<'static> {
+        Ref {
+            text: Cow::Owned(n.to_string()),
+            number: true,
+        }
+    }
+}
+
 /// The fields of one row. Empty strings count as absent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Fields<'a> {
@@ -237,22 +246,13 @@ fn reference<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Ref<'de>>,
             }))
         }
         fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(Ref {
-                text: Cow::Owned(v.to_string()),
-                number: true,
-            }))
+            Ok(Some(Ref::number(v)))
         }
         fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(Ref {
-                text: Cow::Owned(v.to_string()),
-                number: true,
-            }))
+            Ok(Some(Ref::number(v)))
         }
         fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Some(Ref {
-                text: Cow::Owned(v.to_string()),
-                number: true,
-            }))
+            Ok(Some(Ref::number(v)))
         }
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
             Ok(None)
