@@ -21,6 +21,8 @@ use crate::catalog::ActionId;
 use crate::date::{Date, DayClock};
 use crate::engine::Engine;
 use crate::id::SubjectKey;
+use crate::screen::input::{Format, parse_encoding};
+use crate::screen::row::{DEFAULT_MIN_SCORE, OutputFormat, parse_score};
 use crate::search::{self, SearchQuery};
 
 /// The SPEC §6 handler over an engine.
@@ -192,22 +194,20 @@ impl Api {
         refuse_unknown(&q, &SCREEN_PARAMS)?;
         let (hinted_format, hinted_encoding) = super::screen::content_type_hints(req)
             .map_err(|e| Refusal::bad("invalid_header", e))?;
-        let output = optional(&q, "output", crate::screen::row::OutputFormat::parse)?.unwrap_or(
+        let output = optional(&q, "output", OutputFormat::parse)?.unwrap_or(
             if super::screen::accepts_csv(req) {
-                crate::screen::row::OutputFormat::Csv
+                OutputFormat::Csv
             } else {
-                crate::screen::row::OutputFormat::Ndjson
+                OutputFormat::Ndjson
             },
         );
         Ok(ScreenRequest {
             action: self.action(required(&q, "action")?)?,
             at: date_param(&q, today)?,
-            format: optional(&q, "format", crate::screen::input::Format::parse)?.or(hinted_format),
-            encoding: optional(&q, "encoding", crate::screen::input::parse_encoding)?
-                .or(hinted_encoding),
+            format: optional(&q, "format", Format::parse)?.or(hinted_format),
+            encoding: optional(&q, "encoding", parse_encoding)?.or(hinted_encoding),
             output,
-            min_score: optional(&q, "min_score", crate::screen::row::parse_score)?
-                .unwrap_or(crate::screen::row::DEFAULT_MIN_SCORE),
+            min_score: optional(&q, "min_score", parse_score)?.unwrap_or(DEFAULT_MIN_SCORE),
         })
     }
 
