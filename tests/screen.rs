@@ -537,3 +537,79 @@ fn screen_command() {
     assert_eq!(out.status.code(), Some(1));
     assert!(texts(&out).1.contains("unknown action"));
 }
+
+/// The same rows screened by 1, 2 and 7 workers give the same answer, byte
+/// for byte (but the summary's timing): order and content do not depend on
+/// which worker took which batch. Rows of every kind, good and bad, mixed
+/// over several batches.
+#[test]
+fn the_answer_does_not_depend_on_the_number_of_workers() {
+    use creditgate::screen::input::Input;
+    use creditgate::screen::row::OutputFormat;
+    use creditgate::screen::{Options, screen};
+
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let catalog = Catalog::bundled();
+    let engine = Engine::open(&tmp.path().join("store"), catalog.clone()).unwrap();
+    let (subjects, _) = load_sample();
+    let mut body = String::new();
+    for (i, s) in subjects.iter().enumerate().take(4000) {
+        let id = s.id.to_string();
+        let row = match i % 8 {
+            0 => serde_json::json!({"ref": i, "id": id}),
+            1 => serde_json::json!({"ref": i, "id": id, "name": s.name}),
+            2 => serde_json::json!({"ref": i, "name": s.name}),
+            3 => {
+                serde_json::json!({"ref": i, "id": format!("{}********{}", &id[..6], &id[14..]), "name": s.name})
+            }
+            4 => serde_json::json!({"ref": i, "id": &id[..17]}),
+            5 => serde_json::json!({"ref": i, "id": id, "name": "另一家公司"}),
+            6 => serde_json::json!({"ref": i, "name": s.name.chars().rev().collect::<String>()}),
+            _ => serde_json::json!({"ref": i}),
+        };
+        body.push_str(&row.to_string());
+        body.push('\n');
+        if i % 333 == 0 {
+            body.push_str("{broken\n");
+        }
+    }
+    let at = AT.parse().unwrap();
+    let answers: Vec<(String, String)> = [1, 2, 7]
+        .iter()
+        .flat_map(|&workers| [OutputFormat::Ndjson, OutputFormat::Csv].map(|o| (workers, o)))
+        .map(|(workers, output)| {
+            let input =
+                Input::open(std::io::Cursor::new(body.clone().into_bytes()), None, None).unwrap();
+            let options = Options {
+                action: catalog.action_by_code("flight").unwrap(),
+                at,
+                min_score: 0.8,
+                output,
+                workers,
+                background: false,
+            };
+            let mut out = Vec::new();
+            let summary = screen(&engine, &options, input, &mut out, &mut |_| {}).unwrap();
+            assert_eq!(summary.tally.rows, 4000 + 13);
+            let text = String::from_utf8(out).unwrap();
+            // All but the last line (the summary, which has timings).
+            let (rows, last) = text.trim_end().rsplit_once('\n').unwrap();
+            assert!(last.contains("summary"), "{last}");
+            (format!("{output:?}"), rows.to_string())
+        })
+        .collect();
+    for (format, rows) in &answers[2..] {
+        let first = &answers[if format == "Ndjson" { 0 } else { 1 }];
+        assert_eq!(&first.0, format);
+        assert!(&first.1 == rows, "{format} differs between worker counts");
+    }
+    let (rows, _) = lines(format!("{}\n{{\"summary\":{{}}}}", answers[0].1).as_bytes());
+    assert_eq!(rows.len(), 4013);
+    for kind in ["id", "name", "masked_id"] {
+        assert!(rows.iter().any(|r| r["match"]["by"] == kind), "{kind}");
+    }
+    assert!(rows.iter().any(|r| r["error"]["code"] == "bad_row"));
+    assert!(rows.iter().any(|r| r["error"]["code"] == "invalid_id"));
+    assert!(rows.iter().any(|r| r["name_match"] == false));
+}
