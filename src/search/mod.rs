@@ -191,11 +191,12 @@ pub fn compare(typed: &str, names: &[&str]) -> Option<NameMatch> {
         let alias = index > 0;
         let text = normalize(name);
         if text == normalized {
-            let (score, method) = match (alias, typed.trim() == name.trim()) {
-                (true, _) => (0.995, Method::Alias),
-                (false, true) => (1.0, Method::Exact),
-                (false, false) => (1.0, Method::Normalized),
+            let method = if typed.trim() == name.trim() {
+                Method::Exact
+            } else {
+                Method::Normalized
             };
+            let (score, method) = as_named(1.0, method, alias, true);
             offer(NameMatch {
                 score,
                 method,
@@ -209,16 +210,9 @@ pub fn compare(typed: &str, names: &[&str]) -> Option<NameMatch> {
             let Some((core, method)) = score::core_score(reading, &parts.core) else {
                 continue;
             };
-            let mut score = core * score::factors(reading, &parts);
-            let mut method = method.at(score);
-            if alias {
-                score *= 0.97;
-                if method == Method::Normalized {
-                    method = Method::Alias;
-                }
-            }
-            // Below the names typed as they are, as in the search's ranking.
-            score *= 0.98 + 0.01 * text_likeness(&normalized, &text);
+            let score = core * score::factors(reading, &parts);
+            let (score, method) = as_named(score, method.at(score), alias, false);
+            let score = tie_broken(score, &normalized, &text);
             offer(NameMatch {
                 score: (score * 1000.0).round() / 1000.0,
                 method,
@@ -540,18 +534,7 @@ impl Pool {
         method: Method,
         exact_text: bool,
     ) {
-        // A former name is a little less sure than the current one; typed
-        // exactly, it still comes before any other name's variant.
-        let score = match (alias, exact_text) {
-            (false, _) => score,
-            (true, true) => 0.995,
-            (true, false) => score * 0.97,
-        };
-        let method = if alias && method == Method::Normalized {
-            Method::Alias
-        } else {
-            method
-        };
+        let (score, method) = as_named(score, method, alias, exact_text);
         if self.full() && score < self.floor() {
             return;
         }
@@ -594,15 +577,11 @@ impl Pool {
             let Some(record) = segment.name(c.name).filter(|r| admit(c.source, r.key)) else {
                 continue;
             };
-            let mut score = c.score;
-            if !c.exact_text {
-                // Below the names whose text is the query's (1 and 0.995 for
-                // a former name); among names alike in their parts, the one
-                // whose whole text is closer to the query's ranks first (a
-                // swap keeps every character; a bracketed place is further
-                // from a leading one).
-                score *= 0.98 + 0.01 * text_likeness(normalized, &normalize(record.text));
-            }
+            let score = if c.exact_text {
+                c.score
+            } else {
+                tie_broken(c.score, normalized, &normalize(record.text))
+            };
             let current = if record.alias {
                 segment.name(record.current).map_or(record.text, |r| r.text)
             } else {
@@ -857,6 +836,31 @@ fn two_deletions(chars: &[char]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A name's score and method once it is known whether it is a former name
+/// (`alias`) and whether its text is the query's (`exact_text`): a former
+/// name is a little less sure than the current one; typed exactly, it still
+/// comes before any other name's variant.
+fn as_named(score: f64, method: Method, alias: bool, exact_text: bool) -> (f64, Method) {
+    if !alias {
+        return (score, method);
+    }
+    let score = if exact_text { 0.995 } else { score * 0.97 };
+    let method = if method == Method::Normalized || exact_text {
+        Method::Alias
+    } else {
+        method
+    };
+    (score, method)
+}
+
+/// A score below the names whose text is the query's (1, and 0.995 for a
+/// former name): among names alike in their parts, the one whose whole text
+/// is closer to the query's ranks first (a swap keeps every character; a
+/// bracketed place is further from a leading one).
+fn tie_broken(score: f64, query: &str, name: &str) -> f64 {
+    score * (0.98 + 0.01 * text_likeness(query, name))
 }
 
 /// How alike two normalized texts are as wholes, in [0, 1]: half edit
