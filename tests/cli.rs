@@ -1,6 +1,6 @@
 //! The `creditgate` binary's foundation subcommands: exit codes and messages.
 
-use crate::util::{creditgate, root, sample_dir, tempdir, texts};
+use crate::util::{creditgate, creditgate_with_stdin, root, sample_dir, tempdir, texts};
 
 #[test]
 fn id_prints_canonical_forms_and_precise_errors() {
@@ -37,20 +37,11 @@ fn id_prints_canonical_forms_and_precise_errors() {
 
 #[test]
 fn id_reads_stdin_and_succeeds_when_all_are_valid() {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_creditgate"))
-        .arg("id")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"91110000600037341L\n11010519491231002X\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = creditgate_with_stdin(
+        &root(),
+        &["id"],
+        b"91110000600037341L\n11010519491231002X\n",
+    );
     assert!(out.status.success());
     assert_eq!(texts(&out).0.lines().count(), 2);
 }

@@ -3,7 +3,6 @@
 //! sample.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use creditgate::catalog::Catalog;
@@ -11,7 +10,10 @@ use creditgate::engine::Engine;
 use creditgate::id::SubjectKey;
 
 use crate::http::{Conn, Server, get};
-use crate::util::{SAMPLE_TODAY as AT, creditgate, import_sample, load_sample, tempdir, texts};
+use crate::util::{
+    SAMPLE_TODAY as AT, creditgate, creditgate_with_stdin, import_sample, load_sample, tempdir,
+    texts,
+};
 
 /// The lines of an NDJSON answer: the rows, then the summary.
 fn lines(body: &[u8]) -> (Vec<serde_json::Value>, serde_json::Value) {
@@ -495,8 +497,9 @@ fn screen_command() {
         assert_eq!(row["id"], s.id.to_string());
     }
     // Standard input to a file, CSV.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_creditgate"))
-        .args([
+    let out = creditgate_with_stdin(
+        tmp.path(),
+        &[
             "screen",
             "--action",
             "flight",
@@ -506,20 +509,10 @@ fn screen_command() {
             "csv",
             "-o",
             "out.csv",
-        ])
-        .current_dir(tmp.path())
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"id,name\n91360100705500005G,\n")
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success());
+        ],
+        b"id,name\n91360100705500005G,\n",
+    );
+    assert!(out.status.success(), "{}", texts(&out).1);
     let csv = std::fs::read_to_string(tmp.path().join("out.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
     // Unknown action: refused before reading.
@@ -544,8 +537,8 @@ fn screen_command() {
 /// over several batches.
 #[test]
 fn the_answer_does_not_depend_on_the_number_of_workers() {
+    use creditgate::screen::input::Format;
     use creditgate::screen::input::Input;
-    use creditgate::screen::row::OutputFormat;
     use creditgate::screen::{Options, screen};
 
     let tmp = tempdir();
@@ -577,7 +570,7 @@ fn the_answer_does_not_depend_on_the_number_of_workers() {
     let at = AT.parse().unwrap();
     let answers: Vec<(String, String)> = [1, 2, 7]
         .iter()
-        .flat_map(|&workers| [OutputFormat::Ndjson, OutputFormat::Csv].map(|o| (workers, o)))
+        .flat_map(|&workers| [Format::Ndjson, Format::Csv].map(|o| (workers, o)))
         .map(|(workers, output)| {
             let input =
                 Input::open(std::io::Cursor::new(body.clone().into_bytes()), None, None).unwrap();

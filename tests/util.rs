@@ -22,6 +22,28 @@ pub fn creditgate(dir: &Path, args: &[&str]) -> Output {
         .expect("the creditgate binary runs")
 }
 
+/// Runs the real `creditgate` binary with `args` in `dir`, `input` on its
+/// standard input.
+pub fn creditgate_with_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_creditgate"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the creditgate binary runs");
+    child
+        .stdin
+        .take()
+        .expect("a piped stdin")
+        .write_all(input)
+        .expect("the input is written");
+    child.wait_with_output().expect("the binary finishes")
+}
+
 /// Standard output and error of a finished command, as text.
 pub fn texts(out: &Output) -> (String, String) {
     (

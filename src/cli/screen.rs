@@ -14,7 +14,7 @@ use anyhow::Context;
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 use creditgate::screen::input::{Format, Input, parse_encoding};
-use creditgate::screen::row::{DEFAULT_MIN_SCORE, OutputFormat, parse_score};
+use creditgate::screen::row::{DEFAULT_MIN_SCORE, parse_score};
 use creditgate::screen::{Options, screen};
 
 use super::check::{DataArgs, open};
@@ -37,8 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
     encoding: Option<&'static encoding_rs::Encoding>,
     /// The answer's layout.
-    #[arg(long, default_value = "ndjson", value_parser = OutputFormat::parse)]
-    output_format: OutputFormat,
+    #[arg(long, default_value = "ndjson", value_parser = Format::parse)]
+    output_format: Format,
     /// Write the answer to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,

@@ -41,12 +41,13 @@ const BATCH_ROWS: usize = 1024;
 /// Bytes of row text in one batch, at most (a batch closes at either bound).
 const BATCH_BYTES: usize = 256 << 10;
 
-/// How rows are laid out.
+/// How rows are laid out, in an upload or in an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// One JSON object per line.
+    /// One JSON object per line (an answer ends with a summary object).
     Ndjson,
-    /// Comma- (or tab-) separated values with a header line.
+    /// Comma- (or, read, tab-) separated values with a header line (an
+    /// answer ends with a summary record).
     Csv,
 }
 
@@ -55,8 +56,16 @@ impl Format {
     pub fn parse(text: &str) -> Result<Format, String> {
         match text.trim().to_ascii_lowercase().as_str() {
             "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
-            "csv" | "tsv" => Ok(Format::Csv),
+            "csv" => Ok(Format::Csv),
             other => Err(format!("expected ndjson or csv, found {other:?}")),
+        }
+    }
+
+    /// The media type of an answer in this layout.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Ndjson => "application/x-ndjson; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
         }
     }
 }

@@ -37,8 +37,9 @@ use crate::catalog::ActionId;
 use crate::date::Date;
 use crate::engine::Engine;
 use crate::store::StoreError;
+use input::Format;
 use input::{Batch, Input};
-use row::{CSV_HEADER, OutputFormat, Screener, Tally, write_csv_record};
+use row::{CSV_HEADER, Screener, Tally, write_csv_record};
 
 /// Batches in flight per worker.
 pub const IN_FLIGHT_PER_WORKER: usize = 4;
@@ -53,7 +54,7 @@ pub struct Options {
     /// The minimum score of a match by name.
     pub min_score: f64,
     /// The layout of the answer.
-    pub output: OutputFormat,
+    pub output: Format,
     /// Worker threads.
     pub workers: usize,
     /// Run every thread of the screening, the caller's included, at the
@@ -104,10 +105,10 @@ impl ScreenError {
     /// The line that ends an answer cut short, in place of the summary:
     /// `{"error":{"code","message"}}`, or in CSV a record whose `row` is
     /// `error` with the message in the `error` column.
-    pub fn closing_line(&self, output: OutputFormat) -> Vec<u8> {
+    pub fn closing_line(&self, output: Format) -> Vec<u8> {
         let message = self.to_string();
         match output {
-            OutputFormat::Ndjson => {
+            Format::Ndjson => {
                 let mut out = serde_json::to_vec(
                     &serde_json::json!({"error": {"code": self.code(), "message": message}}),
                 )
@@ -115,7 +116,7 @@ impl ScreenError {
                 out.push(b'\n');
                 out
             }
-            OutputFormat::Csv => {
+            Format::Csv => {
                 let text = format!("{}: {message}", self.code());
                 let mut fields = [""; 14];
                 fields[0] = "error";
@@ -261,7 +262,7 @@ pub fn screen(
         options.min_score,
         options.output,
     );
-    if options.output == OutputFormat::Csv {
+    if options.output == Format::Csv {
         out.write_all(CSV_HEADER.as_bytes())
             .map_err(ScreenError::Output)?;
     }
@@ -354,10 +355,10 @@ pub fn screen(
         elapsed: started.elapsed(),
     };
     match options.output {
-        OutputFormat::Ndjson => out
+        Format::Ndjson => out
             .write_all(&summary.json())
             .map_err(ScreenError::Output)?,
-        OutputFormat::Csv => out.write_all(&summary.csv()).map_err(ScreenError::Output)?,
+        Format::Csv => out.write_all(&summary.csv()).map_err(ScreenError::Output)?,
     }
     out.flush().map_err(ScreenError::Output)?;
     Ok(summary)
@@ -370,11 +371,11 @@ mod tests {
     #[test]
     fn a_cut_short_answer_ends_with_an_error_line_in_either_layout() {
         let e = ScreenError::Input(io::Error::other("the upload stalled"));
-        let line = e.closing_line(OutputFormat::Ndjson);
+        let line = e.closing_line(Format::Ndjson);
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["error"]["code"], "upload_failed");
         assert!(v["error"]["message"].as_str().unwrap().contains("stalled"));
-        let csv = String::from_utf8(e.closing_line(OutputFormat::Csv)).unwrap();
+        let csv = String::from_utf8(e.closing_line(Format::Csv)).unwrap();
         assert!(csv.starts_with("error,"), "{csv}");
         assert_eq!(csv.matches(',').count(), CSV_HEADER.matches(',').count());
         assert!(

@@ -29,7 +29,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::input::{Fields, Ref, Row, RowError};
+use super::input::{Fields, Format, Ref, Row, RowError};
 use crate::catalog::ActionId;
 use crate::date::Date;
 use crate::decide::Verdict;
@@ -56,34 +56,6 @@ pub fn parse_score(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "expected a score above 0 and at most 1, found {text:?}"
         )),
-    }
-}
-
-/// The layout of the answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputFormat {
-    /// One JSON object per row, then a summary object.
-    Ndjson,
-    /// A header, one record per row, then a summary record.
-    Csv,
-}
-
-impl OutputFormat {
-    /// Reads `ndjson` or `csv`.
-    pub fn parse(text: &str) -> Result<OutputFormat, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "ndjson" | "jsonl" | "json" => Ok(OutputFormat::Ndjson),
-            "csv" => Ok(OutputFormat::Csv),
-            other => Err(format!("expected ndjson or csv, found {other:?}")),
-        }
-    }
-
-    /// The media type of the answer.
-    pub fn media_type(self) -> &'static str {
-        match self {
-            OutputFormat::Ndjson => "application/x-ndjson; charset=utf-8",
-            OutputFormat::Csv => "text/csv; charset=utf-8",
-        }
     }
 }
 
@@ -210,7 +182,7 @@ pub struct Screener<'e> {
     /// For identity numbers' birth dates (not in the future).
     today: Date,
     min_score: f64,
-    output: OutputFormat,
+    output: Format,
 }
 
 impl<'e> Screener<'e> {
@@ -220,7 +192,7 @@ impl<'e> Screener<'e> {
         action: ActionId,
         at: Date,
         min_score: f64,
-        output: OutputFormat,
+        output: Format,
     ) -> Screener<'e> {
         Screener {
             engine,
@@ -252,14 +224,14 @@ impl<'e> Screener<'e> {
             Err(Failure::Row(e)) => {
                 tally.errors += 1;
                 match self.output {
-                    OutputFormat::Ndjson => {
+                    Format::Ndjson => {
                         write_head(out, row.row, row.line);
                         write_ref(out, reference.as_ref());
                         out.extend_from_slice(b",\"error\":");
                         write_error(out, &e);
                         out.extend_from_slice(b"}\n");
                     }
-                    OutputFormat::Csv => {
+                    Format::Csv => {
                         let mut fields = [""; 14];
                         let (r, l) = (row.row.to_string(), row.line.to_string());
                         fields[0] = &r;
@@ -455,8 +427,8 @@ impl<'e> Screener<'e> {
             tally.id_errors += 1;
         }
         let decision = match self.output {
-            OutputFormat::Ndjson => self.write_json(at, reference, o, out)?,
-            OutputFormat::Csv => self.write_csv(at, reference, o, out)?,
+            Format::Ndjson => self.write_json(at, reference, o, out)?,
+            Format::Csv => self.write_csv(at, reference, o, out)?,
         };
         match decision {
             RowDecision::Verdict(Verdict::Allow) => tally.allow += 1,

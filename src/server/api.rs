@@ -22,7 +22,7 @@ use crate::date::{Date, DayClock};
 use crate::engine::Engine;
 use crate::id::SubjectKey;
 use crate::screen::input::{Format, parse_encoding};
-use crate::screen::row::{DEFAULT_MIN_SCORE, OutputFormat, parse_score};
+use crate::screen::row::{DEFAULT_MIN_SCORE, parse_score};
 use crate::search::{self, SearchQuery};
 
 /// The SPEC §6 handler over an engine.
@@ -194,13 +194,12 @@ impl Api {
         refuse_unknown(&q, &SCREEN_PARAMS)?;
         let (hinted_format, hinted_encoding) = super::screen::content_type_hints(req)
             .map_err(|e| Refusal::bad("invalid_header", e))?;
-        let output = optional(&q, "output", OutputFormat::parse)?.unwrap_or(
-            if super::screen::accepts_csv(req) {
-                OutputFormat::Csv
+        let output =
+            optional(&q, "output", Format::parse)?.unwrap_or(if super::screen::accepts_csv(req) {
+                Format::Csv
             } else {
-                OutputFormat::Ndjson
-            },
-        );
+                Format::Ndjson
+            });
         Ok(ScreenRequest {
             action: self.action(required(&q, "action")?)?,
             at: date_param(&q, today)?,

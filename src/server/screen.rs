@@ -32,7 +32,6 @@ use crate::catalog::ActionId;
 use crate::date::Date;
 use crate::engine::Engine;
 use crate::screen::input::{Format, Input, InputError, parse_encoding};
-use crate::screen::row::OutputFormat;
 use crate::screen::{Options, screen};
 
 /// Limits of the screening route.
@@ -74,7 +73,7 @@ pub struct ScreenRequest {
     /// The input's encoding, if stated.
     pub encoding: Option<&'static encoding_rs::Encoding>,
     /// The answer's layout.
-    pub output: OutputFormat,
+    pub output: Format,
     /// Lowest score of a name match.
     pub min_score: f64,
 }
