@@ -85,15 +85,16 @@ fn bench(c: &mut Criterion) {
     let catalog = Catalog::bundled();
     let started = Instant::now();
     let engine = Engine::open(&dir, catalog.clone()).expect("store opens");
+    let snapshot = engine.snapshot();
     eprintln!(
         "store {}: opened with status index in {:.2} s; {} flagged subjects, index ≈ {:.1} MB ({:.1} bytes/flagged subject); known set {} subjects, {:.1} MB",
         dir.display(),
         started.elapsed().as_secs_f64(),
-        engine.status().len(),
-        engine.status().heap_bytes() as f64 / 1e6,
-        engine.status().heap_bytes() as f64 / engine.status().len().max(1) as f64,
-        engine.known_set().len(),
-        engine.known_set().heap_bytes() as f64 / 1e6
+        snapshot.base_status().len(),
+        snapshot.base_status().heap_bytes() as f64 / 1e6,
+        snapshot.base_status().heap_bytes() as f64 / snapshot.base_status().len().max(1) as f64,
+        snapshot.base_known().len(),
+        snapshot.base_known().heap_bytes() as f64 / 1e6
     );
     let at: Date = "2026-11-25".parse().unwrap();
     let flight = catalog.action_by_code("flight").unwrap();
@@ -126,7 +127,7 @@ fn bench(c: &mut Criterion) {
             }
         })
         .unwrap();
-    known_clean.retain(|k| engine.status().get(*k).is_none());
+    known_clean.retain(|k| snapshot.lookup(*k).0.is_none());
     known_clean.truncate(4096);
     let baseline: HashMap<SubjectKey, u8> = flagged.iter().map(|k| (*k, 1)).collect();
 

@@ -83,6 +83,22 @@ impl Date {
         civil_from_days(self.0)
     }
 
+    /// A moment (milliseconds since the Unix epoch) in China Standard Time,
+    /// as RFC 3339: `2026-12-01T18:34:24.123+08:00`.
+    pub fn cst_timestamp(epoch_ms: u64) -> String {
+        const DAY_MS: i64 = 86_400_000;
+        let ms = epoch_ms as i64 + CST_OFFSET_SECS * 1000;
+        let day = Date(ms.div_euclid(DAY_MS) as i32);
+        let in_day = ms.rem_euclid(DAY_MS);
+        format!(
+            "{day}T{:02}:{:02}:{:02}.{:03}+08:00",
+            in_day / 3_600_000,
+            in_day / 60_000 % 60,
+            in_day / 1000 % 60,
+            in_day % 1000
+        )
+    }
+
     /// Today in China Standard Time.
     pub fn today() -> Date {
         Self::today_with_millis_left().0
@@ -184,6 +200,8 @@ impl FromStr for Date {
 /// followed within a second.
 #[derive(Debug)]
 pub struct DayClock {
+    /// A date the clock is held at instead (rehearsals and tests).
+    fixed: Option<Date>,
     anchor: Instant,
     /// `days << 40 | valid_until` (milliseconds after `anchor`, exclusive);
     /// zero before the first reading.
@@ -195,6 +213,7 @@ const DAY_CLOCK_MS_BITS: u32 = 40;
 impl Default for DayClock {
     fn default() -> DayClock {
         DayClock {
+            fixed: None,
             anchor: Instant::now(),
             state: AtomicU64::new(0),
         }
@@ -202,8 +221,19 @@ impl Default for DayClock {
 }
 
 impl DayClock {
+    /// A clock that always says `date` (`creditgate serve --today`).
+    pub fn fixed(date: Date) -> DayClock {
+        DayClock {
+            fixed: Some(date),
+            ..DayClock::default()
+        }
+    }
+
     /// Today in China Standard Time, as of `now`.
     pub fn today(&self, now: Instant) -> Date {
+        if let Some(date) = self.fixed {
+            return date;
+        }
         let since = now.saturating_duration_since(self.anchor);
         let ms = since.as_secs() * 1000 + u64::from(since.subsec_millis());
         let state = self.state.load(Relaxed);
@@ -291,6 +321,16 @@ fn civil_from_days(z: i32) -> (i32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn timestamps_are_in_china_standard_time() {
+        assert_eq!(Date::cst_timestamp(0), "1970-01-01T08:00:00.000+08:00");
+        // 2026-12-01 10:34:24.123 UTC
+        assert_eq!(
+            Date::cst_timestamp(1_796_121_264_123),
+            "2026-12-01T18:34:24.123+08:00"
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -295,6 +295,7 @@ mod tests {
             effective_from: date(from),
             expires_at: to.map(date),
             status,
+            lifecycle: Default::default(),
         }
     }
 

@@ -10,33 +10,54 @@
 //! subject's entries, and those of the organizations where it holds a role,
 //! are read from the store and passed to [`decide`].
 //!
-//! Both in-memory structures are built when the engine opens; an engine
-//! sees the store as it was then (writes while serving arrive with the
-//! lifecycle API, which refreshes them).
+//! Both in-memory structures are built when the engine opens. Writes made
+//! through the engine ([`Engine::put_subjects`], [`Engine::put_entries`],
+//! [`Engine::transition`]) are synced to the store, then published to
+//! readers as a new [`Snapshot`] (an overlay over the structures built at
+//! open, `index::live`) before the call returns: a check that starts after
+//! a write was acknowledged sees it. The name index catches up from the
+//! change log on [`Engine::refresh_names`], which the server calls every
+//! second.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
 
 use serde::Serialize;
 
 use crate::catalog::{ActionId, Catalog};
 use crate::date::Date;
 use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdict, decide};
-use crate::id::{IdReadings, SubjectKey};
+use crate::id::{IdReadings, SubjectKey, SubjectKind};
 use crate::index::known::KnownSet;
-use crate::index::status::{Flags, StatusIndex};
-use crate::model::{Entry, EntryStatus, Role};
+use crate::index::live::{Base, FOLD_AT, LiveState, Snapshot};
+use crate::index::status::StatusIndex;
+use crate::lifecycle::Transition;
+use crate::model::{Entry, EntryStatus, Note, Role, Subject};
 use crate::names;
 use crate::search::{Hit, NameIndex, SearchError, SearchQuery};
-use crate::store::{Change, Store, StoreError, status_from};
+use crate::store::{
+    Applied, Change, Durability, Replace, Store, StoreError, WriteError, Written, status_from,
+};
 
 /// The engine over one store.
 pub struct Engine {
-    store: Store,
+    store: Arc<Store>,
     catalog: Catalog,
-    status: StatusIndex,
-    known: KnownSet,
+    /// What checks read: the indexes and the subjects written since open.
+    live: Arc<ArcSwap<Snapshot>>,
     clean_json: CleanJson,
-    names: NameIndex,
+    names: ArcSwap<NameIndex>,
+    /// Serializes publishing snapshots, so that each is computed from the
+    /// store after the write it follows.
+    publish: Mutex<()>,
+    /// Set while a fold of the overlay runs.
+    folding: Arc<AtomicBool>,
+    /// The next change sequence, for long polls of the change feed.
+    next_seq: tokio::sync::watch::Sender<u64>,
     /// Tells this engine's entries in [`CLEAN_TAILS`] from another's.
     serial: u64,
 }
@@ -210,6 +231,8 @@ pub struct LinkOut {
 pub struct EntryOut {
     /// Entry id.
     pub entry_id: String,
+    /// The listed subject.
+    pub subject_id: String,
     /// black or red.
     pub list: &'static str,
     /// Category code.
@@ -231,7 +254,122 @@ pub struct EntryOut {
     /// Status as of `at`: the stored one, or `expired` / `pending` for an
     /// active entry outside its term.
     pub derived_status: &'static str,
+    /// The last objection, if any.
+    pub objection: Option<ObjectionOut>,
+    /// The credit repair, once repaired.
+    pub repair: Option<NoteOut>,
+    /// The revocation, once revoked.
+    pub revocation: Option<NoteOut>,
 }
+
+/// An entry's objection.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ObjectionOut {
+    /// The day it was received.
+    pub filed_on: Date,
+    /// The last day of its verification (20 days on).
+    pub deadline: Date,
+    /// What was objected to.
+    pub reason: String,
+    /// Still undecided after its deadline, as of `at`.
+    pub overdue: bool,
+    /// `upheld`, `corrected` or `revoked`; null while pending.
+    pub outcome: Option<&'static str>,
+    /// The day of the outcome.
+    pub decided_on: Option<Date>,
+    /// The outcome's note.
+    pub outcome_note: Option<String>,
+}
+
+/// A dated note (repair, revocation).
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct NoteOut {
+    /// The day.
+    pub on: Date,
+    /// The text.
+    pub note: String,
+}
+
+/// One change of the feed (`GET /v1/changes`).
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ChangeOut {
+    /// Position in the change log: gap-free, increasing by one.
+    pub seq: u64,
+    /// What happened (`entry_inserted`, `objection_filed`, …).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// When it was committed, RFC 3339 in China Standard Time.
+    pub time: String,
+    /// The same moment in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The subject concerned.
+    pub subject_id: String,
+    /// The entry concerned.
+    pub entry_id: Option<String>,
+    /// The reason or note given with a transition.
+    pub note: Option<String>,
+    /// For entry changes: the entry as it stood after the change (statuses
+    /// derived as of the feed's date).
+    pub entry: Option<EntryOut>,
+    /// For subject changes: the subject's record as it is now.
+    pub subject: Option<SubjectOut>,
+}
+
+/// A subject's record in the feed.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct SubjectOut {
+    /// org or person.
+    pub kind: &'static str,
+    /// Current name.
+    pub name: String,
+    /// Former and other names.
+    pub aliases: Vec<String>,
+    /// Its persons and their roles.
+    pub persons: Vec<LinkOut>,
+}
+
+/// Which changes a feed reader wants.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeFilter {
+    /// Only entries of this category (code).
+    pub category: Option<String>,
+    /// Only entries of this deciding department.
+    pub authority: Option<String>,
+}
+
+impl ChangeFilter {
+    fn admits(&self, c: &Change) -> bool {
+        if self.category.is_none() && self.authority.is_none() {
+            return true;
+        }
+        let Some(entry) = &c.entry else {
+            return false;
+        };
+        self.category
+            .as_deref()
+            .is_none_or(|code| entry.category_code() == code)
+            && self
+                .authority
+                .as_deref()
+                .is_none_or(|a| entry.authority() == a)
+    }
+}
+
+/// A page of the feed.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ChangesPage {
+    /// The changes after `since` that pass the filter, oldest first.
+    pub changes: Vec<ChangeOut>,
+    /// Pass as `since` to continue: every change up to it has been read
+    /// (returned or filtered out), none after it.
+    pub next_since: u64,
+    /// The newest change in the log (0: none yet).
+    pub last_seq: u64,
+}
+
+/// Most changes scanned for one page when a filter passes few of them; the
+/// page then ends early and `next_since` says where the scan stopped.
+const FEED_SCAN_CAP: usize = 50_000;
 
 /// One change in a subject's history.
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -246,6 +384,8 @@ pub struct HistoryOut {
     pub entry_id: Option<String>,
     /// The entry's status after the change.
     pub status: Option<&'static str>,
+    /// The reason or note given with a transition.
+    pub note: Option<String>,
 }
 
 /// The known set saved beside the store, if it was saved at the store's
@@ -279,6 +419,7 @@ impl Engine {
     /// builds) the known set and the name index.
     pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
         let store = Store::open(path)?;
+        let covers = store.next_change_seq();
         let status = StatusIndex::build(&store)?;
         let mut known = known_set(&store)?;
         // One probe of the known set then also says whether to ask the
@@ -289,13 +430,18 @@ impl Engine {
         let names = NameIndex::open(&store)?;
         static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Engine {
-            names,
-            store,
+            names: ArcSwap::from_pointee(names),
+            store: Arc::new(store),
             serial: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             clean_json: CleanJson::new(&catalog),
             catalog,
-            status,
-            known,
+            live: Arc::new(ArcSwap::from_pointee(Snapshot::new(
+                Base { status, known },
+                covers,
+            ))),
+            publish: Mutex::new(()),
+            folding: Arc::default(),
+            next_seq: tokio::sync::watch::Sender::new(covers),
         })
     }
 
@@ -309,43 +455,38 @@ impl Engine {
         &self.store
     }
 
-    /// The status index.
-    pub fn status(&self) -> &StatusIndex {
-        &self.status
+    /// The current generation of the indexes checks read.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.live.load_full()
     }
 
-    /// The set of subjects with a record.
-    pub fn known_set(&self) -> &KnownSet {
-        &self.known
+    /// The name index as of its last refresh.
+    pub fn names(&self) -> Arc<NameIndex> {
+        self.names.load_full()
     }
 
-    /// The name index.
-    pub fn names(&self) -> &NameIndex {
-        &self.names
+    /// A receiver of the next change sequence: it changes whenever a write
+    /// is committed.
+    pub fn watch_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.next_seq.subscribe()
     }
 
     /// Subjects whose names are like the query's, best first.
     pub fn search(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
-        self.names.search(q)
+        self.names.load().search(q)
     }
 
-    /// The subject's flags (`None`: clean) and whether it is known (a record,
-    /// or entries of its own). One probe of the known set; the status index
-    /// only when that probe says the subject may be flagged. No I/O.
-    fn lookup(&self, key: SubjectKey) -> (Option<Flags>, bool) {
-        let probe = self.known.probe(key);
-        let flags = if probe.maybe_flagged {
-            self.status.get(key)
-        } else {
-            None
-        };
-        (flags, probe.known || flags.is_some_and(Flags::own))
+    /// The subject's flags and whether it is known, from the current
+    /// snapshot ([`Snapshot::lookup`]). No I/O.
+    fn lookup(&self, key: SubjectKey) -> (bool, bool) {
+        let (flags, known) = self.live.load().lookup(key);
+        (flags.is_some(), known)
     }
 
     /// Hints that `key` is about to be checked: see [`KnownSet::prefetch`].
     #[inline]
     pub fn prefetch(&self, key: SubjectKey) {
-        self.known.prefetch(key);
+        self.live.load().prefetch(key);
     }
 
     /// The reading of `readings` the platform knows (the first when both or
@@ -408,8 +549,8 @@ impl Engine {
         name_match: Option<bool>,
         out: &mut Vec<u8>,
     ) -> Result<Verdict, StoreError> {
-        let (flags, known) = self.lookup(key);
-        if flags.is_some() {
+        let (flagged, known) = self.lookup(key);
+        if flagged {
             let mut answer = self.check(key, action, at)?;
             answer.name_match = name_match;
             write_answer(out, &answer);
@@ -500,8 +641,8 @@ impl Engine {
         action: ActionId,
         at: Date,
     ) -> Result<Verdict, StoreError> {
-        let (flags, known) = self.lookup(key);
-        if flags.is_some() {
+        let (flagged, known) = self.lookup(key);
+        if flagged {
             return Ok(self.check(key, action, at)?.decision);
         }
         Ok(self.clean_decision(known, action, at).verdict)
@@ -525,20 +666,19 @@ impl Engine {
         action: ActionId,
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
-        let (flags, known) = self.lookup(key);
+        let snapshot = self.live.load();
+        let (flags, known) = snapshot.lookup(key);
         // The entry ids and roles come from the index: point reads, no scans.
         let entries_of = |k: SubjectKey| {
-            self.store.entries_by_id(
-                self.status.entry_ids(k).iter().map(|id| &**id),
-                &self.catalog,
-            )
+            self.store
+                .entries_by_id(snapshot.entry_ids(k).iter().map(|id| &**id), &self.catalog)
         };
         let own = match flags {
             Some(f) if f.own() => entries_of(key)?,
             _ => Vec::new(),
         };
         let links: &[(SubjectKey, Role)] = match flags {
-            Some(f) if f.via() => self.status.org_roles(key),
+            Some(f) if f.via() => snapshot.org_roles(key),
             _ => &[],
         };
         // A person may hold several roles in one organization: read each
@@ -630,6 +770,147 @@ impl Engine {
         }
     }
 
+    /// Publishes subjects (new ones inserted, different ones replaced,
+    /// equal ones unchanged). Returns once the write is synced and visible
+    /// to checks.
+    pub fn put_subjects(&self, subjects: &[Subject]) -> Result<(Applied, Vec<Change>), WriteError> {
+        let (applied, written) = self.store.write_subjects(subjects, Durability::Synced)?;
+        self.publish(&written)?;
+        Ok((applied, written.changes))
+    }
+
+    /// Publishes or replaces entries as a department does: a stored entry
+    /// keeps its status and lifecycle, and one under objection or revoked
+    /// is refused ([`crate::lifecycle::check_replace`]). Synced and visible
+    /// when this returns.
+    pub fn put_entries(&self, entries: &[Entry]) -> Result<(Applied, Vec<Change>), WriteError> {
+        let (applied, written) = self.store.write_entries(
+            entries,
+            &self.catalog,
+            Replace::KeepState,
+            Durability::Synced,
+        )?;
+        self.publish(&written)?;
+        Ok((applied, written.changes))
+    }
+
+    /// Applies a lifecycle transition to an entry. Synced and visible when
+    /// this returns.
+    pub fn transition(
+        &self,
+        entry_id: &str,
+        transition: &Transition,
+    ) -> Result<Change, WriteError> {
+        let written = self.store.transition(entry_id, transition, &self.catalog)?;
+        self.publish(&written)?;
+        Ok(written
+            .changes
+            .into_iter()
+            .next()
+            .expect("a transition logs one change"))
+    }
+
+    /// Logs the entries that lapsed since the last sweep, up to `today`
+    /// ([`Store::sweep_expired`]).
+    pub fn sweep_expired(&self, today: Date) -> Result<Vec<Change>, StoreError> {
+        let written = self.store.sweep_expired(today, &self.catalog)?;
+        self.publish(&written)?;
+        Ok(written.changes)
+    }
+
+    /// Brings the name index up to the change log; whether it changed.
+    /// Searches keep using the previous index until the new one is ready.
+    pub fn refresh_names(&self) -> Result<bool, StoreError> {
+        let current = self.names.load_full();
+        match current.refreshed(&self.store)? {
+            Some(next) => {
+                self.names.store(Arc::new(next));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Makes a committed write visible: recomputes, from the store, the
+    /// state of every subject it touched (and of the persons of touched
+    /// organizations, whose roles may now count or no longer), publishes
+    /// the next snapshot and wakes the change feed's long polls.
+    fn publish(&self, written: &Written) -> Result<(), StoreError> {
+        let Some(last) = written.changes.last() else {
+            return Ok(());
+        };
+        let covers = last.seq + 1;
+        let _order = self.publish.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = written.touched.clone();
+        for key in &written.touched {
+            if key.kind() == SubjectKind::Org
+                && let Some(org) = self.store.subject(*key)?
+            {
+                keys.extend(org.persons.iter().map(|l| l.person));
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        // Entry ids first: an organization listed by this very write must
+        // count as listed when its persons' roles are worked out.
+        let mut states = Vec::with_capacity(keys.len());
+        for key in &keys {
+            states.push(LiveState {
+                known: self.store.subject(*key)?.is_some(),
+                entry_ids: self
+                    .store
+                    .entry_ids_of(*key)?
+                    .into_iter()
+                    .map(String::into_boxed_str)
+                    .collect(),
+                org_roles: Box::default(),
+            });
+        }
+        let current = self.live.load_full();
+        for (i, key) in keys.iter().enumerate() {
+            if key.kind() != SubjectKind::Person {
+                continue;
+            }
+            let mut roles = self.store.orgs_of(*key)?;
+            roles.retain(|(org, _)| match keys.binary_search(org) {
+                Ok(j) => !states[j].entry_ids.is_empty(),
+                Err(_) => !current.entry_ids(*org).is_empty(),
+            });
+            states[i].org_roles = roles.into();
+        }
+        let states: Vec<(SubjectKey, Arc<LiveState>)> = keys
+            .into_iter()
+            .zip(states.into_iter().map(Arc::new))
+            .collect();
+        let next = self
+            .live
+            .rcu(|now| now.with(states.iter().cloned(), covers));
+        drop(next);
+        self.next_seq.send_if_modified(|seq| {
+            let newer = covers > *seq;
+            if newer {
+                *seq = covers;
+            }
+            newer
+        });
+        if self.live.load().overlay_len() >= FOLD_AT && !self.folding.swap(true, Ordering::AcqRel) {
+            let live = self.live.clone();
+            let folding = self.folding.clone();
+            let spawned = std::thread::Builder::new()
+                .name("creditgate-fold".into())
+                .spawn(move || {
+                    let from = live.load_full();
+                    let base = Arc::new(from.fold());
+                    live.rcu(|now| Snapshot::rebased(now, &from, base.clone()));
+                    folding.store(false, Ordering::Release);
+                });
+            if spawned.is_err() {
+                self.folding.store(false, Ordering::Release);
+            }
+        }
+        Ok(())
+    }
+
     /// Everything known about `key`, entry statuses derived as of `at`.
     pub fn show(&self, key: SubjectKey, at: Date) -> Result<SubjectAnswer, StoreError> {
         let subject = self.store.subject(key)?;
@@ -677,8 +958,10 @@ impl Engine {
             EntryStatus::Active if !e.in_term(at) => "expired",
             s => s.as_str(),
         };
+        let l = &e.lifecycle;
         EntryOut {
             entry_id: e.entry_id.clone(),
+            subject_id: e.subject.to_string(),
             list: e.list.as_str(),
             category: category.code.clone(),
             category_name: category.name.clone(),
@@ -689,7 +972,120 @@ impl Engine {
             expires_at: e.expires_at,
             status: e.status.as_str(),
             derived_status,
+            objection: l.objection.as_ref().map(|o| ObjectionOut {
+                filed_on: o.filed_on,
+                deadline: o.deadline,
+                reason: o.reason.clone(),
+                overdue: o.outcome.is_none()
+                    && e.status == EntryStatus::Disputed
+                    && at > o.deadline,
+                outcome: o.outcome.as_ref().map(|out| out.kind.as_str()),
+                decided_on: o.outcome.as_ref().map(|out| out.on),
+                outcome_note: o.outcome.as_ref().map(|out| out.note.clone()),
+            }),
+            repair: l.repair.as_ref().map(note_out),
+            revocation: l.revocation.as_ref().map(note_out),
         }
+    }
+
+    /// The entry with this id, its statuses derived as of `at`, with the
+    /// changes logged for it (oldest first); `None` when there is no such
+    /// entry.
+    pub fn entry(
+        &self,
+        entry_id: &str,
+        at: Date,
+    ) -> Result<Option<(EntryOut, Vec<HistoryOut>)>, StoreError> {
+        let Some(e) = self.store.entry(entry_id, &self.catalog)? else {
+            return Ok(None);
+        };
+        let history = self
+            .store
+            .history_of(e.subject)?
+            .iter()
+            .filter(|c| c.entry_id.as_deref() == Some(entry_id))
+            .map(history_out)
+            .collect();
+        Ok(Some((self.entry_out(&e, at), history)))
+    }
+
+    /// The changes after `since` that `filter` admits, at most `limit`.
+    pub fn changes(
+        &self,
+        since: u64,
+        limit: usize,
+        filter: &ChangeFilter,
+        at: Date,
+    ) -> Result<ChangesPage, StoreError> {
+        let mut page = ChangesPage {
+            changes: Vec::new(),
+            next_since: since,
+            last_seq: self.store.next_change_seq().saturating_sub(1),
+        };
+        let mut scanned = 0;
+        'pages: while page.changes.len() < limit && scanned < FEED_SCAN_CAP {
+            let batch = self.store.changes(page.next_since + 1, limit.max(256))?;
+            if batch.is_empty() {
+                break;
+            }
+            for c in batch {
+                scanned += 1;
+                page.next_since = c.seq;
+                if filter.admits(&c) {
+                    page.changes.push(self.change_out(&c, at)?);
+                    if page.changes.len() == limit {
+                        break 'pages;
+                    }
+                }
+                if scanned == FEED_SCAN_CAP {
+                    break 'pages;
+                }
+            }
+        }
+        Ok(page)
+    }
+
+    /// A logged change as the feed shows it, the entry's statuses derived
+    /// as of `at`.
+    pub fn change_out(&self, c: &Change, at: Date) -> Result<ChangeOut, StoreError> {
+        let subject_key = c.subject_key().ok_or(StoreError::Corrupt {
+            what: "change",
+            detail: format!("bad subject key {:02x?}", c.subject),
+        })?;
+        let entry = match (&c.entry, &c.entry_id) {
+            (Some(stored), Some(id)) => {
+                Some(self.entry_out(&stored.to_entry(id.clone(), &self.catalog)?, at))
+            }
+            _ => None,
+        };
+        let subject = if c.kind.is_subject() {
+            self.store.subject(subject_key)?.map(|s| SubjectOut {
+                kind: s.id.kind().as_str(),
+                name: s.name,
+                aliases: s.aliases,
+                persons: s
+                    .persons
+                    .iter()
+                    .map(|l| LinkOut {
+                        id: l.person.to_string(),
+                        role: l.role.as_str(),
+                    })
+                    .collect(),
+            })
+        } else {
+            None
+        };
+        Ok(ChangeOut {
+            seq: c.seq,
+            kind: c.kind.as_str(),
+            time: Date::cst_timestamp(c.at_ms),
+            at_ms: c.at_ms,
+            subject_id: subject_key.to_string(),
+            entry_id: c.entry_id.clone(),
+            note: c.note.clone(),
+            entry,
+            subject,
+        })
     }
 }
 
@@ -703,5 +1099,13 @@ fn history_out(c: &Change) -> HistoryOut {
             .status
             .and_then(|s| status_from(s).ok())
             .map(EntryStatus::as_str),
+        note: c.note.clone(),
+    }
+}
+
+fn note_out(n: &Note) -> NoteOut {
+    NoteOut {
+        on: n.on,
+        note: n.note.clone(),
     }
 }

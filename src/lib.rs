@@ -44,6 +44,7 @@ pub mod engine;
 pub mod id;
 pub mod import;
 pub mod index;
+pub mod lifecycle;
 pub mod model;
 pub mod names;
 pub mod ndjson;

@@ -276,6 +276,83 @@ pub struct Entry {
     pub expires_at: Option<Date>,
     /// Lifecycle status.
     pub status: EntryStatus,
+    /// What the lifecycle recorded: the objection, the repair, the
+    /// revocation (empty for an entry as published).
+    pub lifecycle: Lifecycle,
+}
+
+/// The notes an entry's lifecycle leaves on it, beside its status: the last
+/// objection (with its deadline and outcome), the repair, the revocation.
+/// Each transition is also in the change log, with its time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// The last objection filed against the entry.
+    pub objection: Option<Objection>,
+    /// The credit repair, once repaired.
+    pub repair: Option<Note>,
+    /// The revocation, once revoked.
+    pub revocation: Option<Note>,
+}
+
+/// An objection (异议): filed on a day, to be verified within
+/// [`OBJECTION_DAYS`] days, and its outcome once decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Objection {
+    /// The day it was received.
+    pub filed_on: Date,
+    /// The last day of its verification: `filed_on` + 20 days.
+    pub deadline: Date,
+    /// What the subject objects to.
+    pub reason: String,
+    /// The outcome, once decided.
+    pub outcome: Option<Outcome>,
+}
+
+/// Days an initiating department has to verify an objection (自收到异议之日起
+/// 20 日内, the plan's §二十一).
+pub const OBJECTION_DAYS: i32 = 20;
+
+/// How an objection was decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Upheld, corrected or revoked.
+    pub kind: OutcomeKind,
+    /// The day it was decided.
+    pub on: Date,
+    /// The department's note.
+    pub note: String,
+}
+
+/// The three outcomes of an objection.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    /// The entry was right: active again.
+    Upheld,
+    /// The entry was wrong in part: its fields replaced, active again.
+    Corrected,
+    /// The entry was wrong: revoked.
+    Revoked,
+}
+
+impl OutcomeKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Upheld => "upheld",
+            OutcomeKind::Corrected => "corrected",
+            OutcomeKind::Revoked => "revoked",
+        }
+    }
+}
+
+/// A dated note: a repair's explanation (修复说明), a revocation's reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// The day.
+    pub on: Date,
+    /// The text.
+    pub note: String,
 }
 
 impl Entry {
@@ -443,7 +520,7 @@ pub fn parse_entry_line(line: &str, catalog: &Catalog) -> Result<Entry, RecordEr
 
 /// Trims `text` and checks it is non-empty, short enough, and free of control
 /// characters.
-fn clean_text(field: &str, text: &str, max: usize) -> Result<String, RecordError> {
+pub fn clean_text(field: &str, text: &str, max: usize) -> Result<String, RecordError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(field_error(field, Problem::Empty));
@@ -598,6 +675,7 @@ impl EntryRecord {
             effective_from,
             expires_at: self.expires_at,
             status: self.status,
+            lifecycle: Lifecycle::default(),
         })
     }
 }

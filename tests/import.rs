@@ -412,7 +412,7 @@ fn the_saved_known_set_is_used_only_while_the_store_is_unchanged() {
     let catalog = Catalog::bundled();
     {
         let engine = Engine::open(&store, catalog.clone()).unwrap();
-        assert!(engine.known_set().len() >= 10_000);
+        assert!(engine.snapshot().known() >= 10_000);
         assert!(store.join(creditgate::engine::KNOWN_SET_FILE).exists());
     }
     // A subject the sample does not have: absent from the saved set.

@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyhow::Context;
 
 use creditgate::catalog::Catalog;
+use creditgate::date::{Date, DayClock};
 use creditgate::engine::Engine;
+use creditgate::server::maintenance::Maintenance;
 use creditgate::server::{self, Limits, api::Api, screen::ScreenLimits};
 
 /// Arguments of `creditgate serve`.
@@ -49,6 +51,11 @@ pub struct Args {
     /// directory).
     #[arg(long, value_name = "DIR")]
     spool_dir: Option<PathBuf>,
+    /// Answer as if today were DATE (YYYY-MM-DD), for rehearsals and tests:
+    /// the default date of checks, the date of lifecycle steps and of the
+    /// expiry sweep.
+    #[arg(long, value_name = "DATE")]
+    today: Option<Date>,
 }
 
 pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<ExitCode> {
@@ -59,7 +66,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
     };
     let engine = Engine::open(&dir, catalog.clone())
         .with_context(|| format!("cannot open the store {}", dir.display()))?;
-    let flagged = engine.status().len();
+    let flagged = engine.snapshot().flagged();
     let defaults = ScreenLimits::default();
     let screen_limits = ScreenLimits {
         max_body_bytes: args.screen_max_mib.max(1) << 20,
@@ -68,7 +75,13 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         spool_dir: args.spool_dir.clone().unwrap_or(defaults.spool_dir),
         workers: args.threads.unwrap_or(defaults.workers).max(1),
     };
-    let api = Arc::new(Api::with_screen_limits(engine, screen_limits));
+    let clock = Arc::new(match args.today {
+        Some(date) => DayClock::fixed(date),
+        None => DayClock::default(),
+    });
+    let engine = Arc::new(engine);
+    let maintenance = Maintenance::start(engine.clone(), clock.clone());
+    let api = Arc::new(Api::with_clock(engine, screen_limits, clock));
     let limits = Limits {
         header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
         max_connections: args.max_connections.max(1),
@@ -97,6 +110,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         anyhow::Ok(())
     })?;
     drop(runtime);
+    maintenance.stop();
     api.engine()
         .store()
         .sync()

@@ -136,6 +136,23 @@ impl KnownSet {
         }
     }
 
+    /// Adds `key` as a subject with a record.
+    pub fn mark_known(&mut self, key: SubjectKey) {
+        self.insert(stored(hash(key)), KNOWN);
+    }
+
+    /// A copy, for folding live writes into a new base off the request path
+    /// (the original keeps serving meanwhile).
+    pub fn copy(&self) -> KnownSet {
+        let mut slots = super::zeroed_table(self.slots.len());
+        slots.copy_from_slice(&self.slots);
+        KnownSet {
+            slots,
+            len: self.len,
+            used: self.used,
+        }
+    }
+
     /// Marks `key` as possibly flagged (adding it if it has no record), so
     /// that [`KnownSet::probe`] answers both questions at once.
     pub fn mark_flagged(&mut self, key: SubjectKey) {

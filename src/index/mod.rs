@@ -1,6 +1,7 @@
 //! In-memory indexes built from the store, consulted before touching disk.
 
 pub mod known;
+pub mod live;
 pub mod status;
 
 /// A zeroed table of `len` slots for an index probed at random.

@@ -28,6 +28,13 @@ impl Flags {
     const OWN: u8 = 1;
     const VIA: u8 = 2;
 
+    /// The flags of a subject with entries of its own (`own`) and roles in
+    /// listed organizations (`via`); `None` when neither.
+    pub fn of(own: bool, via: bool) -> Option<Flags> {
+        let bits = if own { Self::OWN } else { 0 } | if via { Self::VIA } else { 0 };
+        (bits != 0).then_some(Flags(bits))
+    }
+
     /// The subject has entries of its own.
     pub fn own(self) -> bool {
         self.0 & Self::OWN != 0
@@ -60,7 +67,8 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap<V> = HashMap<SubjectKey, V, BuildHasherDefault<KeyHasher>>;
+/// A map keyed by subject, hashed with [`KeyHasher`].
+pub type KeyMap<V> = HashMap<SubjectKey, V, BuildHasherDefault<KeyHasher>>;
 
 /// Flagged subjects, and what a flagged check needs to read. A subject is
 /// flagged `own` when it has entry ids here, `via` when it has roles here.
@@ -116,6 +124,36 @@ impl StatusIndex {
         index.entry_ids.shrink_to_fit();
         index.org_roles.shrink_to_fit();
         Ok(index)
+    }
+
+    /// A copy with the given subjects' entry ids and roles replaced (an
+    /// empty list removes the subject from that map): live writes folded
+    /// into a new base.
+    pub fn with_changes<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (SubjectKey, &'a [Box<str>], &'a [(SubjectKey, Role)])>,
+    ) -> StatusIndex {
+        let mut entry_ids = self.entry_ids.clone();
+        let mut org_roles = self.org_roles.clone();
+        for (key, ids, roles) in changes {
+            if ids.is_empty() {
+                entry_ids.remove(&key);
+            } else {
+                entry_ids.insert(key, ids.into());
+            }
+            if roles.is_empty() {
+                org_roles.remove(&key);
+            } else {
+                org_roles.insert(key, roles.into());
+            }
+        }
+        let mut index = StatusIndex {
+            entry_ids,
+            org_roles,
+            flagged: 0,
+        };
+        index.flagged = index.flagged_keys().count();
+        index
     }
 
     /// The subject's flags; `None` means clean. Never touches disk, never

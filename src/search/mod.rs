@@ -28,13 +28,14 @@ pub mod spill;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::date::Date;
 use crate::id::{MaskedId, SubjectKey, SubjectKind};
 use crate::store::bulk::io_error;
-use crate::store::{ChangeKind, Store, StoreError};
+use crate::store::{Store, StoreError};
 use normalize::{NameParts, is_latin, normalize, parse};
 use score::{Method, QueryParts, edit_distance};
 use segment::{Segment, SegmentBuilder, deletion_keys};
@@ -227,10 +228,12 @@ pub fn compare(typed: &str, names: &[&str]) -> Option<NameMatch> {
 pub struct NameIndex {
     /// How long building the segment took, when this open built it.
     built_in: Option<std::time::Duration>,
-    segment: Segment,
-    delta: Segment,
+    segment: Arc<Segment>,
+    delta: Arc<Segment>,
     /// Subjects in the delta: their names in the segment are stale.
-    shadowed: std::collections::HashSet<SubjectKey>,
+    shadowed: Arc<std::collections::HashSet<SubjectKey>>,
+    /// The change sequence read up to (exclusive).
+    seen: u64,
 }
 
 impl NameIndex {
@@ -253,26 +256,11 @@ impl NameIndex {
             }
         };
         if let Some(segment) = segment {
-            let changed = changed_subjects(store, segment.covers())?;
-            if let Some(changed) = changed {
-                let mut builder = SegmentBuilder::memory();
-                let mut shadowed = std::collections::HashSet::new();
-                let delta_error = |e| io_error(Path::new("(name index delta)"), e);
-                for key in changed {
-                    if let Some(subject) = store.subject(key)? {
-                        builder.add(&subject).map_err(delta_error)?;
-                    }
-                    shadowed.insert(key);
-                }
-                let delta = builder
-                    .finish(store.next_change_seq())
-                    .map_err(delta_error)?;
-                return Ok(NameIndex {
-                    built_in: None,
-                    segment,
-                    delta,
-                    shadowed,
-                });
+            let since = segment.covers();
+            if let Some(index) =
+                Self::with_delta(store, Arc::new(segment), &Default::default(), since)?
+            {
+                return Ok(index);
             }
         }
         eprintln!(
@@ -280,6 +268,70 @@ impl NameIndex {
             dir.display()
         );
         Self::build(store)
+    }
+
+    /// The index over `segment` with a delta of the subjects in `shadowed`
+    /// and those changed from sequence `since` on; `None` when that makes
+    /// too many for a delta.
+    fn with_delta(
+        store: &Store,
+        segment: Arc<Segment>,
+        shadowed: &std::collections::HashSet<SubjectKey>,
+        since: u64,
+    ) -> Result<Option<NameIndex>, StoreError> {
+        let seen = store.next_change_seq();
+        let Some(changed) = changed_subjects(store, since)? else {
+            return Ok(None);
+        };
+        let mut keys = shadowed.clone();
+        keys.extend(changed);
+        if keys.len() > MAX_DELTA {
+            return Ok(None);
+        }
+        let mut builder = SegmentBuilder::memory();
+        let delta_error = |e| io_error(Path::new("(name index delta)"), e);
+        let mut ordered: Vec<SubjectKey> = keys.iter().copied().collect();
+        ordered.sort_unstable();
+        for key in ordered {
+            if let Some(subject) = store.subject(key)? {
+                builder.add(&subject).map_err(delta_error)?;
+            }
+        }
+        let delta = builder.finish(seen).map_err(delta_error)?;
+        Ok(Some(NameIndex {
+            built_in: None,
+            segment,
+            delta: Arc::new(delta),
+            shadowed: Arc::new(keys),
+            seen,
+        }))
+    }
+
+    /// The index with the writes logged since it was made: `None` when
+    /// nothing was logged; the same segment with a new delta when subjects
+    /// changed; a rebuilt segment when the delta would be too large. The
+    /// index in use keeps answering meanwhile.
+    pub fn refreshed(&self, store: &Store) -> Result<Option<NameIndex>, StoreError> {
+        let next = store.next_change_seq();
+        if next <= self.seen {
+            return Ok(None);
+        }
+        let Some(changed) = changed_subjects(store, self.seen)? else {
+            return Self::build(store).map(Some);
+        };
+        if changed.is_empty() {
+            return Ok(Some(NameIndex {
+                built_in: None,
+                segment: self.segment.clone(),
+                delta: self.delta.clone(),
+                shadowed: self.shadowed.clone(),
+                seen: next,
+            }));
+        }
+        match Self::with_delta(store, self.segment.clone(), &self.shadowed, self.seen)? {
+            Some(index) => Ok(Some(index)),
+            None => Self::build(store).map(Some),
+        }
     }
 
     /// Builds the segment from every subject in `store` and writes it.
@@ -301,9 +353,10 @@ impl NameIndex {
         let segment = builder.finish(covers).map_err(io)?;
         Ok(NameIndex {
             built_in: Some(started.elapsed()),
-            segment,
-            delta: SegmentBuilder::memory().finish(covers).map_err(io)?,
+            segment: Arc::new(segment),
+            delta: Arc::new(SegmentBuilder::memory().finish(covers).map_err(io)?),
             shadowed: Default::default(),
+            seen: covers,
         })
     }
 
@@ -363,7 +416,7 @@ impl NameIndex {
         let admit = |source: usize, key: SubjectKey| {
             (source == 1 || !self.shadowed.contains(&key)) && q.admits(key)
         };
-        for (source, segment) in [&self.segment, &self.delta].into_iter().enumerate() {
+        for (source, segment) in [&*self.segment, &*self.delta].into_iter().enumerate() {
             let from_delta = source == 1;
             // The query's whole text, normalized: the best there is.
             let mut ids = Vec::new();
@@ -464,7 +517,7 @@ impl NameIndex {
                 }
             }
         }
-        let mut hits = pool.finish([&self.segment, &self.delta], admit, &normalized, q.limit);
+        let mut hits = pool.finish([&*self.segment, &*self.delta], admit, &normalized, q.limit);
         hits.retain(|h| h.score >= q.min_score);
         Ok(hits)
     }
@@ -628,10 +681,7 @@ fn changed_subjects(store: &Store, since: u64) -> Result<Option<Vec<SubjectKey>>
         let Some(last) = batch.last() else { break };
         next = last.seq + 1;
         for c in &batch {
-            if matches!(
-                c.kind,
-                ChangeKind::SubjectInserted | ChangeKind::SubjectReplaced
-            ) {
+            if c.kind.is_subject() {
                 if let Some(k) = SubjectKey::from_bytes(&c.subject) {
                     keys.insert(k);
                 }

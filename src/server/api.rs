@@ -30,20 +30,24 @@ pub struct Api {
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
     started: Instant,
-    day_clock: DayClock,
+    day_clock: Arc<DayClock>,
     screen_limits: ScreenLimits,
 }
 
 /// A refused request: status, code, message.
-struct Refusal(StatusCode, &'static str, String);
+pub(super) struct Refusal(
+    pub(super) StatusCode,
+    pub(super) &'static str,
+    pub(super) String,
+);
 
 impl Refusal {
-    fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
+    pub(super) fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
         Refusal(StatusCode::BAD_REQUEST, code, message.into())
     }
 }
 
-type Answer = Result<Reply, Refusal>;
+pub(super) type Answer = Result<Reply, Refusal>;
 
 const CHECK_PARAMS: [&str; 4] = ["id", "action", "at", "name"];
 const SUBJECT_PARAMS: [&str; 1] = ["at"];
@@ -52,6 +56,8 @@ const SCREEN_PARAMS: [&str; 6] = ["action", "at", "format", "encoding", "output"
 
 /// The screening route's path.
 const SCREEN_PATH: &str = "/v1/screen";
+/// The change feed's path.
+const CHANGES_PATH: &str = "/v1/changes";
 
 impl Api {
     /// Serves `engine`, with the default screening limits.
@@ -61,11 +67,20 @@ impl Api {
 
     /// Serves `engine` with these screening limits.
     pub fn with_screen_limits(engine: Engine, screen_limits: ScreenLimits) -> Api {
+        Api::with_clock(Arc::new(engine), screen_limits, Arc::default())
+    }
+
+    /// Serves `engine` with these screening limits, today's date from `clock`.
+    pub fn with_clock(
+        engine: Arc<Engine>,
+        screen_limits: ScreenLimits,
+        day_clock: Arc<DayClock>,
+    ) -> Api {
         Api {
-            engine: Arc::new(engine),
+            engine,
             metrics: Arc::default(),
             started: Instant::now(),
-            day_clock: DayClock::default(),
+            day_clock,
             screen_limits,
         }
     }
@@ -85,6 +100,7 @@ impl Api {
         let path = req.uri().path();
         let (route, methods_ok) = match path {
             "/v1/check" => (Route::Check, true),
+            CHANGES_PATH => (Route::Changes, true),
             "/v1/search" => (Route::Search, true),
             "/healthz" => (Route::Healthz, true),
             "/metrics" => (Route::Metrics, true),
@@ -98,7 +114,7 @@ impl Api {
                     StatusCode::NOT_FOUND,
                     "not_found",
                     format!(
-                        "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/screen, /v1/subjects/{{id}}, /healthz and /metrics"
+                        "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/screen, /v1/subjects/{{id}}, /v1/entries/{{entry_id}}, /v1/changes, /healthz and /metrics"
                     ),
                 )),
             );
@@ -123,7 +139,9 @@ impl Api {
             Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query, today),
             Route::Healthz => Ok(self.healthz()),
             Route::Metrics => Ok(self.render_metrics()),
-            Route::Screen | Route::Other => unreachable!("routed elsewhere or refused above"),
+            Route::Screen | Route::Changes | Route::Entry | Route::Write | Route::Other => {
+                unreachable!("routed elsewhere or refused above")
+            }
         };
         (route, answer)
     }
@@ -235,7 +253,7 @@ impl Api {
     fn healthz(&self) -> Reply {
         let body = serde_json::json!({
             "status": "ok",
-            "flagged_subjects": self.engine.status().len(),
+            "flagged_subjects": self.engine.snapshot().flagged(),
             "uptime_seconds": self.started.elapsed().as_secs(),
         });
         json_reply(
@@ -245,14 +263,17 @@ impl Api {
     }
 
     fn render_metrics(&self) -> Reply {
+        let snapshot = self.engine.snapshot();
+        let names = self.engine.names();
         let figures = EngineFigures {
-            flagged_subjects: self.engine.status().len() as u64,
-            status_index_bytes: self.engine.status().heap_bytes() as u64,
-            known_subjects: self.engine.known_set().len() as u64,
-            known_set_bytes: self.engine.known_set().heap_bytes() as u64,
-            indexed_names: self.engine.names().name_count() as u64,
-            name_index_bytes: self.engine.names().bytes() as u64,
-            name_delta_subjects: self.engine.names().delta_subjects() as u64,
+            flagged_subjects: snapshot.flagged() as u64,
+            status_index_bytes: snapshot.base_status().heap_bytes() as u64,
+            known_subjects: snapshot.known() as u64,
+            known_set_bytes: snapshot.base_known().heap_bytes() as u64,
+            live_overlay_subjects: snapshot.overlay_len() as u64,
+            indexed_names: names.name_count() as u64,
+            name_index_bytes: names.bytes() as u64,
+            name_delta_subjects: names.delta_subjects() as u64,
             store: self.engine.store().figures(),
             uptime_seconds: self.started.elapsed().as_secs_f64(),
         };
@@ -278,7 +299,7 @@ impl Api {
     }
 }
 
-fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
+pub(super) fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
     // Sized for a check answer with a few reasons, so that encoding does not
     // grow the buffer several times.
     let mut body = Vec::with_capacity(1024);
@@ -292,7 +313,7 @@ fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
     }
 }
 
-fn store_failed(e: crate::store::StoreError) -> Refusal {
+pub(super) fn store_failed(e: crate::store::StoreError) -> Refusal {
     eprintln!("creditgate: store error: {e}");
     Refusal(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -301,7 +322,7 @@ fn store_failed(e: crate::store::StoreError) -> Refusal {
     )
 }
 
-fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal> {
+pub(super) fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal> {
     match q.get(name) {
         Some(v) if !v.trim().is_empty() => Ok(v),
         Some(_) => Err(Refusal::bad(
@@ -317,7 +338,7 @@ fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal
 
 /// An optional parameter read by `parse`; its error is an `invalid_parameter`
 /// naming the parameter.
-fn optional<'q, T>(
+pub(super) fn optional<'q, T>(
     q: &'q Query<'_>,
     name: &str,
     parse: impl FnOnce(&'q str) -> Result<T, String>,
@@ -328,7 +349,7 @@ fn optional<'q, T>(
         .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter {name:?}: {e}")))
 }
 
-fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
+pub(super) fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
     match q.get("at") {
         None => Ok(today),
         Some(raw) => raw
@@ -338,7 +359,7 @@ fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
     }
 }
 
-fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
+pub(super) fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
     match q.unknown(known).next() {
         None => Ok(()),
         Some(name) => Err(Refusal::bad(
@@ -351,7 +372,7 @@ fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
     }
 }
 
-fn refused(Refusal(status, code, message): Refusal, allow: &'static str) -> Reply {
+pub(super) fn refused(Refusal(status, code, message): Refusal, allow: &'static str) -> Reply {
     let mut res = error_reply(status, code, &message);
     if status == StatusCode::METHOD_NOT_ALLOWED {
         res.headers_mut()
@@ -364,6 +385,42 @@ impl Handler for Api {
     fn handle(&self, req: Request<Incoming>) -> Handled {
         let started = Instant::now();
         let today = self.day_clock.today(started);
+        let path = req.uri().path();
+        if path == CHANGES_PATH && (req.method() == Method::GET || req.method() == Method::HEAD) {
+            let query = req.uri().query();
+            return super::feed::start(
+                self.engine.clone(),
+                self.metrics.clone(),
+                query,
+                today,
+                started,
+            );
+        }
+        if let Some(routed) = super::lifecycle::route(req.method(), path) {
+            return match routed {
+                Ok(route) => super::lifecycle::start(
+                    self.engine.clone(),
+                    self.metrics.clone(),
+                    req,
+                    route,
+                    today,
+                    started,
+                ),
+                Err(refusal) => {
+                    // A lifecycle step takes POST; an entry or subject GET or PUT.
+                    let allow = if path.starts_with("/v1/entries/") && path.matches('/').count() > 3
+                    {
+                        "POST"
+                    } else {
+                        "GET, HEAD, PUT"
+                    };
+                    let res = refused(refusal, allow);
+                    self.metrics
+                        .record(Route::Write, res.status().as_u16(), started.elapsed());
+                    Handled::Now(res)
+                }
+            };
+        }
         if req.uri().path() == SCREEN_PATH {
             return match self.screen_request(&req, today) {
                 Ok(asked) => super::screen::start(
@@ -382,14 +439,26 @@ impl Handler for Api {
             };
         }
         let (route, answer) = self.route(&req, today);
-        let res = answer.unwrap_or_else(|r| refused(r, "GET, HEAD"));
+        let allow = if route == Route::Subject {
+            "GET, HEAD, PUT"
+        } else {
+            "GET, HEAD"
+        };
+        let res = answer.unwrap_or_else(|r| refused(r, allow));
         self.metrics
             .record(route, res.status().as_u16(), started.elapsed());
         Handled::Now(res)
     }
 
     fn max_body(&self, req: &Request<Incoming>) -> Option<u64> {
-        (req.uri().path() == SCREEN_PATH).then_some(self.screen_limits.max_body_bytes)
+        let path = req.uri().path();
+        if path == SCREEN_PATH {
+            Some(self.screen_limits.max_body_bytes)
+        } else if super::lifecycle::route(req.method(), path).is_some() {
+            Some(super::lifecycle::MAX_WRITE_BODY as u64)
+        } else {
+            None
+        }
     }
 
     fn panicked(&self) {

@@ -22,6 +22,13 @@ pub enum Route {
     Search,
     /// `POST /v1/screen` (timed to the start of the answer).
     Screen,
+    /// `GET /v1/changes` (timed to the answer, long polls included).
+    Changes,
+    /// `GET /v1/entries/{entry_id}`.
+    Entry,
+    /// The lifecycle's writes (`PUT` and `POST` under `/v1/subjects` and
+    /// `/v1/entries`), timed to the synced answer.
+    Write,
     /// `GET /healthz`.
     Healthz,
     /// `GET /metrics`.
@@ -31,11 +38,14 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 7] = [
+    const ALL: [Route; 10] = [
         Route::Check,
         Route::Subject,
         Route::Search,
         Route::Screen,
+        Route::Changes,
+        Route::Entry,
+        Route::Write,
         Route::Healthz,
         Route::Metrics,
         Route::Other,
@@ -48,6 +58,9 @@ impl Route {
             Route::Subject => "/v1/subjects/{id}",
             Route::Search => "/v1/search",
             Route::Screen => "/v1/screen",
+            Route::Changes => "/v1/changes",
+            Route::Entry => "/v1/entries/{entry_id}",
+            Route::Write => "write",
             Route::Healthz => "/healthz",
             Route::Metrics => "/metrics",
             Route::Other => "other",
@@ -160,6 +173,8 @@ pub struct EngineFigures {
     pub known_subjects: u64,
     /// Heap bytes of the known set.
     pub known_set_bytes: u64,
+    /// Subjects written since the indexes' base was built (the live overlay).
+    pub live_overlay_subjects: u64,
     /// Names in the name index.
     pub indexed_names: u64,
     /// Bytes of the name index.
@@ -306,7 +321,7 @@ impl Metrics {
                 route.label()
             );
         }
-        let gauges: [(&str, &str, &str, f64); 14] = [
+        let gauges: [(&str, &str, &str, f64); 15] = [
             (
                 "creditgate_screens_active",
                 "gauge",
@@ -384,6 +399,12 @@ impl Metrics {
                 "gauge",
                 "Subjects written since the name index segment was built.",
                 engine.name_delta_subjects as f64,
+            ),
+            (
+                "creditgate_live_overlay_subjects",
+                "gauge",
+                "Subjects written since the status index and known set were built (folded into them past 16384).",
+                engine.live_overlay_subjects as f64,
             ),
             (
                 "creditgate_uptime_seconds",

@@ -30,6 +30,9 @@
 //!   after [`Limits::shutdown_grace`]).
 
 pub mod api;
+pub mod feed;
+pub mod lifecycle;
+pub mod maintenance;
 pub mod metrics;
 pub mod query;
 pub mod screen;

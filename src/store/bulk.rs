@@ -412,6 +412,8 @@ impl Outputs<'_> {
             subject: r.key,
             entry_id: None,
             status: None,
+            entry: None,
+            note: None,
         };
         self.seq += 1;
         let encoded = codec::encode(&change);

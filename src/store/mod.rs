@@ -9,8 +9,9 @@
 //! | `entries` | entry id (UTF-8) | the entry, its category as a *code* |
 //! | `subject_entries` | subject + entry id | empty: the subject's entries |
 //! | `person_orgs` | person + org + role byte | empty: where a person holds a role |
-//! | `changes` | sequence (u64 big-endian) | what changed, when |
+//! | `changes` | sequence (u64 big-endian) | what changed, when, and the entry after it |
 //! | `history` | subject + sequence | the change, filed under its subject |
+//! | `expiries` | `expires_at` (sortable) + entry id | empty: when each entry's term ends |
 //!
 //! An organization's persons are in its `subjects` value; `person_orgs` is
 //! the reverse direction, so a `via` lookup is one prefix scan.
@@ -22,8 +23,15 @@
 //! re-importing a file is a no-op. Entries keep their category code on disk,
 //! because catalog ids depend on file order and operators can replace the catalog.
 //!
+//! Lifecycle writes ([`Store::transition`]: objection, outcome, repair,
+//! revocation) and the expiry sweep ([`Store::sweep_expired`]) go through
+//! the same batch and log. Writes asked with [`Durability::Synced`] return
+//! only once the write-ahead log is on disk.
+//!
 //! The store is stamped with a format version at creation; a store from a
-//! newer build is refused with a clear message instead of being misread.
+//! newer build is refused with a clear message instead of being misread. A
+//! version-1 store (before the lifecycle) is upgraded in place at open: the
+//! `expiries` family is filled from the entries and the stamp moves to 2.
 
 pub mod bulk;
 pub mod codec;
@@ -42,10 +50,16 @@ use rocksdb::{
 use crate::catalog::Catalog;
 use crate::date::Date;
 use crate::id::SubjectKey;
-use crate::model::{Entry, EntryStatus, ListKind, PersonLink, Role, Subject};
+use crate::lifecycle::{self, Conflict, Transition};
+use crate::model::{
+    Entry, EntryStatus, Lifecycle, ListKind, Note, Objection, Outcome, OutcomeKind, PersonLink,
+    Role, Subject,
+};
+use codec::Value;
 
-/// The on-disk layout version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk layout version this build writes; version 1 is upgraded at
+/// open.
+pub const FORMAT_VERSION: u32 = 2;
 
 const CF_META: &str = "meta";
 const CF_SUBJECTS: &str = "subjects";
@@ -54,7 +68,8 @@ const CF_SUBJECT_ENTRIES: &str = "subject_entries";
 const CF_PERSON_ORGS: &str = "person_orgs";
 const CF_CHANGES: &str = "changes";
 const CF_HISTORY: &str = "history";
-const FAMILIES: [&str; 7] = [
+const CF_EXPIRIES: &str = "expiries";
+const FAMILIES: [&str; 8] = [
     CF_META,
     CF_SUBJECTS,
     CF_ENTRIES,
@@ -62,9 +77,12 @@ const FAMILIES: [&str; 7] = [
     CF_PERSON_ORGS,
     CF_CHANGES,
     CF_HISTORY,
+    CF_EXPIRIES,
 ];
 const KEY_FORMAT: &[u8] = b"format";
 const KEY_NEXT_SEQ: &[u8] = b"next_seq";
+/// The last day whose lapsed entries have been logged (`i32` days, LE).
+const KEY_EXPIRY_SWEPT: &[u8] = b"expiry_swept";
 const KEY_LEN: usize = SubjectKey::LEN;
 
 /// Why the store cannot do what was asked.
@@ -132,6 +150,44 @@ pub enum StoreError {
     },
 }
 
+/// Why a write was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The store failed; nothing was acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No entry with this id.
+    #[error("no entry {0:?}")]
+    NoEntry(String),
+    /// The entry's state does not allow the transition.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+}
+
+/// How [`Store::write_entries`] treats an entry already stored.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Replace {
+    /// The record replaces it, status included (the import: the file is the
+    /// platform's word).
+    AsGiven,
+    /// The record replaces its published fields; its status and lifecycle
+    /// stay, and an entry under objection or revoked is refused
+    /// ([`lifecycle::check_replace`]). A publishing department's write.
+    KeepState,
+}
+
+/// Whether a write waits for the disk.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Returns once the write-ahead log is synced: the write survives a
+    /// crash of the machine. Every acknowledged HTTP write.
+    Synced,
+    /// Returns once RocksDB has the write (it survives the process being
+    /// killed, not the machine losing power); the import's batches, synced
+    /// at the end of each file.
+    Buffered,
+}
+
 /// A subject as stored.
 #[derive(Encode, Decode, PartialEq, Eq, Debug)]
 struct StoredSubject {
@@ -140,9 +196,17 @@ struct StoredSubject {
     persons: Vec<([u8; KEY_LEN], u8)>,
 }
 
-/// An entry as stored.
-#[derive(Encode, Decode, PartialEq, Eq, Debug)]
-struct StoredEntry {
+impl Value for StoredSubject {
+    type V1 = StoredSubject;
+    fn from_v1(old: StoredSubject) -> StoredSubject {
+        old
+    }
+}
+
+/// An entry as stored (value version 2): the published fields and the
+/// lifecycle's notes.
+#[derive(Encode, Decode, PartialEq, Eq, Debug, Clone)]
+pub struct StoredEntry {
     subject: [u8; KEY_LEN],
     list: u8,
     category: String,
@@ -152,6 +216,46 @@ struct StoredEntry {
     effective_from: i32,
     expires_at: Option<i32>,
     status: u8,
+    /// Filed on, deadline, reason, and the outcome (kind, on, note).
+    objection: Option<(i32, i32, String, Option<(u8, i32, String)>)>,
+    /// On, note.
+    repair: Option<(i32, String)>,
+    /// On, reason.
+    revocation: Option<(i32, String)>,
+}
+
+/// An entry as version 1 stored it.
+#[derive(Decode)]
+pub struct StoredEntryV1 {
+    subject: [u8; KEY_LEN],
+    list: u8,
+    category: String,
+    authority: String,
+    basis: String,
+    decided_at: i32,
+    effective_from: i32,
+    expires_at: Option<i32>,
+    status: u8,
+}
+
+impl Value for StoredEntry {
+    type V1 = StoredEntryV1;
+    fn from_v1(o: StoredEntryV1) -> StoredEntry {
+        StoredEntry {
+            subject: o.subject,
+            list: o.list,
+            category: o.category,
+            authority: o.authority,
+            basis: o.basis,
+            decided_at: o.decided_at,
+            effective_from: o.effective_from,
+            expires_at: o.expires_at,
+            status: o.status,
+            objection: None,
+            repair: None,
+            revocation: None,
+        }
+    }
 }
 
 /// What happened to a record.
@@ -165,6 +269,21 @@ pub enum ChangeKind {
     EntryInserted,
     /// An entry replaced by a later record with the same id.
     EntryReplaced,
+    /// An objection filed: the entry is disputed, its measures suspended.
+    ObjectionFiled,
+    /// The objection was decided against: the entry is active again.
+    ObjectionUpheld,
+    /// The objection was decided for in part: the entry corrected, active.
+    ObjectionCorrected,
+    /// The objection was decided for: the entry revoked.
+    ObjectionRevoked,
+    /// Credit repaired: measures lifted.
+    EntryRepaired,
+    /// Revoked by its department.
+    EntryRevoked,
+    /// The entry's term ended (logged once, on the day it lapsed or at the
+    /// first start after).
+    EntryExpired,
 }
 
 impl ChangeKind {
@@ -175,7 +294,42 @@ impl ChangeKind {
             ChangeKind::SubjectReplaced => "subject_replaced",
             ChangeKind::EntryInserted => "entry_inserted",
             ChangeKind::EntryReplaced => "entry_replaced",
+            ChangeKind::ObjectionFiled => "objection_filed",
+            ChangeKind::ObjectionUpheld => "objection_upheld",
+            ChangeKind::ObjectionCorrected => "objection_corrected",
+            ChangeKind::ObjectionRevoked => "objection_revoked",
+            ChangeKind::EntryRepaired => "entry_repaired",
+            ChangeKind::EntryRevoked => "entry_revoked",
+            ChangeKind::EntryExpired => "entry_expired",
         }
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [ChangeKind; 11] = [
+        ChangeKind::SubjectInserted,
+        ChangeKind::SubjectReplaced,
+        ChangeKind::EntryInserted,
+        ChangeKind::EntryReplaced,
+        ChangeKind::ObjectionFiled,
+        ChangeKind::ObjectionUpheld,
+        ChangeKind::ObjectionCorrected,
+        ChangeKind::ObjectionRevoked,
+        ChangeKind::EntryRepaired,
+        ChangeKind::EntryRevoked,
+        ChangeKind::EntryExpired,
+    ];
+
+    /// The kind with this wire name.
+    pub fn parse(name: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether the change is about a subject record (not an entry).
+    pub fn is_subject(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::SubjectInserted | ChangeKind::SubjectReplaced
+        )
     }
 }
 
@@ -194,6 +348,68 @@ pub struct Change {
     pub entry_id: Option<String>,
     /// The entry's status after the change, if an entry.
     pub status: Option<u8>,
+    /// The entry as it stood after the change (entry changes of value
+    /// version 2; `None` for older ones and for subject changes).
+    pub entry: Option<StoredEntry>,
+    /// The reason or note given with a lifecycle transition.
+    pub note: Option<String>,
+}
+
+/// A change as version 1 stored it.
+#[derive(Decode)]
+pub struct ChangeV1 {
+    seq: u64,
+    at_ms: u64,
+    kind: ChangeKind,
+    subject: [u8; KEY_LEN],
+    entry_id: Option<String>,
+    status: Option<u8>,
+}
+
+impl Value for Change {
+    type V1 = ChangeV1;
+    fn from_v1(o: ChangeV1) -> Change {
+        Change {
+            seq: o.seq,
+            at_ms: o.at_ms,
+            kind: o.kind,
+            subject: o.subject,
+            entry_id: o.entry_id,
+            status: o.status,
+            entry: None,
+            note: None,
+        }
+    }
+}
+
+impl Change {
+    /// The subject concerned.
+    pub fn subject_key(&self) -> Option<SubjectKey> {
+        SubjectKey::from_bytes(&self.subject)
+    }
+}
+
+impl StoredEntry {
+    /// The category code.
+    pub fn category_code(&self) -> &str {
+        &self.category
+    }
+
+    /// The deciding department.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+}
+
+/// What a lifecycle write did: the changes it logged and every subject
+/// whose index state (record, entries, roles in listed organizations) it
+/// may have changed.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// The changes, in sequence order.
+    pub changes: Vec<Change>,
+    /// Subjects to look at again.
+    pub touched: Vec<SubjectKey>,
 }
 
 /// What a write call did.
@@ -386,10 +602,28 @@ impl StoredEntry {
             effective_from: e.effective_from.days(),
             expires_at: e.expires_at.map(Date::days),
             status: status_code(e.status),
+            objection: e.lifecycle.objection.as_ref().map(|o| {
+                (
+                    o.filed_on.days(),
+                    o.deadline.days(),
+                    o.reason.clone(),
+                    o.outcome.as_ref().map(|out| {
+                        let kind = match out.kind {
+                            OutcomeKind::Upheld => 0,
+                            OutcomeKind::Corrected => 1,
+                            OutcomeKind::Revoked => 2,
+                        };
+                        (kind, out.on.days(), out.note.clone())
+                    }),
+                )
+            }),
+            repair: e.lifecycle.repair.as_ref().map(note_to),
+            revocation: e.lifecycle.revocation.as_ref().map(note_to),
         }
     }
 
-    fn to_model(&self, entry_id: String, catalog: &Catalog) -> Result<Entry, StoreError> {
+    /// The entry as the model holds it.
+    pub fn to_entry(&self, entry_id: String, catalog: &Catalog) -> Result<Entry, StoreError> {
         let category = catalog.category_by_code(&self.category).ok_or_else(|| {
             StoreError::UnknownCategory {
                 entry_id: entry_id.clone(),
@@ -411,8 +645,58 @@ impl StoredEntry {
             effective_from: Date::from_days(self.effective_from),
             expires_at: self.expires_at.map(Date::from_days),
             status: status_from(self.status)?,
+            lifecycle: Lifecycle {
+                objection: match &self.objection {
+                    None => None,
+                    Some((filed_on, deadline, reason, outcome)) => Some(Objection {
+                        filed_on: Date::from_days(*filed_on),
+                        deadline: Date::from_days(*deadline),
+                        reason: reason.clone(),
+                        outcome: match outcome {
+                            None => None,
+                            Some((kind, on, note)) => Some(Outcome {
+                                kind: match kind {
+                                    0 => OutcomeKind::Upheld,
+                                    1 => OutcomeKind::Corrected,
+                                    2 => OutcomeKind::Revoked,
+                                    _ => {
+                                        return Err(StoreError::Corrupt {
+                                            what: "objection outcome",
+                                            detail: format!("unknown outcome code {kind}"),
+                                        });
+                                    }
+                                },
+                                on: Date::from_days(*on),
+                                note: note.clone(),
+                            }),
+                        },
+                    }),
+                },
+                repair: self.repair.as_ref().map(note_from),
+                revocation: self.revocation.as_ref().map(note_from),
+            },
         })
     }
+}
+
+fn note_to(n: &Note) -> (i32, String) {
+    (n.on.days(), n.note.clone())
+}
+
+fn note_from((on, note): &(i32, String)) -> Note {
+    Note {
+        on: Date::from_days(*on),
+        note: note.clone(),
+    }
+}
+
+/// The `expiries` key of an entry ending on `day`: the day with its sign bit
+/// flipped, big-endian (so keys sort by date), then the entry id.
+fn expiry_key(day: i32, entry_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + entry_id.len());
+    k.extend_from_slice(&((day as u32) ^ 0x8000_0000).to_be_bytes());
+    k.extend_from_slice(entry_id.as_bytes());
+    k
 }
 
 fn entry_id_from(bytes: &[u8]) -> Result<&str, StoreError> {
@@ -466,7 +750,9 @@ impl Store {
         };
         let mut opts = Options::default();
         opts.create_if_missing(create);
-        opts.create_missing_column_families(create);
+        // A version-1 store lacks the `expiries` family: it is added here and
+        // filled by the upgrade below.
+        opts.create_missing_column_families(true);
         opts.increase_parallelism(
             std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
         );
@@ -480,6 +766,7 @@ impl Store {
             .map(|name| ColumnFamilyDescriptor::new(*name, family_options(Some(&cache))));
         let db = DB::open_cf_descriptors(&opts, path, families).map_err(rocks)?;
         let meta = db.cf_handle(CF_META).expect("meta family is opened");
+        let mut upgrade = false;
         match db.get_cf(meta, KEY_FORMAT).map_err(rocks)? {
             Some(v) => {
                 let found = v
@@ -490,7 +777,9 @@ impl Store {
                         what: "format marker",
                         detail: format!("{} bytes", v.len()),
                     })?;
-                if found != FORMAT_VERSION {
+                if found == 1 {
+                    upgrade = true;
+                } else if found != FORMAT_VERSION {
                     return Err(StoreError::FormatVersion {
                         path: display,
                         found,
@@ -516,11 +805,34 @@ impl Store {
                 })?,
             None => 1,
         };
-        Ok(Store {
+        let store = Store {
             db,
             path: path.to_path_buf(),
             writer: Mutex::new(next_seq),
-        })
+        };
+        if upgrade {
+            store.upgrade_from_v1()?;
+        }
+        Ok(store)
+    }
+
+    /// Fills the `expiries` family from the entries of a version-1 store,
+    /// then stamps it version 2 (synced). Killed half-way, the next open
+    /// does it again: the stamp moves last.
+    fn upgrade_from_v1(&self) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        let expiries = self.cf(CF_EXPIRIES);
+        self.scan_prefix(CF_ENTRIES, &[], |k, v| {
+            let entry: StoredEntry = codec::decode(v, "entry")?;
+            if let Some(day) = entry.expires_at {
+                batch.put_cf(expiries, expiry_key(day, entry_id_from(k)?), []);
+            }
+            Ok(())
+        })?;
+        batch.put_cf(self.cf(CF_META), KEY_FORMAT, FORMAT_VERSION.to_le_bytes());
+        let mut synced = WriteOptions::default();
+        synced.set_sync(true);
+        self.db.write_opt(batch, &synced).map_err(|e| self.rocks(e))
     }
 
     fn rocks(&self, source: rocksdb::Error) -> StoreError {
@@ -615,13 +927,19 @@ impl Store {
         it.status().map_err(|e| self.rocks(e))
     }
 
-    /// The subject's entries, in entry-id order.
-    pub fn entries_of(&self, key: SubjectKey, catalog: &Catalog) -> Result<Vec<Entry>, StoreError> {
+    /// The ids of the subject's entries, ascending.
+    pub fn entry_ids_of(&self, key: SubjectKey) -> Result<Vec<String>, StoreError> {
         let mut ids = Vec::new();
         self.scan_prefix(CF_SUBJECT_ENTRIES, &key.to_bytes(), |k, _| {
             ids.push(entry_id_from(&k[KEY_LEN..])?.to_string());
             Ok(())
         })?;
+        Ok(ids)
+    }
+
+    /// The subject's entries, in entry-id order.
+    pub fn entries_of(&self, key: SubjectKey, catalog: &Catalog) -> Result<Vec<Entry>, StoreError> {
+        let ids = self.entry_ids_of(key)?;
         self.entries_by_id(ids.iter().map(String::as_str), catalog)
     }
 
@@ -642,7 +960,7 @@ impl Store {
             // `apply_entries`; skip rather than fail the whole answer.
             if let Some(v) = value.map_err(|e| self.rocks(e))? {
                 entries.push(
-                    codec::decode::<StoredEntry>(&v, "entry")?.to_model(id.to_string(), catalog)?,
+                    codec::decode::<StoredEntry>(&v, "entry")?.to_entry(id.to_string(), catalog)?,
                 );
             }
         }
@@ -729,8 +1047,22 @@ impl Store {
     /// stored record (and their person links), equal ones change nothing.
     /// One atomic batch.
     pub fn apply_subjects(&self, subjects: &[Subject]) -> Result<Applied, StoreError> {
+        self.write_subjects(subjects, Durability::Buffered)
+            .map(|(applied, _)| applied)
+    }
+
+    /// [`Store::apply_subjects`], also returning the changes logged and the
+    /// subjects touched (each subject, and the persons it links or linked).
+    pub fn write_subjects(
+        &self,
+        subjects: &[Subject],
+        durability: Durability,
+    ) -> Result<(Applied, Written), StoreError> {
         let cf = self.cf(CF_SUBJECTS);
         let keys: Vec<[u8; KEY_LEN]> = subjects.iter().map(|s| s.id.to_bytes()).collect();
+        // Read under the writer lock: no other write slips between the read
+        // and the batch.
+        let mut seq = self.lock_writer();
         let mut current: HashMap<[u8; KEY_LEN], Option<Vec<u8>>> =
             HashMap::with_capacity(keys.len());
         for (key, value) in keys
@@ -739,9 +1071,9 @@ impl Store {
         {
             current.insert(*key, value.map_err(|e| self.rocks(e))?);
         }
-        let mut seq = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = SortedBatch::default();
         let mut applied = Applied::default();
+        let mut written = Written::default();
         let at_ms = now_ms();
         for (subject, key) in subjects.iter().zip(&keys) {
             let stored = StoredSubject::from_model(subject);
@@ -759,6 +1091,7 @@ impl Store {
                     for (person, role) in &old.persons {
                         if !stored.persons.contains(&(*person, *role)) {
                             batch.delete(CF_PERSON_ORGS, person_org_key(person, key, *role));
+                            written.touched.push(key_from(person, "person link")?);
                         }
                     }
                     ChangeKind::SubjectReplaced
@@ -771,8 +1104,11 @@ impl Store {
             for (person, role) in &stored.persons {
                 batch.put(CF_PERSON_ORGS, person_org_key(person, key, *role), []);
             }
+            written.touched.extend(
+                std::iter::once(subject.id).chain(subject.persons.iter().map(|l| l.person)),
+            );
             batch.put(CF_SUBJECTS, key, &encoded);
-            self.log(
+            written.changes.push(self.log(
                 &mut batch,
                 &mut seq,
                 Change {
@@ -782,23 +1118,43 @@ impl Store {
                     subject: *key,
                     entry_id: None,
                     status: None,
+                    entry: None,
+                    note: None,
                 },
-            );
+            ));
             current.insert(*key, Some(encoded));
         }
-        self.commit(batch, &seq)?;
-        Ok(applied)
+        self.commit(batch, &seq, durability)?;
+        Ok((applied, written))
     }
 
     /// Writes entries: a new id is inserted, an id whose stored entry differs
     /// is replaced (moving its membership if the subject changed), an equal
-    /// one changes nothing. One atomic batch.
+    /// one changes nothing. The record's status is taken as given; the
+    /// stored entry's lifecycle notes are kept. One atomic batch.
     pub fn apply_entries(
         &self,
         entries: &[Entry],
         catalog: &Catalog,
     ) -> Result<Applied, StoreError> {
+        match self.write_entries(entries, catalog, Replace::AsGiven, Durability::Buffered) {
+            Ok((applied, _)) => Ok(applied),
+            Err(WriteError::Store(e)) => Err(e),
+            Err(e) => unreachable!("an import replaces without conditions: {e}"),
+        }
+    }
+
+    /// [`Store::apply_entries`] with the rule for replacing a stored entry,
+    /// also returning the changes logged and the subjects touched.
+    pub fn write_entries(
+        &self,
+        entries: &[Entry],
+        catalog: &Catalog,
+        replace: Replace,
+        durability: Durability,
+    ) -> Result<(Applied, Written), WriteError> {
         let cf = self.cf(CF_ENTRIES);
+        let mut seq = self.lock_writer();
         let mut current: HashMap<&str, Option<Vec<u8>>> = HashMap::with_capacity(entries.len());
         let values = self
             .db
@@ -806,28 +1162,38 @@ impl Store {
         for (entry, value) in entries.iter().zip(values) {
             current.insert(&entry.entry_id, value.map_err(|e| self.rocks(e))?);
         }
-        let mut seq = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = SortedBatch::default();
         let mut applied = Applied::default();
+        let mut written = Written::default();
         let at_ms = now_ms();
         for entry in entries {
-            let stored = StoredEntry::from_model(entry, catalog);
+            let previous = current.remove(entry.entry_id.as_str()).flatten();
+            let old = previous
+                .as_deref()
+                .map(|v| codec::decode::<StoredEntry>(v, "entry"))
+                .transpose()?;
+            let mut stored = StoredEntry::from_model(entry, catalog);
+            if let Some(old) = &old {
+                if replace == Replace::KeepState {
+                    lifecycle::check_replace(status_from(old.status)?, &entry.entry_id)?;
+                    stored.status = old.status;
+                }
+                stored.objection.clone_from(&old.objection);
+                stored.repair.clone_from(&old.repair);
+                stored.revocation.clone_from(&old.revocation);
+            }
             let encoded = codec::encode(&stored);
-            let kind = match current.remove(entry.entry_id.as_str()).flatten() {
-                Some(old) if old == encoded => {
+            let kind = match &old {
+                Some(_) if previous.as_deref() == Some(encoded.as_slice()) => {
                     applied.unchanged += 1;
-                    current.insert(&entry.entry_id, Some(old));
+                    current.insert(&entry.entry_id, previous);
                     continue;
                 }
                 Some(old) => {
                     applied.replaced += 1;
-                    let old: StoredEntry = codec::decode(&old, "entry")?;
-                    if old.subject != stored.subject {
-                        batch.delete(
-                            CF_SUBJECT_ENTRIES,
-                            subject_entry_key(&old.subject, &entry.entry_id),
-                        );
-                    }
+                    written
+                        .touched
+                        .push(key_from(&old.subject, "entry subject")?);
                     ChangeKind::EntryReplaced
                 }
                 None => {
@@ -835,13 +1201,9 @@ impl Store {
                     ChangeKind::EntryInserted
                 }
             };
-            batch.put(
-                CF_SUBJECT_ENTRIES,
-                subject_entry_key(&stored.subject, &entry.entry_id),
-                [],
-            );
-            batch.put(CF_ENTRIES, entry.entry_id.as_bytes(), &encoded);
-            self.log(
+            self.put_entry(&mut batch, &entry.entry_id, old.as_ref(), &stored, &encoded);
+            written.touched.push(entry.subject);
+            written.changes.push(self.log(
                 &mut batch,
                 &mut seq,
                 Change {
@@ -851,16 +1213,200 @@ impl Store {
                     subject: stored.subject,
                     entry_id: Some(entry.entry_id.clone()),
                     status: Some(stored.status),
+                    entry: Some(stored),
+                    note: None,
                 },
-            );
+            ));
             current.insert(&entry.entry_id, Some(encoded));
         }
-        self.commit(batch, &seq)?;
-        Ok(applied)
+        self.commit(batch, &seq, durability)?;
+        Ok((applied, written))
     }
 
-    /// Adds a change to the log and to the subject's history.
-    fn log(&self, batch: &mut SortedBatch, seq: &mut u64, mut change: Change) {
+    /// Puts an entry's value, its membership under its subject and its
+    /// expiry key, removing those of the stored version `old` that no
+    /// longer hold.
+    fn put_entry(
+        &self,
+        batch: &mut SortedBatch,
+        entry_id: &str,
+        old: Option<&StoredEntry>,
+        new: &StoredEntry,
+        encoded: &[u8],
+    ) {
+        if let Some(old) = old {
+            if old.subject != new.subject {
+                batch.delete(
+                    CF_SUBJECT_ENTRIES,
+                    subject_entry_key(&old.subject, entry_id),
+                );
+            }
+            if let Some(day) = old.expires_at
+                && old.expires_at != new.expires_at
+            {
+                batch.delete(CF_EXPIRIES, expiry_key(day, entry_id));
+            }
+        }
+        batch.put(
+            CF_SUBJECT_ENTRIES,
+            subject_entry_key(&new.subject, entry_id),
+            [],
+        );
+        if let Some(day) = new.expires_at {
+            batch.put(CF_EXPIRIES, expiry_key(day, entry_id), []);
+        }
+        batch.put(CF_ENTRIES, entry_id.as_bytes(), encoded);
+    }
+
+    /// The entry with this id, as stored.
+    pub fn entry(&self, entry_id: &str, catalog: &Catalog) -> Result<Option<Entry>, StoreError> {
+        match self
+            .db
+            .get_pinned_cf(self.cf(CF_ENTRIES), entry_id.as_bytes())
+            .map_err(|e| self.rocks(e))?
+        {
+            Some(v) => Ok(Some(
+                codec::decode::<StoredEntry>(&v, "entry")?
+                    .to_entry(entry_id.to_string(), catalog)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Applies a lifecycle transition to an entry ([`lifecycle::apply`]
+    /// decides whether it may happen and what it leaves), logs it with the
+    /// entry as it stands after, and returns once it is synced.
+    pub fn transition(
+        &self,
+        entry_id: &str,
+        transition: &Transition,
+        catalog: &Catalog,
+    ) -> Result<Written, WriteError> {
+        let mut seq = self.lock_writer();
+        let Some(value) = self
+            .db
+            .get_pinned_cf(self.cf(CF_ENTRIES), entry_id.as_bytes())
+            .map_err(|e| self.rocks(e))?
+        else {
+            return Err(WriteError::NoEntry(entry_id.to_string()));
+        };
+        let old: StoredEntry = codec::decode(&value, "entry")?;
+        drop(value);
+        let current = old.to_entry(entry_id.to_string(), catalog)?;
+        let (next, kind, note) = lifecycle::apply(&current, transition)?;
+        let stored = StoredEntry::from_model(&next, catalog);
+        let encoded = codec::encode(&stored);
+        let mut batch = SortedBatch::default();
+        self.put_entry(&mut batch, entry_id, Some(&old), &stored, &encoded);
+        let mut written = Written::default();
+        written.touched.push(current.subject);
+        if next.subject != current.subject {
+            written.touched.push(next.subject);
+        }
+        written.changes.push(self.log(
+            &mut batch,
+            &mut seq,
+            Change {
+                seq: 0,
+                at_ms: now_ms(),
+                kind,
+                subject: stored.subject,
+                entry_id: Some(entry_id.to_string()),
+                status: Some(stored.status),
+                entry: Some(stored),
+                note: Some(note),
+            },
+        ));
+        self.commit(batch, &seq, Durability::Synced)?;
+        Ok(written)
+    }
+
+    /// Logs one `entry_expired` change for every entry whose term ended after
+    /// the last sweep and on or before `today`, if it was still active or
+    /// disputed then, and records `today` as swept (synced). A store's first
+    /// sweep only records the day: entries that lapsed before it lapsed
+    /// before the feed could report them. Sweeping a day twice logs nothing.
+    pub fn sweep_expired(&self, today: Date, catalog: &Catalog) -> Result<Written, StoreError> {
+        let mut seq = self.lock_writer();
+        let meta = self.cf(CF_META);
+        let swept = match self
+            .db
+            .get_cf(meta, KEY_EXPIRY_SWEPT)
+            .map_err(|e| self.rocks(e))?
+        {
+            Some(v) => Some(
+                v.as_slice()
+                    .try_into()
+                    .map(i32::from_le_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: "expiry sweep marker",
+                        detail: format!("{} bytes", v.len()),
+                    })?,
+            ),
+            None => None,
+        };
+        if swept.is_some_and(|d| d >= today.days()) {
+            return Ok(Written::default());
+        }
+        let mut batch = SortedBatch::default();
+        let mut written = Written::default();
+        if let Some(swept) = swept {
+            let mut lapsed = Vec::new();
+            let mut it = self.db.raw_iterator_cf(self.cf(CF_EXPIRIES));
+            it.seek(expiry_key(swept + 1, ""));
+            let end = expiry_key(today.days() + 1, "");
+            while let Some(k) = it.key() {
+                if k >= end.as_slice() {
+                    break;
+                }
+                lapsed.push(entry_id_from(&k[4..])?.to_string());
+                it.next();
+            }
+            it.status().map_err(|e| self.rocks(e))?;
+            let at_ms = now_ms();
+            let cf = self.cf(CF_ENTRIES);
+            let values = self
+                .db
+                .multi_get_cf(lapsed.iter().map(|id| (cf, id.as_bytes())));
+            for (id, value) in lapsed.iter().zip(values) {
+                let Some(v) = value.map_err(|e| self.rocks(e))? else {
+                    continue;
+                };
+                let entry: StoredEntry = codec::decode(&v, "entry")?;
+                let status = status_from(entry.status)?;
+                if !matches!(status, EntryStatus::Active | EntryStatus::Disputed) {
+                    continue;
+                }
+                // Checked against the catalog so that the feed can render it.
+                entry.to_entry(id.clone(), catalog)?;
+                written.changes.push(self.log(
+                    &mut batch,
+                    &mut seq,
+                    Change {
+                        seq: 0,
+                        at_ms,
+                        kind: ChangeKind::EntryExpired,
+                        subject: entry.subject,
+                        entry_id: Some(id.clone()),
+                        status: Some(entry.status),
+                        entry: Some(entry),
+                        note: None,
+                    },
+                ));
+            }
+        }
+        batch.put(CF_META, KEY_EXPIRY_SWEPT, today.days().to_le_bytes());
+        self.commit(batch, &seq, Durability::Synced)?;
+        Ok(written)
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a change to the log and to the subject's history; returns it
+    /// with its sequence.
+    fn log(&self, batch: &mut SortedBatch, seq: &mut u64, mut change: Change) -> Change {
         change.seq = *seq;
         *seq += 1;
         let encoded = codec::encode(&change);
@@ -870,18 +1416,28 @@ impl Store {
             history_key(&change.subject, change.seq),
             &encoded,
         );
+        change
     }
 
-    /// Writes the batch with the advanced sequence counter. The WAL is written
-    /// but not synced per batch: a killed process loses nothing the kernel
-    /// has; [`Store::sync`] makes everything durable against power loss.
-    fn commit(&self, mut batch: SortedBatch, seq: &u64) -> Result<(), StoreError> {
+    /// Writes the batch with the advanced sequence counter. With
+    /// [`Durability::Buffered`] the WAL is written but not synced: a killed
+    /// process loses nothing the kernel has, and [`Store::sync`] makes
+    /// everything durable against power loss. RocksDB groups the syncs of
+    /// writers that arrive together.
+    fn commit(
+        &self,
+        mut batch: SortedBatch,
+        seq: &u64,
+        durability: Durability,
+    ) -> Result<(), StoreError> {
         if batch.ops.is_empty() {
             return Ok(());
         }
         batch.put(CF_META, KEY_NEXT_SEQ, seq.to_be_bytes());
+        let mut options = WriteOptions::default();
+        options.set_sync(durability == Durability::Synced);
         self.db
-            .write_opt(batch.into_write_batch(self), &WriteOptions::default())
+            .write_opt(batch.into_write_batch(self), &options)
             .map_err(|e| self.rocks(e))
     }
 
@@ -1112,8 +1668,220 @@ mod tests {
         let err = Store::open(dir.path()).err().unwrap();
         assert!(
             err.to_string()
-                .contains("has format version 99; this build reads version 1"),
+                .contains("has format version 99; this build reads version 2"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_version_1_store_is_upgraded_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        // What a version-1 build wrote: the stamp, and an entry without
+        // lifecycle fields.
+        let mut v1 = vec![1u8];
+        let e = entry(&ENTRY.replace(
+            "\"decided_at\":\"2019-03-01\"",
+            "\"decided_at\":\"2019-03-01\",\"expires_at\":\"2030-01-01\"",
+        ));
+        let old = StoredEntry::from_model(&e, &catalog);
+        bincode::encode_into_std_write(
+            (
+                old.subject,
+                old.list,
+                old.category.clone(),
+                old.authority.clone(),
+                old.basis.clone(),
+                old.decided_at,
+                old.effective_from,
+                old.expires_at,
+                old.status,
+            ),
+            &mut v1,
+            bincode::config::standard(),
+        )
+        .unwrap();
+        store.db.put_cf(store.cf(CF_ENTRIES), "E1", &v1).unwrap();
+        store
+            .db
+            .put_cf(
+                store.cf(CF_SUBJECT_ENTRIES),
+                subject_entry_key(&old.subject, "E1"),
+                [],
+            )
+            .unwrap();
+        store
+            .db
+            .put_cf(store.cf(CF_META), KEY_FORMAT, 1u32.to_le_bytes())
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.entry("E1", &catalog).unwrap().unwrap(), e);
+        let mut keys = Vec::new();
+        store
+            .scan_prefix(CF_EXPIRIES, &[], |k, _| {
+                keys.push(k.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(keys, [expiry_key(e.expires_at.unwrap().days(), "E1")]);
+        let format = store
+            .db
+            .get_cf(store.cf(CF_META), KEY_FORMAT)
+            .unwrap()
+            .unwrap();
+        assert_eq!(format, FORMAT_VERSION.to_le_bytes());
+    }
+
+    #[test]
+    fn lapsed_entries_are_logged_once_and_only_while_they_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let day = |s: &str| s.parse::<Date>().unwrap();
+        let with_term = |id: &str, end: &str| {
+            entry(&ENTRY.replace("E1", id).replace(
+                "\"decided_at\":\"2019-03-01\"",
+                &format!("\"decided_at\":\"2019-03-01\",\"expires_at\":\"{end}\""),
+            ))
+        };
+        store
+            .apply_entries(
+                &[
+                    with_term("OLD", "2026-01-01"),
+                    with_term("SOON", "2026-11-03"),
+                    with_term("LATER", "2026-12-01"),
+                    with_term("GONE", "2026-11-02"),
+                ],
+                &catalog,
+            )
+            .unwrap();
+        store
+            .transition(
+                "GONE",
+                &Transition::Revoke {
+                    on: day("2026-10-01"),
+                    reason: "错误".into(),
+                },
+                &catalog,
+            )
+            .unwrap();
+        // The first sweep only marks the day.
+        assert!(
+            store
+                .sweep_expired(day("2026-11-01"), &catalog)
+                .unwrap()
+                .changes
+                .is_empty()
+        );
+        let lapsed = store
+            .sweep_expired(day("2026-11-05"), &catalog)
+            .unwrap()
+            .changes;
+        let ids: Vec<_> = lapsed
+            .iter()
+            .map(|c| c.entry_id.as_deref().unwrap())
+            .collect();
+        assert_eq!(ids, ["SOON"]);
+        assert_eq!(lapsed[0].kind, ChangeKind::EntryExpired);
+        assert!(
+            store
+                .sweep_expired(day("2026-11-05"), &catalog)
+                .unwrap()
+                .changes
+                .is_empty()
+        );
+        // Moving a term moves its expiry key.
+        store
+            .apply_entries(&[with_term("LATER", "2026-11-20")], &catalog)
+            .unwrap();
+        let lapsed = store
+            .sweep_expired(day("2026-12-31"), &catalog)
+            .unwrap()
+            .changes;
+        assert_eq!(lapsed.len(), 1);
+        assert_eq!(lapsed[0].entry_id.as_deref(), Some("LATER"));
+    }
+
+    #[test]
+    fn transitions_are_logged_with_the_entry_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        store.apply_entries(&[entry(ENTRY)], &catalog).unwrap();
+        let on = "2026-11-01".parse().unwrap();
+        let written = store
+            .transition(
+                "E1",
+                &Transition::Object {
+                    on,
+                    reason: "已履行".into(),
+                },
+                &catalog,
+            )
+            .unwrap();
+        let change = &written.changes[0];
+        assert_eq!(change.kind, ChangeKind::ObjectionFiled);
+        assert_eq!(change.note.as_deref(), Some("已履行"));
+        let after = change
+            .entry
+            .as_ref()
+            .unwrap()
+            .to_entry("E1".into(), &catalog)
+            .unwrap();
+        assert_eq!(after.status, EntryStatus::Disputed);
+        assert_eq!(store.entry("E1", &catalog).unwrap().unwrap(), after);
+        assert!(matches!(
+            store.transition(
+                "E1",
+                &Transition::Object {
+                    on,
+                    reason: "再".into()
+                },
+                &catalog
+            ),
+            Err(WriteError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.transition(
+                "E9",
+                &Transition::Object {
+                    on,
+                    reason: "再".into()
+                },
+                &catalog
+            ),
+            Err(WriteError::NoEntry(_))
+        ));
+        // A department's replacement is refused under objection; an
+        // import's is not, and keeps the lifecycle notes.
+        assert!(matches!(
+            store.write_entries(
+                &[entry(ENTRY)],
+                &catalog,
+                Replace::KeepState,
+                Durability::Synced
+            ),
+            Err(WriteError::Conflict(_))
+        ));
+        store.apply_entries(&[entry(ENTRY)], &catalog).unwrap();
+        let imported = store.entry("E1", &catalog).unwrap().unwrap();
+        assert_eq!(imported.status, EntryStatus::Active);
+        assert_eq!(imported.lifecycle, after.lifecycle);
+        let kinds: Vec<_> = store
+            .history_of(imported.subject)
+            .unwrap()
+            .iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ChangeKind::EntryInserted,
+                ChangeKind::ObjectionFiled,
+                ChangeKind::EntryReplaced
+            ]
         );
     }
 }

@@ -1,0 +1,260 @@
+//! What readers see while writes arrive: the indexes built at open (the
+//! *base*) and a small overlay of the subjects written since.
+//!
+//! The status index and the known set are large (10^7 subjects: hundreds
+//! of MB) and read on every check, so a write cannot rebuild them, and
+//! readers must not wait for a lock a writer holds. Instead a write
+//! recomputes, from the store, the state of each subject it touched (has a
+//! record, its entry ids, its roles in listed organizations) and publishes
+//! a new [`Snapshot`]: the same base and a copy of the overlay with those
+//! subjects in it. Readers load the current snapshot (`arc-swap`: no lock,
+//! no reference count in the common case) and ask the overlay first; while
+//! it is empty that costs one branch.
+//!
+//! Copying the overlay on every write is cheap while it is small. Past
+//! [`FOLD_AT`] subjects it is folded into a new base on a thread of its
+//! own ([`Snapshot::folded`]), and the subjects written meanwhile stay in
+//! the overlay of the snapshot that follows.
+
+use std::sync::Arc;
+
+use super::known::KnownSet;
+use super::status::{Flags, KeyMap, StatusIndex};
+use crate::id::SubjectKey;
+use crate::model::Role;
+
+/// Overlay size from which the overlay is folded into a new base.
+pub const FOLD_AT: usize = 16_384;
+
+/// The indexes built at open or by a fold.
+pub struct Base {
+    /// Flagged subjects.
+    pub status: StatusIndex,
+    /// Subjects with a record.
+    pub known: KnownSet,
+}
+
+/// A subject's state as a write left it.
+#[derive(Debug, Default)]
+pub struct LiveState {
+    /// It has a record.
+    pub known: bool,
+    /// Its own entries' ids, ascending.
+    pub entry_ids: Box<[Box<str>]>,
+    /// Its roles in organizations that have entries.
+    pub org_roles: Box<[(SubjectKey, Role)]>,
+}
+
+/// One generation of the indexes: a base and the subjects written since.
+pub struct Snapshot {
+    base: Arc<Base>,
+    overlay: KeyMap<Arc<LiveState>>,
+    /// Change sequence this generation has seen up to (exclusive).
+    pub covers: u64,
+}
+
+impl Snapshot {
+    /// The first generation: the base alone.
+    pub fn new(base: Base, covers: u64) -> Snapshot {
+        Snapshot {
+            base: Arc::new(base),
+            overlay: KeyMap::default(),
+            covers,
+        }
+    }
+
+    /// The next generation: the same base, this overlay with `states`
+    /// replacing the subjects they name.
+    pub fn with(
+        &self,
+        states: impl IntoIterator<Item = (SubjectKey, Arc<LiveState>)>,
+        covers: u64,
+    ) -> Snapshot {
+        let mut overlay = self.overlay.clone();
+        overlay.extend(states);
+        Snapshot {
+            base: self.base.clone(),
+            overlay,
+            covers: covers.max(self.covers),
+        }
+    }
+
+    /// This generation's overlay folded into a new base (the expensive part,
+    /// done without any lock), then [`Snapshot::rebased`] on whatever is
+    /// current when it is done.
+    pub fn fold(&self) -> Base {
+        let mut known = self.base.known.copy();
+        for (key, state) in &self.overlay {
+            if state.known {
+                known.mark_known(*key);
+            }
+            if !state.entry_ids.is_empty() || !state.org_roles.is_empty() {
+                known.mark_flagged(*key);
+            }
+        }
+        let status = self.base.status.with_changes(
+            self.overlay
+                .iter()
+                .map(|(k, s)| (*k, &*s.entry_ids, &*s.org_roles)),
+        );
+        Base { status, known }
+    }
+
+    /// `current` on the folded base of `folded_from`: the subjects written
+    /// after the fold's generation stay in the overlay.
+    pub fn rebased(current: &Snapshot, folded_from: &Snapshot, base: Arc<Base>) -> Snapshot {
+        let overlay = current
+            .overlay
+            .iter()
+            .filter(|(k, s)| {
+                folded_from
+                    .overlay
+                    .get(k)
+                    .is_none_or(|folded| !Arc::ptr_eq(folded, s))
+            })
+            .map(|(k, s)| (*k, s.clone()))
+            .collect();
+        Snapshot {
+            base,
+            overlay,
+            covers: current.covers,
+        }
+    }
+
+    /// Subjects in the overlay.
+    pub fn overlay_len(&self) -> usize {
+        self.overlay.len()
+    }
+
+    #[inline]
+    fn live(&self, key: SubjectKey) -> Option<&LiveState> {
+        if self.overlay.is_empty() {
+            return None;
+        }
+        self.overlay.get(&key).map(|s| &**s)
+    }
+
+    /// The subject's flags (`None`: clean) and whether it has a record (or
+    /// entries of its own). No I/O.
+    #[inline]
+    pub fn lookup(&self, key: SubjectKey) -> (Option<Flags>, bool) {
+        if let Some(s) = self.live(key) {
+            let own = !s.entry_ids.is_empty();
+            return (Flags::of(own, !s.org_roles.is_empty()), s.known || own);
+        }
+        let probe = self.base.known.probe(key);
+        let flags = if probe.maybe_flagged {
+            self.base.status.get(key)
+        } else {
+            None
+        };
+        (flags, probe.known || flags.is_some_and(Flags::own))
+    }
+
+    /// The ids of the subject's own entries.
+    pub fn entry_ids(&self, key: SubjectKey) -> &[Box<str>] {
+        match self.live(key) {
+            Some(s) => &s.entry_ids,
+            None => self.base.status.entry_ids(key),
+        }
+    }
+
+    /// The person's roles in organizations with entries.
+    pub fn org_roles(&self, key: SubjectKey) -> &[(SubjectKey, Role)] {
+        match self.live(key) {
+            Some(s) => &s.org_roles,
+            None => self.base.status.org_roles(key),
+        }
+    }
+
+    /// Hints that `key` is about to be looked up.
+    #[inline]
+    pub fn prefetch(&self, key: SubjectKey) {
+        self.base.known.prefetch(key);
+    }
+
+    /// The base's status index.
+    pub fn base_status(&self) -> &StatusIndex {
+        &self.base.status
+    }
+
+    /// The base's known set.
+    pub fn base_known(&self) -> &KnownSet {
+        &self.base.known
+    }
+
+    /// Flagged subjects, the overlay counted in.
+    pub fn flagged(&self) -> usize {
+        let mut n = self.base.status.len() as i64;
+        for (key, s) in &self.overlay {
+            let before = self.base.status.get(*key).is_some();
+            let now = !s.entry_ids.is_empty() || !s.org_roles.is_empty();
+            n += i64::from(now) - i64::from(before);
+        }
+        n.max(0) as usize
+    }
+
+    /// Subjects with a record, the overlay counted in.
+    pub fn known(&self) -> usize {
+        let mut n = self.base.known.len() as i64;
+        for (key, s) in &self.overlay {
+            n += i64::from(s.known) - i64::from(self.base.known.contains(*key));
+        }
+        n.max(0) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> SubjectKey {
+        SubjectKey::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_overlay_wins_and_a_fold_keeps_later_writes() {
+        let org = key("91360100705500005G");
+        let person = key("11010519491231002X");
+        let base = Base {
+            status: StatusIndex::default(),
+            known: KnownSet::build([org]),
+        };
+        let s0 = Snapshot::new(base, 1);
+        assert_eq!(s0.lookup(org), (None, true));
+        assert_eq!(s0.lookup(person), (None, false));
+        let s1 = s0.with(
+            [(
+                org,
+                Arc::new(LiveState {
+                    known: true,
+                    entry_ids: vec!["E1".into()].into(),
+                    org_roles: Box::default(),
+                }),
+            )],
+            2,
+        );
+        assert_eq!(s1.lookup(org), (Flags::of(true, false), true));
+        assert_eq!(s1.flagged(), 1);
+        let s2 = s1.with(
+            [(
+                person,
+                Arc::new(LiveState {
+                    known: true,
+                    entry_ids: Box::default(),
+                    org_roles: vec![(org, Role::LegalRep)].into(),
+                }),
+            )],
+            3,
+        );
+        // Fold s1 while s2 is current: the person, written after, stays in
+        // the overlay; the organization moves into the base.
+        let folded = Snapshot::rebased(&s2, &s1, Arc::new(s1.fold()));
+        assert_eq!(folded.overlay_len(), 1);
+        assert_eq!(folded.lookup(org), (Flags::of(true, false), true));
+        assert_eq!(folded.entry_ids(org).len(), 1);
+        assert_eq!(folded.lookup(person), (Flags::of(false, true), true));
+        assert_eq!((folded.flagged(), folded.known()), (2, 2));
+        assert_eq!(folded.covers, 3);
+    }
+}

@@ -1,0 +1,147 @@
+//! The change feed over HTTP: `GET /v1/changes?since=SEQ`, what implementing
+//! departments subscribe to (失信行为推送提示).
+//!
+//! Parameters: `since` (the last sequence the reader has; default 0, the
+//! start of the log), `limit` (1–1000, default 100), `wait` (0–60 seconds,
+//! default 0: a long poll waits that long for a change when there is none
+//! yet), `category` and `authority` (only entries of that category code or
+//! deciding department). The answer is `{"changes":[…],"next_since","last_seq"}`:
+//! a reader passes `next_since` back as `since` and so reads every change
+//! exactly once, after a disconnect too. With a filter, changes it leaves
+//! out still move `next_since`, so a page may be empty while the reader
+//! moves on.
+//!
+//! A long poll waits on the engine's watch of the next sequence, which
+//! every commit moves; reading the log runs on the blocking pool.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::StatusCode;
+
+use super::api::{Refusal, json_ok, optional, refuse_unknown, store_failed};
+use super::metrics::{Metrics, Route};
+use super::query::Query;
+use super::{Handled, Reply};
+use crate::date::Date;
+use crate::engine::{ChangeFilter, Engine};
+
+const PARAMS: [&str; 5] = ["since", "limit", "wait", "category", "authority"];
+/// Changes per page when no limit is given.
+const DEFAULT_LIMIT: usize = 100;
+/// Most changes per page.
+const MAX_LIMIT: usize = 1000;
+/// Longest long poll, in seconds.
+pub const MAX_WAIT_SECS: u64 = 60;
+
+/// A feed request's parameters.
+struct Asked {
+    since: u64,
+    limit: usize,
+    wait: Duration,
+    filter: ChangeFilter,
+}
+
+fn parse(q: &Query<'_>, engine: &Engine) -> Result<Asked, Refusal> {
+    refuse_unknown(q, &PARAMS)?;
+    let number = |text: &str, max: u64| -> Result<u64, String> {
+        match text.trim().parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            Ok(n) => Err(format!("{n} is more than {max}")),
+            Err(_) => Err(format!("{text:?} is not a whole number")),
+        }
+    };
+    let since = optional(q, "since", |t| number(t, u64::MAX))?.unwrap_or(0);
+    let limit = optional(q, "limit", |t| match number(t, MAX_LIMIT as u64)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n as usize),
+    })?
+    .unwrap_or(DEFAULT_LIMIT);
+    let wait = optional(q, "wait", |t| number(t, MAX_WAIT_SECS))?.unwrap_or(0);
+    let category = optional(q, "category", |t| {
+        let code = t.trim();
+        match engine.catalog().category_by_code(code) {
+            Some(_) => Ok(code.to_string()),
+            None => Err(format!(
+                "unknown category {code:?}; the catalog has: {}",
+                engine.catalog().category_codes().join(", ")
+            )),
+        }
+    })?;
+    let authority = optional(q, "authority", |t| match t.trim() {
+        "" => Err("must not be empty".to_string()),
+        a => Ok(a.to_string()),
+    })?;
+    Ok(Asked {
+        since,
+        limit,
+        wait: Duration::from_secs(wait),
+        filter: ChangeFilter {
+            category,
+            authority,
+        },
+    })
+}
+
+/// Answers `GET /v1/changes`.
+pub(super) fn start(
+    engine: Arc<Engine>,
+    metrics: Arc<Metrics>,
+    query: Option<&str>,
+    today: Date,
+    started: Instant,
+) -> Handled {
+    let asked = match Query::parse(query)
+        .map_err(|e| Refusal::bad("bad_query", e.to_string()))
+        .and_then(|q| parse(&q, &engine))
+    {
+        Ok(a) => a,
+        Err(r) => {
+            let res = super::api::refused(r, "GET, HEAD");
+            metrics.record(Route::Changes, res.status().as_u16(), started.elapsed());
+            return Handled::Now(res);
+        }
+    };
+    Handled::Later(Box::pin(async move {
+        let res = answer(engine, asked, today)
+            .await
+            .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD"));
+        metrics.record(Route::Changes, res.status().as_u16(), started.elapsed());
+        res
+    }))
+}
+
+async fn answer(engine: Arc<Engine>, asked: Asked, today: Date) -> Result<Reply, Refusal> {
+    let deadline = tokio::time::Instant::now() + asked.wait;
+    // Subscribed before the first read: a commit after it wakes the wait.
+    let mut commits = engine.watch_changes();
+    let mut since = asked.since;
+    let filter = Arc::new(asked.filter);
+    loop {
+        let (e, f) = (engine.clone(), filter.clone());
+        let limit = asked.limit;
+        let page = tokio::task::spawn_blocking(move || e.changes(since, limit, &f, today))
+            .await
+            .map_err(|_| {
+                Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "reading the change log failed; it has been logged".into(),
+                )
+            })?
+            .map_err(store_failed)?;
+        if !page.changes.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(json_ok(&page));
+        }
+        since = page.next_since;
+        // Wait for a commit past what was read, or the deadline.
+        let read_up_to = since;
+        let woke =
+            tokio::time::timeout_at(deadline, commits.wait_for(|next| *next > read_up_to + 1));
+        match woke.await {
+            Ok(Ok(_)) => {}
+            // Deadline, or the engine is gone: answer what there is.
+            _ => return Ok(json_ok(&page)),
+        }
+    }
+}

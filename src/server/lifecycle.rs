@@ -1,0 +1,536 @@
+//! The lifecycle over HTTP (SPEC §6 writes): publishing subjects and
+//! entries, and an entry's objection, outcome, repair and revocation.
+//!
+//! | method and path | body | does |
+//! |---|---|---|
+//! | `PUT /v1/subjects/{id}` | a `subjects.ndjson` record | inserts or replaces the subject and its person links |
+//! | `PUT /v1/entries/{entry_id}` | an `entries.ndjson` record | publishes or replaces the entry's fields |
+//! | `GET /v1/entries/{entry_id}` | | the entry, its lifecycle and its changes |
+//! | `POST /v1/entries/{entry_id}/objection` | `{"reason","filed_on"?}` | disputed, measures suspended, deadline in 20 days |
+//! | `POST /v1/entries/{entry_id}/outcome` | `{"outcome","note","decided_on"?,"entry"?}` | upheld, corrected (with `entry`) or revoked |
+//! | `POST /v1/entries/{entry_id}/repair` | `{"note","repaired_on"?}` | repaired: measures lifted, the record kept |
+//! | `POST /v1/entries/{entry_id}/revoke` | `{"reason","revoked_on"?}` | revoked |
+//!
+//! A write is answered only once it is synced to the store and visible to
+//! checks. The body is read with a limit (413 past it) and a time limit
+//! (408); the write itself runs on the blocking pool, so that a disk sync
+//! never holds up the runtime workers serving checks. Malformed bodies are
+//! 400 naming the field; transitions the entry's state forbids are 409
+//! (`lifecycle`); an unknown entry is 404.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::api::{Answer, Refusal, json_ok, store_failed};
+use super::metrics::{Metrics, Route};
+use super::{Handled, json_reply};
+use crate::date::Date;
+use crate::engine::Engine;
+use crate::lifecycle::Transition;
+use crate::model::{
+    EntryRecord, MAX_TEXT_CHARS, OutcomeKind, RecordError, SubjectRecord, clean_text, parse_record,
+};
+use crate::store::{Applied, Change, WriteError};
+
+/// Largest write body, in bytes: a subject with 256 persons and 32 aliases
+/// fits many times over.
+pub const MAX_WRITE_BODY: usize = 256 << 10;
+
+/// Time a client has to send a write's body once its head is in.
+const BODY_TIME: Duration = Duration::from_secs(30);
+
+/// A lifecycle request, routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum WriteRoute {
+    /// `PUT /v1/subjects/{id}`.
+    PutSubject(String),
+    /// `PUT /v1/entries/{entry_id}`.
+    PutEntry(String),
+    /// `GET /v1/entries/{entry_id}`.
+    GetEntry(String),
+    /// `POST /v1/entries/{entry_id}/{step}`.
+    Step(String, Step),
+}
+
+/// A lifecycle transition's path segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    Objection,
+    Outcome,
+    Repair,
+    Revoke,
+}
+
+impl Step {
+    const ALL: [(&'static str, Step); 4] = [
+        ("objection", Step::Objection),
+        ("outcome", Step::Outcome),
+        ("repair", Step::Repair),
+        ("revoke", Step::Revoke),
+    ];
+}
+
+/// Routes a request under `/v1/entries/` or a `PUT /v1/subjects/{id}`;
+/// `None` when the path is not one of these.
+pub(super) fn route(method: &Method, path: &str) -> Option<Result<WriteRoute, Refusal>> {
+    let not_allowed = |allow: &str| {
+        Refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} {path} is not supported; use {allow}"),
+        )
+    };
+    if let Some(id) = path.strip_prefix("/v1/subjects/") {
+        // GET goes to the subject answer; only PUT comes here.
+        return (method == Method::PUT).then(|| decode(id).map(WriteRoute::PutSubject));
+    }
+    let rest = path.strip_prefix("/v1/entries/")?;
+    Some(match rest.split_once('/') {
+        None => {
+            let id = match decode(rest) {
+                Ok(id) => id,
+                Err(r) => return Some(Err(r)),
+            };
+            match *method {
+                Method::GET | Method::HEAD => Ok(WriteRoute::GetEntry(id)),
+                Method::PUT => Ok(WriteRoute::PutEntry(id)),
+                _ => Err(not_allowed("GET or PUT")),
+            }
+        }
+        Some((id, step)) => match Step::ALL.iter().find(|(name, _)| *name == step) {
+            None => Err(Refusal(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "no such route {path:?}; an entry's lifecycle steps are objection, outcome, repair and revoke"
+                ),
+            )),
+            Some(_) if *method != Method::POST => Err(not_allowed("POST")),
+            Some((_, step)) => decode(id).map(|id| WriteRoute::Step(id, *step)),
+        },
+    })
+}
+
+fn decode(raw: &str) -> Result<String, Refusal> {
+    let id = super::query::decode_path_segment(raw).ok_or_else(|| {
+        Refusal::bad(
+            "invalid_id",
+            "path identifier: not valid percent-encoded UTF-8",
+        )
+    })?;
+    if id.trim().is_empty() {
+        return Err(Refusal::bad("invalid_id", "path identifier is empty"));
+    }
+    Ok(id.into_owned())
+}
+
+/// Answers a routed lifecycle request: a read at once, a write once its
+/// body is in and the write is synced.
+pub(super) fn start(
+    engine: Arc<Engine>,
+    metrics: Arc<Metrics>,
+    req: Request<Incoming>,
+    route: WriteRoute,
+    today: Date,
+    started: Instant,
+) -> Handled {
+    if let WriteRoute::GetEntry(id) = &route {
+        let res = get_entry(&engine, id, &req, today)
+            .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD, PUT"));
+        metrics.record(Route::Entry, res.status().as_u16(), started.elapsed());
+        return Handled::Now(res);
+    }
+    Handled::Later(Box::pin(async move {
+        let answer = match read_body(req.into_body()).await {
+            Ok(body) => {
+                match tokio::task::spawn_blocking(move || write(&engine, route, &body, today)).await
+                {
+                    Ok(answer) => answer,
+                    Err(_) => Err(Refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "the write failed; it has been logged".into(),
+                    )),
+                }
+            }
+            Err(r) => Err(r),
+        };
+        let res = answer.unwrap_or_else(|r| super::api::refused(r, "POST"));
+        metrics.record(Route::Write, res.status().as_u16(), started.elapsed());
+        res
+    }))
+}
+
+fn get_entry(engine: &Engine, id: &str, req: &Request<Incoming>, today: Date) -> Answer {
+    let q = super::query::Query::parse(req.uri().query())
+        .map_err(|e| Refusal::bad("bad_query", e.to_string()))?;
+    super::api::refuse_unknown(&q, &["at"])?;
+    let at = super::api::date_param(&q, today)?;
+    match engine.entry(id, at).map_err(store_failed)? {
+        Some((entry, history)) => Ok(json_ok(&serde_json::json!({
+            "entry": entry,
+            "history": history,
+            "at": at,
+        }))),
+        None => Err(unknown_entry(id)),
+    }
+}
+
+fn unknown_entry(id: &str) -> Refusal {
+    Refusal(
+        StatusCode::NOT_FOUND,
+        "unknown_entry",
+        format!("the platform has no entry {id:?}"),
+    )
+}
+
+/// Reads a write's body, at most [`MAX_WRITE_BODY`] bytes within
+/// [`BODY_TIME`].
+async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
+    let collect = Limited::new(body, MAX_WRITE_BODY).collect();
+    match tokio::time::timeout(BODY_TIME, collect).await {
+        Err(_) => Err(Refusal(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                BODY_TIME.as_secs()
+            ),
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {MAX_WRITE_BODY} bytes"),
+        )),
+        Ok(Err(e)) => Err(Refusal::bad(
+            "bad_body",
+            format!("the request body could not be read: {e}"),
+        )),
+    }
+}
+
+fn invalid(e: RecordError) -> Refusal {
+    Refusal::bad(
+        "invalid_body",
+        format!("field {:?}: {}", e.field, e.problem),
+    )
+}
+
+/// The body as a JSON object, or a 400 saying what it is instead.
+fn object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Refusal::bad("invalid_body", format!("the body is not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(Refusal::bad(
+            "invalid_body",
+            "the body is empty; a JSON object is expected",
+        ));
+    }
+    match parse_record::<serde_json::Value>(text).map_err(invalid)? {
+        serde_json::Value::Object(map) => Ok(map),
+        other => Err(Refusal::bad(
+            "invalid_body",
+            format!("the body is JSON {}, not an object", json_type(&other)),
+        )),
+    }
+}
+
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Puts the path's identifier into `field` of a record, or refuses a body
+/// that names another.
+fn with_path_id(
+    mut map: serde_json::Map<String, serde_json::Value>,
+    field: &str,
+    id: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
+    match map.get(field) {
+        None => {
+            map.insert(field.into(), id.into());
+        }
+        Some(serde_json::Value::String(given)) if given.trim() == id.trim() => {}
+        Some(given) => {
+            return Err(Refusal::bad(
+                "invalid_body",
+                format!("field {field:?}: {given} differs from the path's {id:?}"),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// A record read from a JSON object, type errors naming the field.
+fn record<T: DeserializeOwned>(
+    map: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, Refusal> {
+    serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        Refusal::bad(
+            "invalid_body",
+            format!("field {field:?}: {}", e.into_inner()),
+        )
+    })
+}
+
+/// An entry record from a publishing body: the path's id, status left to
+/// the lifecycle.
+fn entry_record(
+    map: serde_json::Map<String, serde_json::Value>,
+    id: &str,
+    field: &str,
+) -> Result<EntryRecord, Refusal> {
+    let map = with_path_id(map, "entry_id", id).map_err(|Refusal(s, c, m)| {
+        Refusal(
+            s,
+            c,
+            if field.is_empty() {
+                m
+            } else {
+                format!("{field}.{m}")
+            },
+        )
+    })?;
+    if let Some(status) = map.get("status")
+        && status.as_str() != Some("active")
+    {
+        return Err(Refusal::bad(
+            "invalid_body",
+            format!(
+                "field \"{field}{}status\": {status} cannot be published; an entry's status changes through its objection, outcome, repair and revoke steps",
+                if field.is_empty() { "" } else { "." }
+            ),
+        ));
+    }
+    record(map)
+}
+
+/// A transition body's text field: trimmed, not empty, bounded.
+fn text(field: &str, value: &str) -> Result<String, Refusal> {
+    clean_text(field, value, MAX_TEXT_CHARS).map_err(invalid)
+}
+
+/// A transition's date: the one given, not after today, or today.
+fn day(field: &str, given: Option<Date>, today: Date) -> Result<Date, Refusal> {
+    match given {
+        Some(d) if d > today => Err(Refusal::bad(
+            "invalid_body",
+            format!("field {field:?}: {d} is in the future (today is {today})"),
+        )),
+        Some(d) => Ok(d),
+        None => Ok(today),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectionBody {
+    reason: String,
+    filed_on: Option<Date>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeBody {
+    outcome: OutcomeKind,
+    note: String,
+    decided_on: Option<Date>,
+    entry: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepairBody {
+    note: String,
+    repaired_on: Option<Date>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    reason: String,
+    revoked_on: Option<Date>,
+}
+
+/// Reads, validates and applies one write.
+fn write(engine: &Engine, route: WriteRoute, body: &[u8], today: Date) -> Answer {
+    let map = object(body)?;
+    match route {
+        WriteRoute::PutSubject(id) => {
+            let record: SubjectRecord = record(with_path_id(map, "id", &id)?)?;
+            let subject = record.validate(today).map_err(invalid)?;
+            let (applied, changes) = engine.put_subjects(&[subject]).map_err(write_failed)?;
+            put_answer(engine, applied, &changes, today)
+        }
+        WriteRoute::PutEntry(id) => {
+            let record = entry_record(map, &id, "")?;
+            let entry = record.validate(engine.catalog(), today).map_err(invalid)?;
+            let (applied, changes) = engine.put_entries(&[entry]).map_err(write_failed)?;
+            put_answer(engine, applied, &changes, today)
+        }
+        WriteRoute::Step(id, step) => {
+            let transition = transition(engine, step, map, &id, today)?;
+            let change = engine.transition(&id, &transition).map_err(|e| match e {
+                WriteError::NoEntry(_) => unknown_entry(&id),
+                e => write_failed(e),
+            })?;
+            let out = engine.change_out(&change, today).map_err(store_failed)?;
+            Ok(json_ok(&out))
+        }
+        WriteRoute::GetEntry(_) => unreachable!("answered without a body"),
+    }
+}
+
+fn transition(
+    engine: &Engine,
+    step: Step,
+    map: serde_json::Map<String, serde_json::Value>,
+    id: &str,
+    today: Date,
+) -> Result<Transition, Refusal> {
+    Ok(match step {
+        Step::Objection => {
+            let b: ObjectionBody = record(map)?;
+            Transition::Object {
+                on: day("filed_on", b.filed_on, today)?,
+                reason: text("reason", &b.reason)?,
+            }
+        }
+        Step::Outcome => {
+            let b: OutcomeBody = record(map)?;
+            let correction = match (b.outcome, b.entry) {
+                (OutcomeKind::Corrected, Some(map)) => {
+                    let record = entry_record(map, id, "entry")?;
+                    let entry = record.validate(engine.catalog(), today).map_err(|e| {
+                        invalid(RecordError {
+                            field: format!("entry.{}", e.field),
+                            problem: e.problem,
+                        })
+                    })?;
+                    Some(Box::new(entry))
+                }
+                (OutcomeKind::Corrected, None) => {
+                    return Err(Refusal::bad(
+                        "invalid_body",
+                        "field \"entry\": a corrected outcome carries the corrected entry (an entries.ndjson record)",
+                    ));
+                }
+                (_, Some(_)) => {
+                    return Err(Refusal::bad(
+                        "invalid_body",
+                        "field \"entry\": only a corrected outcome carries an entry",
+                    ));
+                }
+                (_, None) => None,
+            };
+            Transition::Decide {
+                on: day("decided_on", b.decided_on, today)?,
+                outcome: b.outcome,
+                note: text("note", &b.note)?,
+                correction,
+            }
+        }
+        Step::Repair => {
+            let b: RepairBody = record(map)?;
+            Transition::Repair {
+                on: day("repaired_on", b.repaired_on, today)?,
+                note: text("note", &b.note)?,
+            }
+        }
+        Step::Revoke => {
+            let b: RevokeBody = record(map)?;
+            Transition::Revoke {
+                on: day("revoked_on", b.revoked_on, today)?,
+                reason: text("reason", &b.reason)?,
+            }
+        }
+    })
+}
+
+fn write_failed(e: WriteError) -> Refusal {
+    match e {
+        WriteError::Conflict(c) => Refusal(StatusCode::CONFLICT, "conflict", c.0),
+        WriteError::NoEntry(id) => unknown_entry(&id),
+        WriteError::Store(e) => store_failed(e),
+    }
+}
+
+/// `201` for a new record, `200` otherwise, with the changes logged.
+fn put_answer(engine: &Engine, applied: Applied, changes: &[Change], today: Date) -> Answer {
+    let (status, result) = if applied.inserted > 0 {
+        (StatusCode::CREATED, "inserted")
+    } else if applied.replaced > 0 {
+        (StatusCode::OK, "replaced")
+    } else {
+        (StatusCode::OK, "unchanged")
+    };
+    let changes = changes
+        .iter()
+        .map(|c| engine.change_out(c, today))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(store_failed)?;
+    let body = serde_json::to_vec(&serde_json::json!({ "result": result, "changes": changes }))
+        .unwrap_or_default();
+    Ok(json_reply(status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let r = |m: Method, p: &str| route(&m, p).map(|r| r.map_err(|Refusal(s, c, _)| (s, c)));
+        assert_eq!(r(Method::GET, "/v1/subjects/X"), None);
+        assert_eq!(
+            r(Method::PUT, "/v1/subjects/X"),
+            Some(Ok(WriteRoute::PutSubject("X".into())))
+        );
+        assert_eq!(
+            r(Method::GET, "/v1/entries/E%201"),
+            Some(Ok(WriteRoute::GetEntry("E 1".into())))
+        );
+        assert_eq!(
+            r(Method::PUT, "/v1/entries/E1"),
+            Some(Ok(WriteRoute::PutEntry("E1".into())))
+        );
+        assert_eq!(
+            r(Method::POST, "/v1/entries/E1/repair"),
+            Some(Ok(WriteRoute::Step("E1".into(), Step::Repair)))
+        );
+        assert_eq!(
+            r(Method::GET, "/v1/entries/E1/repair"),
+            Some(Err((StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")))
+        );
+        assert_eq!(
+            r(Method::POST, "/v1/entries/E1/fix"),
+            Some(Err((StatusCode::NOT_FOUND, "not_found")))
+        );
+        assert_eq!(
+            r(Method::DELETE, "/v1/entries/E1"),
+            Some(Err((StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")))
+        );
+        assert_eq!(r(Method::GET, "/v1/check"), None);
+    }
+}
