@@ -115,6 +115,12 @@ pub fn apply(
     let id = &entry.entry_id;
     match transition {
         Transition::Object { on, reason } => {
+            if let (EntryStatus::Disputed, Some(o)) = (entry.status, &entry.lifecycle.objection) {
+                return Err(conflict(format!(
+                    "entry {id} is already under objection (filed on {}, to be decided by {}): an entry is objected to once at a time",
+                    o.filed_on, o.deadline
+                )));
+            }
             if entry.status != EntryStatus::Active {
                 return Err(conflict(format!(
                     "{}: only an active entry can be objected to",

@@ -79,8 +79,13 @@ impl Conn {
     /// Sends `POST path` with the whole `body` (as clients that read only
     /// after sending do), then reads the answer.
     pub fn post(&mut self, path: &str, extra_headers: &[&str], body: &[u8]) -> Resp {
+        self.send("POST", path, extra_headers, body)
+    }
+
+    /// Sends `method path` with the whole `body`, then reads the answer.
+    pub fn send(&mut self, method: &str, path: &str, extra_headers: &[&str], body: &[u8]) -> Resp {
         let mut head = format!(
-            "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n",
             body.len()
         );
         for h in extra_headers {
@@ -181,6 +186,16 @@ impl Conn {
             ),
         }
     }
+}
+
+/// `method path` with a JSON body on a fresh connection.
+pub fn send_json(addr: SocketAddr, method: &str, path: &str, body: &serde_json::Value) -> Resp {
+    Conn::open(addr).send(
+        method,
+        path,
+        &["Content-Type: application/json"],
+        body.to_string().as_bytes(),
+    )
 }
 
 /// `GET path` on a fresh connection.

@@ -7,6 +7,7 @@ mod util;
 mod cli;
 mod ids_oracle;
 mod import;
+mod lifecycle;
 mod sample;
 mod screen;
 mod server;

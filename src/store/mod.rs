@@ -216,13 +216,16 @@ pub struct StoredEntry {
     effective_from: i32,
     expires_at: Option<i32>,
     status: u8,
-    /// Filed on, deadline, reason, and the outcome (kind, on, note).
-    objection: Option<(i32, i32, String, Option<(u8, i32, String)>)>,
+    objection: Option<StoredObjection>,
     /// On, note.
     repair: Option<(i32, String)>,
     /// On, reason.
     revocation: Option<(i32, String)>,
 }
+
+/// An objection as stored: filed on, deadline, reason, and the outcome
+/// (kind code, on, note).
+type StoredObjection = (i32, i32, String, Option<(u8, i32, String)>);
 
 /// An entry as version 1 stored it.
 #[derive(Decode)]
