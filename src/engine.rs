@@ -476,6 +476,12 @@ impl Engine {
         self.names.load().search(q)
     }
 
+    /// Only the subjects one of whose names is the query's after
+    /// normalization ([`NameIndex::search_exact`]).
+    pub fn search_exact(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
+        self.names.load().search_exact(q)
+    }
+
     /// The subject's flags and whether it is known, from the current
     /// snapshot ([`Snapshot::lookup`]). No I/O.
     fn lookup(&self, key: SubjectKey) -> (bool, bool) {

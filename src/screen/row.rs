@@ -342,7 +342,6 @@ impl<'e> Screener<'e> {
         // within the margin of it); else every candidate.
         let mut hits = self
             .engine
-            .names()
             .search_exact(&query(0.0, CANDIDATES_CONSIDERED))
             .map_err(bad_name)?;
         if hits.is_empty() {

@@ -9,6 +9,8 @@
 //!   entries, the rest from subjects without. Latencies go into an HDR
 //!   histogram; the report gives throughput and p50/p90/p99/p99.9/max, as
 //!   text or, with `--json`, as one JSON object.
+//! * `creditgate-load writes --addr ADDR --dataset DIR --rate R`: lifecycle
+//!   writes at a fixed rate (`writes.rs`), to run beside `run`.
 //! * `creditgate-load baseline --listen ADDR`: the empty-handler baseline,
 //!   creditgate's own server answering every request with a constant body, so
 //!   the engine's share of the cost can be measured as a ratio.
@@ -36,9 +38,10 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 
-/// The same allocator as `creditgate` itself (see `baseline`).
 mod screen;
+mod writes;
 
+/// The same allocator as `creditgate` itself (see `baseline`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -61,6 +64,9 @@ enum Command {
     /// Upload one file to /v1/screen, then read the answer (optionally
     /// slowly), watching the server's memory.
     Screen(screen::ScreenArgs),
+    /// Publish entries and file objections at a fixed rate (run beside
+    /// `run` to measure checks while writes flow).
+    Writes(writes::WritesArgs),
 }
 
 /// Which requests to send: ids drawn from a generator dataset.
@@ -516,5 +522,6 @@ fn main() -> anyhow::Result<()> {
         Command::Baseline(args) => baseline(&args),
         Command::Paths(args) => paths(&args),
         Command::Screen(args) => screen::screen(&args),
+        Command::Writes(args) => writes::writes(&args),
     }
 }

@@ -1,0 +1,178 @@
+//! `creditgate-load writes`: lifecycle writes at a fixed rate, the way
+//! departments publish while airlines check.
+//!
+//! Each write publishes a new entry (`PUT /v1/entries/{id}`,
+//! `dishonest_debtor`) on a subject drawn from the dataset's subjects
+//! without entries, so that every write flags a subject the checks may ask
+//! about; every fourth write instead files an objection against the
+//! connection's previous entry. A pacer releases writes every `1 / rate`
+//! round-robin over the connections, and latency is timed from the due time
+//! when a connection was held up (no coordinated omission). Run it beside
+//! `creditgate-load run --rate …` to see what writes cost the checks.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+
+use super::{Dataset, Rng, pace};
+
+#[derive(clap::Args)]
+pub struct WritesArgs {
+    /// Server address, e.g. 127.0.0.1:8080
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Generator output directory to draw subjects from.
+    #[arg(long, value_name = "DIR")]
+    dataset: std::path::PathBuf,
+    /// Subjects to draw from (read from the start of subjects.ndjson).
+    #[arg(long, default_value_t = 200_000)]
+    pool: usize,
+    /// Writes per second.
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Seconds of writes.
+    #[arg(long, short = 'd', default_value_t = 20.0)]
+    duration: f64,
+    /// Keep-alive connections (each write waits for its disk sync).
+    #[arg(long, short = 'c', default_value_t = 8)]
+    connections: usize,
+    /// Prefix of the entry ids written (make it differ between runs).
+    #[arg(long, default_value = "LOAD")]
+    prefix: String,
+}
+
+/// One keep-alive connection, spoken to by hand.
+struct Conn {
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn open(addr: &str) -> anyhow::Result<Conn> {
+        let stream =
+            TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+        stream.set_nodelay(true)?;
+        Ok(Conn {
+            reader: BufReader::new(stream),
+        })
+    }
+
+    /// Sends one request and reads its status (the body is discarded).
+    fn send(&mut self, method: &str, path: &str, body: &str) -> anyhow::Result<u16> {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.reader.get_mut().write_all(request.as_bytes())?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line)?;
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("bad status line {line:?}"))?;
+        let mut length = 0usize;
+        loop {
+            let mut h = String::new();
+            if self.reader.read_line(&mut h)? == 0 {
+                anyhow::bail!("connection closed in the headers");
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':')
+                && n.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse()?;
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body)?;
+        Ok(status)
+    }
+}
+
+pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
+    let data = Arc::new(Dataset::load(&args.dataset, args.pool)?);
+    let start = Instant::now() + Duration::from_millis(50);
+    let end = start + Duration::from_secs_f64(args.duration);
+    let mut senders = Vec::new();
+    let mut workers = Vec::new();
+    for c in 0..args.connections.max(1) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+        senders.push(tx);
+        let (data, addr, prefix) = (data.clone(), args.addr.clone(), args.prefix.clone());
+        workers.push(std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, u64, u64)> {
+            let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+            let mut conn = Conn::open(&addr)?;
+            let mut rng = Rng(0xA076_1D64_78BD_642F ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9));
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut previous: Option<String> = None;
+            let mut prev_done = start;
+            let mut k = 0u64;
+            while let Some(due) = rx.blocking_recv() {
+                let sent = Instant::now();
+                let status = match previous.take().filter(|_| k % 4 == 3) {
+                    Some(entry) => conn.send(
+                        "POST",
+                        &format!("/v1/entries/{entry}/objection"),
+                        r#"{"reason":"load test objection"}"#,
+                    ),
+                    None => {
+                        let id = format!("{prefix}-{c}-{k}");
+                        let subject = &data.clean[rng.below(data.clean.len())];
+                        let body = format!(
+                            r#"{{"subject_id":"{subject}","list":"black","category":"dishonest_debtor","authority":"load","basis":"load {k}","decided_at":"2026-01-01"}}"#
+                        );
+                        let status = conn.send("PUT", &format!("/v1/entries/{id}"), &body);
+                        previous = Some(id);
+                        status
+                    }
+                };
+                let done = Instant::now();
+                let from = if prev_done > due { due } else { sent };
+                prev_done = done;
+                latency.saturating_record(done.duration_since(from).as_nanos() as u64);
+                match status {
+                    Ok(200 | 201) => ok += 1,
+                    Ok(_) => failed += 1,
+                    Err(_) => {
+                        failed += 1;
+                        conn = Conn::open(&addr)?;
+                    }
+                }
+                k += 1;
+            }
+            Ok((latency, ok, failed))
+        }));
+    }
+    let rate = args.rate;
+    let pacer = std::thread::spawn(move || pace(rate, start, end, senders));
+    let _ = pacer.join();
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+    let (mut ok, mut failed) = (0, 0);
+    for w in workers {
+        let (h, o, f) = w
+            .join()
+            .map_err(|_| anyhow::anyhow!("a writer panicked"))??;
+        latency.add(&h)?;
+        ok += o;
+        failed += f;
+    }
+    let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1e6;
+    println!(
+        "writes: {} acknowledged, {} failed in {:.0} s ({:.0}/s); latency ms: p50 {:.2}  p99 {:.2}  max {:.2}",
+        ok,
+        failed,
+        args.duration,
+        ok as f64 / args.duration,
+        ms(0.5),
+        ms(0.99),
+        latency.max() as f64 / 1e6
+    );
+    Ok(())
+}
