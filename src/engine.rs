@@ -905,6 +905,7 @@ impl Engine {
             let spawned = std::thread::Builder::new()
                 .name("creditgate-fold".into())
                 .spawn(move || {
+                    crate::priority::lower_priority();
                     let from = live.load_full();
                     let base = Arc::new(from.fold());
                     live.rcu(|now| Snapshot::rebased(now, &from, base.clone()));

@@ -48,6 +48,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod names;
 pub mod ndjson;
+pub mod priority;
 pub mod sample;
 pub mod screen;
 pub mod search;

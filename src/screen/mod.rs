@@ -63,20 +63,6 @@ pub struct Options {
     pub background: bool,
 }
 
-/// The lowest CPU priority for the calling thread: Linux `SCHED_IDLE`, which
-/// runs only when no ordinary thread wants the core and yields it at once
-/// when one wakes (the thread's own policy, not the process's).
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: a plain system call on the calling thread (pid 0) with a valid
-    // parameter block; failure leaves the policy as it was, which is
-    // harmless.
-    unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
-    }
-}
-
 /// Why a screening stopped before the end of its input.
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenError {
@@ -252,7 +238,7 @@ pub fn screen(
     let started = Instant::now();
     let workers = options.workers.max(1);
     if options.background {
-        lower_priority();
+        crate::priority::lower_priority();
     }
     let background = options.background;
     let screener = Screener::new(
@@ -281,7 +267,7 @@ pub fn screen(
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> io::Result<()> {
             if background {
-                lower_priority();
+                crate::priority::lower_priority();
             }
             // A token per batch: the writer hands one back per batch written.
             while token_rx.recv().is_ok() {
@@ -301,7 +287,7 @@ pub fn screen(
                 (batch_rx.clone(), done_tx.clone(), &screener, &layout);
             scope.spawn(move || {
                 if background {
-                    lower_priority();
+                    crate::priority::lower_priority();
                 }
                 for batch in batch_rx {
                     let mut out = Vec::with_capacity(batch.len() * 320);

@@ -5,7 +5,9 @@
 //! * **names**: every second, [`Engine::refresh_names`] indexes the subjects
 //!   written since the last refresh, so a write shows in `/v1/search`
 //!   within a couple of seconds (the issue allows five). Searches keep using
-//!   the previous index until the new one is swapped in.
+//!   the previous index until the new one is swapped in. The thread runs
+//!   under `SCHED_IDLE` (`priority`): when checks keep both cores busy,
+//!   they come first and search visibility waits.
 //! * **expiry**: at start and whenever the date (China Standard Time) turns,
 //!   [`Engine::sweep_expired`] logs one `entry_expired` change per entry
 //!   that lapsed. Decisions do not wait for it: an entry stops counting on
@@ -57,6 +59,8 @@ impl Maintenance {
         let names = {
             let (engine, stop) = (engine.clone(), stop.clone());
             move || {
+                // Holds no lock others wait for; see `priority`.
+                crate::priority::lower_priority();
                 while !sleep_unless_stopped(&stop, NAMES_EVERY) {
                     if let Err(e) = engine.refresh_names() {
                         eprintln!("creditgate: name index refresh failed (retried): {e}");

@@ -535,6 +535,10 @@ fn merge_and_ingest(
                 .map_err(|e| store.rocks(e))?;
         }
     }
+    // Readers of the log see the new sequence once every change is in it.
+    store
+        .committed
+        .store(out.seq, std::sync::atomic::Ordering::Release);
     Ok(out.applied)
 }
 

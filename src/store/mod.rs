@@ -39,6 +39,7 @@ pub mod codec;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bincode::{Decode, Encode};
@@ -503,6 +504,9 @@ pub struct Store {
     path: PathBuf,
     /// Serializes writers and holds the next change sequence.
     writer: Mutex<u64>,
+    /// The next change sequence as of the last completed write: readers
+    /// (the feed, the name index) take it without the writer lock.
+    committed: AtomicU64,
 }
 
 fn role_code(role: Role) -> u8 {
@@ -812,6 +816,7 @@ impl Store {
             db,
             path: path.to_path_buf(),
             writer: Mutex::new(next_seq),
+            committed: AtomicU64::new(next_seq),
         };
         if upgrade {
             store.upgrade_from_v1()?;
@@ -1025,7 +1030,7 @@ impl Store {
     /// the log. Caches derived from the store stamp themselves with it to
     /// catch up later from [`Store::changes`].
     pub fn next_change_seq(&self) -> u64 {
-        *self.writer.lock().unwrap_or_else(|e| e.into_inner())
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Calls `f(subject, entry_id)` for every entry membership, in key order
@@ -1065,7 +1070,8 @@ impl Store {
         let keys: Vec<[u8; KEY_LEN]> = subjects.iter().map(|s| s.id.to_bytes()).collect();
         // Read under the writer lock: no other write slips between the read
         // and the batch.
-        let mut seq = self.lock_writer();
+        let mut writer = self.lock_writer();
+        let mut seq = *writer;
         let mut current: HashMap<[u8; KEY_LEN], Option<Vec<u8>>> =
             HashMap::with_capacity(keys.len());
         for (key, value) in keys
@@ -1127,7 +1133,7 @@ impl Store {
             ));
             current.insert(*key, Some(encoded));
         }
-        self.commit(batch, &seq, durability)?;
+        self.commit(batch, &mut writer, seq, durability)?;
         Ok((applied, written))
     }
 
@@ -1157,7 +1163,8 @@ impl Store {
         durability: Durability,
     ) -> Result<(Applied, Written), WriteError> {
         let cf = self.cf(CF_ENTRIES);
-        let mut seq = self.lock_writer();
+        let mut writer = self.lock_writer();
+        let mut seq = *writer;
         let mut current: HashMap<&str, Option<Vec<u8>>> = HashMap::with_capacity(entries.len());
         let values = self
             .db
@@ -1222,7 +1229,7 @@ impl Store {
             ));
             current.insert(&entry.entry_id, Some(encoded));
         }
-        self.commit(batch, &seq, durability)?;
+        self.commit(batch, &mut writer, seq, durability)?;
         Ok((applied, written))
     }
 
@@ -1285,7 +1292,8 @@ impl Store {
         transition: &Transition,
         catalog: &Catalog,
     ) -> Result<Written, WriteError> {
-        let mut seq = self.lock_writer();
+        let mut writer = self.lock_writer();
+        let mut seq = *writer;
         let Some(value) = self
             .db
             .get_pinned_cf(self.cf(CF_ENTRIES), entry_id.as_bytes())
@@ -1320,7 +1328,7 @@ impl Store {
                 note: Some(note),
             },
         ));
-        self.commit(batch, &seq, Durability::Synced)?;
+        self.commit(batch, &mut writer, seq, Durability::Synced)?;
         Ok(written)
     }
 
@@ -1330,7 +1338,8 @@ impl Store {
     /// sweep only records the day: entries that lapsed before it lapsed
     /// before the feed could report them. Sweeping a day twice logs nothing.
     pub fn sweep_expired(&self, today: Date, catalog: &Catalog) -> Result<Written, StoreError> {
-        let mut seq = self.lock_writer();
+        let mut writer = self.lock_writer();
+        let mut seq = *writer;
         let meta = self.cf(CF_META);
         let swept = match self
             .db
@@ -1399,7 +1408,7 @@ impl Store {
             }
         }
         batch.put(CF_META, KEY_EXPIRY_SWEPT, today.days().to_le_bytes());
-        self.commit(batch, &seq, Durability::Synced)?;
+        self.commit(batch, &mut writer, seq, Durability::Synced)?;
         Ok(written)
     }
 
@@ -1427,10 +1436,14 @@ impl Store {
     /// process loses nothing the kernel has, and [`Store::sync`] makes
     /// everything durable against power loss. RocksDB groups the syncs of
     /// writers that arrive together.
+    ///
+    /// The sequence moves (in `writer` and in [`Store::next_change_seq`])
+    /// only once the batch is written: a failed write leaves no gap.
     fn commit(
         &self,
         mut batch: SortedBatch,
-        seq: &u64,
+        writer: &mut u64,
+        seq: u64,
         durability: Durability,
     ) -> Result<(), StoreError> {
         if batch.ops.is_empty() {
@@ -1441,7 +1454,10 @@ impl Store {
         options.set_sync(durability == Durability::Synced);
         self.db
             .write_opt(batch.into_write_batch(self), &options)
-            .map_err(|e| self.rocks(e))
+            .map_err(|e| self.rocks(e))?;
+        *writer = seq;
+        self.committed.store(seq, Ordering::Release);
+        Ok(())
     }
 
     /// Syncs the write-ahead log to disk.

@@ -1,0 +1,23 @@
+//! Thread priority for background work.
+//!
+//! Bulk screening, folding the live overlay into a new base and refreshing
+//! the name index all run beside checks whose p99 must stay well under a
+//! millisecond on a 2-core machine. Their threads lower themselves to Linux
+//! `SCHED_IDLE`: they run only when no ordinary thread wants the core and
+//! yield it at once when one wakes (BENCHMARKS.md: check p99 beside a
+//! screening 1.2 ms → 75 µs). A thread that holds a lock other requests
+//! wait for must not do this: starved, it would hold them up (priority
+//! inversion), which is why the expiry sweep, which takes the store's writer
+//! lock, keeps its priority.
+
+/// Lowers the calling thread (only it, not the process) to `SCHED_IDLE`.
+/// Failure leaves the policy as it was, which is harmless.
+pub fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a plain system call on the calling thread (pid 0) with a valid
+    // parameter block.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
+}
