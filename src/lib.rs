@@ -17,7 +17,11 @@
 //! * [`index`]: in-memory indexes over the store (the hot-path status index);
 //! * [`engine`]: check and show, answering in the shapes of SPEC §6;
 //! * [`search`]: finding subjects by name;
-//! * [`screen`]: bulk screening of files of rows.
+//! * [`screen`]: bulk screening of files of rows;
+//! * [`lifecycle`]: objection, outcome, repair and revocation as rules;
+//! * [`access`]: API keys, roles and masking of personal data;
+//! * [`audit`]: the record of who asked what, off the hot path;
+//! * [`server`]: the HTTP service.
 //!
 //! ```
 //! use creditgate::{catalog::Catalog, date::Date, model::parse_entry_line};
@@ -37,6 +41,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod access;
+pub mod audit;
 pub mod catalog;
 pub mod date;
 pub mod decide;

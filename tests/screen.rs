@@ -581,6 +581,7 @@ fn the_answer_does_not_depend_on_the_number_of_workers() {
                 output,
                 workers,
                 background: false,
+                oversight: Default::default(),
             };
             let mut out = Vec::new();
             let summary = screen(&engine, &options, input, &mut out, &mut |_| {}).unwrap();

@@ -5,6 +5,7 @@ mod http;
 mod util;
 
 mod cli;
+mod governance;
 mod ids_oracle;
 mod import;
 mod lifecycle;

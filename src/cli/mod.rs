@@ -17,6 +17,7 @@ mod catalog;
 mod check;
 mod id;
 mod import;
+mod keys;
 mod screen;
 mod search;
 mod serve;
@@ -61,6 +62,8 @@ enum Command {
     Screen(screen::Args),
     /// Serve the HTTP API (SPEC §6) until SIGTERM or SIGINT.
     Serve(serve::Args),
+    /// Make, list and revoke API keys (the keys file `serve --keys` reads).
+    Keys(keys::Args),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -88,5 +91,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run(args, &catalog()?, &catalog_text),
         Command::Screen(args) => screen::run(args, &catalog()?, &catalog_text),
         Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text),
+        Command::Keys(args) => keys::run(args, &catalog()?),
     }
 }

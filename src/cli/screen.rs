@@ -85,6 +85,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         background: false,
+        oversight: Default::default(),
     };
     let bytes = input.bytes_read();
     let bar = std::io::stderr().is_terminal().then(|| {

@@ -9,11 +9,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use arc_swap::ArcSwap;
+
+use creditgate::access::{Keyring, KeysFile};
+use creditgate::audit::AuditLog;
 use creditgate::catalog::Catalog;
 use creditgate::date::{Date, DayClock};
 use creditgate::engine::Engine;
-use creditgate::server::maintenance::Maintenance;
-use creditgate::server::{self, Limits, api::Api, screen::ScreenLimits};
+use creditgate::server::maintenance::{Maintenance, Upkeep};
+use creditgate::server::{
+    self, Limits,
+    api::{Api, ApiOptions},
+    screen::ScreenLimits,
+};
 
 /// Arguments of `creditgate serve`.
 #[derive(clap::Args)]
@@ -56,9 +64,43 @@ pub struct Args {
     /// expiry sweep.
     #[arg(long, value_name = "DATE")]
     today: Option<Date>,
+    /// API keys file (`creditgate keys`): every request then needs a key,
+    /// and the server may listen beyond loopback. Reloaded within a second
+    /// when it changes. Without it the API is open and listens on loopback
+    /// only.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Keep no audit log (for measuring what it costs; an audited platform
+    /// keeps it on).
+    #[arg(long)]
+    no_audit: bool,
+    /// Days of audit records kept; older ones are deleted, an hour at a time.
+    #[arg(long, default_value_t = 365, value_name = "DAYS")]
+    audit_retention_days: u32,
 }
 
 pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<ExitCode> {
+    let keys = match &args.keys {
+        Some(path) => {
+            let file = KeysFile::load(path)?;
+            if file.keys.iter().all(|k| k.revoked_ms.is_some()) {
+                eprintln!(
+                    "creditgate: {} has no usable key: every request will be refused (creditgate keys create --file {} …)",
+                    path.display(),
+                    path.display()
+                );
+            }
+            Some(Arc::new(ArcSwap::from_pointee(Keyring::new(&file))))
+        }
+        None if !args.listen.ip().is_loopback() => {
+            eprintln!(
+                "creditgate: without --keys the API is open to anyone who can reach it, so it listens on loopback only; {} is not. Make keys (creditgate keys create --file keys.json …) and pass --keys keys.json",
+                args.listen
+            );
+            return Ok(ExitCode::from(crate::cli::EXIT_FAILURE));
+        }
+        None => None,
+    };
     let dir = match &args.data {
         Some(dir) => dir.clone(),
         None => creditgate::sample::store_dir(catalog, catalog_text)
@@ -80,8 +122,32 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         None => DayClock::default(),
     });
     let engine = Arc::new(engine);
-    let maintenance = Maintenance::start(engine.clone(), clock.clone());
-    let api = Arc::new(Api::with_clock(engine, screen_limits, clock));
+    let audit = if args.no_audit {
+        None
+    } else {
+        let audit_dir = dir.join("audit");
+        Some(Arc::new(AuditLog::open(&audit_dir).with_context(|| {
+            format!("cannot open the audit log in {}", audit_dir.display())
+        })?))
+    };
+    let maintenance = Maintenance::start(
+        engine.clone(),
+        clock.clone(),
+        Upkeep {
+            keys: args.keys.clone().zip(keys.clone()),
+            audit: audit.clone(),
+            audit_retention_days: args.audit_retention_days,
+        },
+    );
+    let api = Arc::new(Api::with_options(
+        engine,
+        ApiOptions {
+            screen_limits,
+            clock,
+            keys: keys.clone(),
+            audit: audit.clone(),
+        },
+    ));
     let limits = Limits {
         header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
         max_connections: args.max_connections.max(1),
@@ -101,6 +167,12 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr().context("no local address")?;
+        match &args.keys {
+            Some(path) => eprintln!("creditgate: API keys from {}", path.display()),
+            None => eprintln!(
+                "creditgate: no keys file: the API is OPEN to anyone on this machine (loopback only); serve --keys FILE to require keys"
+            ),
+        }
         eprintln!(
             "creditgate: listening on http://{addr} (store {}, {flagged} flagged subjects)",
             dir.display()
@@ -116,6 +188,11 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         .sync()
         .context("cannot sync the store at shutdown")?;
     drop(api);
+    if let Some(audit) = audit
+        && let Ok(mut audit) = Arc::try_unwrap(audit)
+    {
+        audit.close();
+    }
     eprintln!("creditgate: stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -61,6 +61,20 @@ pub struct Options {
     /// lowest CPU priority, so that work served beside it (the checks of a
     /// server) keeps the cores when it needs them.
     pub background: bool,
+    /// Auditing and masking, for a screening asked with a key.
+    pub oversight: Oversight,
+}
+
+/// What a screening asked over HTTP owes to governance: every row audited
+/// under the asking key, personal data masked when the key may not see it.
+#[derive(Debug, Clone, Default)]
+pub struct Oversight {
+    /// Where rows are recorded.
+    pub audit: Option<std::sync::Arc<crate::audit::AuditLog>>,
+    /// The asking key, as audit records keep it.
+    pub key: [u8; crate::audit::KEY_ID_BYTES],
+    /// Mask identity numbers and persons' names in the answer.
+    pub mask: bool,
 }
 
 /// Why a screening stopped before the end of its input.
@@ -247,7 +261,8 @@ pub fn screen(
         options.at,
         options.min_score,
         options.output,
-    );
+    )
+    .overseen(options.oversight.clone());
     if options.output == Format::Csv {
         out.write_all(CSV_HEADER.as_bytes())
             .map_err(ScreenError::Output)?;

@@ -183,9 +183,35 @@ pub struct Screener<'e> {
     today: Date,
     min_score: f64,
     output: Format,
+    oversight: super::Oversight,
 }
 
 impl<'e> Screener<'e> {
+    /// The screener auditing and masking as `oversight` says.
+    pub fn overseen(mut self, oversight: super::Oversight) -> Screener<'e> {
+        self.oversight = oversight;
+        self
+    }
+
+    /// `key`'s identifier as the answer shows it.
+    fn shown_id(&self, key: SubjectKey) -> String {
+        let id = key.to_string();
+        if self.oversight.mask && key.kind() == crate::id::SubjectKind::Person {
+            crate::access::mask_id(&id)
+        } else {
+            id
+        }
+    }
+
+    /// A name of `key` as the answer shows it.
+    fn shown_name<'a>(&self, key: SubjectKey, name: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.oversight.mask && key.kind() == crate::id::SubjectKind::Person {
+            crate::access::mask_name(name).into()
+        } else {
+            name.into()
+        }
+    }
+
     /// A screener over `engine`.
     pub fn new(
         engine: &'e Engine,
@@ -201,6 +227,7 @@ impl<'e> Screener<'e> {
             today: Date::today(),
             min_score,
             output,
+            oversight: super::Oversight::default(),
         }
     }
 
@@ -435,6 +462,22 @@ impl<'e> Screener<'e> {
             RowDecision::Verdict(Verdict::Deny) => tally.deny += 1,
             RowDecision::Review => tally.review += 1,
         }
+        if let Some(log) = &self.oversight.audit {
+            log.record(crate::audit::Record {
+                at_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+                key: self.oversight.key,
+                event: crate::audit::Event::ScreenRow,
+                action: Some(self.action.0.min(254) as u8),
+                outcome: match decision {
+                    RowDecision::Verdict(v) => v.into(),
+                    RowDecision::Review => crate::audit::Outcome::Review,
+                },
+                subject: o.matched.as_ref().map(|m| m.id),
+                status: 200,
+            });
+        }
         Ok(())
     }
 
@@ -456,6 +499,10 @@ impl<'e> Screener<'e> {
                     self.engine
                         .check_json_with(m.id, self.action, self.at, o.name_match, out)?;
                 debug_assert_eq!(out[at], b'{');
+                if self.oversight.mask && m.id.kind() == crate::id::SubjectKind::Person {
+                    // `{"id":"` then the 18 characters: hide 8 of them.
+                    out[at + 13..at + 21].fill(b'*');
+                }
                 out[at] = b',';
                 out.pop();
                 RowDecision::Verdict(verdict)
@@ -482,11 +529,23 @@ impl<'e> Screener<'e> {
                 out.extend_from_slice(b"{\"by\":\"");
                 out.extend_from_slice(o.by.as_str().as_bytes());
                 out.extend_from_slice(b"\",\"id\":\"");
-                out.extend_from_slice(&m.id.to_ascii());
+                out.extend_from_slice(self.shown_id(m.id).as_bytes());
                 out.extend_from_slice(b"\",\"name\":");
-                json_opt_str(out, m.name.as_deref());
+                json_opt_str(
+                    out,
+                    m.name
+                        .as_deref()
+                        .map(|n| self.shown_name(m.id, n))
+                        .as_deref(),
+                );
                 out.extend_from_slice(b",\"matched_name\":");
-                json_opt_str(out, m.matched_name.as_deref());
+                json_opt_str(
+                    out,
+                    m.matched_name
+                        .as_deref()
+                        .map(|n| self.shown_name(m.id, n))
+                        .as_deref(),
+                );
                 write!(out, ",\"score\":{}", m.score).expect("writing to a Vec cannot fail");
                 out.extend_from_slice(b",\"method\":");
                 json_opt_str(out, m.method);
@@ -501,11 +560,11 @@ impl<'e> Screener<'e> {
                     out.push(b',');
                 }
                 out.extend_from_slice(b"{\"id\":");
-                json_str(out, &hit.id);
+                json_str(out, &self.shown_id(hit.key));
                 out.extend_from_slice(b",\"name\":");
-                json_str(out, &hit.name);
+                json_str(out, &self.shown_name(hit.key, &hit.name));
                 out.extend_from_slice(b",\"matched_name\":");
-                json_str(out, &hit.matched_name);
+                json_str(out, &self.shown_name(hit.key, &hit.matched_name));
                 write!(out, ",\"score\":{},\"method\":\"", hit.score)
                     .expect("writing to a Vec cannot fail");
                 out.extend_from_slice(hit.method.as_str().as_bytes());
@@ -548,13 +607,30 @@ impl<'e> Screener<'e> {
         let candidates = o
             .candidates
             .iter()
-            .map(|(h, v)| format!("{} {} {} {}", h.id, h.name, h.score, v.as_str()))
+            .map(|(h, v)| {
+                format!(
+                    "{} {} {} {}",
+                    self.shown_id(h.key),
+                    self.shown_name(h.key, &h.name),
+                    h.score,
+                    v.as_str()
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let id = o
             .matched
             .as_ref()
-            .map(|m| m.id.to_string())
+            .map(|m| self.shown_id(m.id))
+            .unwrap_or_default();
+        let match_name = o
+            .matched
+            .as_ref()
+            .and_then(|m| {
+                m.name
+                    .as_deref()
+                    .map(|n| self.shown_name(m.id, n).into_owned())
+            })
             .unwrap_or_default();
         let score = o
             .matched
@@ -586,10 +662,7 @@ impl<'e> Screener<'e> {
             } else {
                 ""
             },
-            o.matched
-                .as_ref()
-                .and_then(|m| m.name.as_deref())
-                .unwrap_or(""),
+            &match_name,
             &score,
             o.matched.as_ref().and_then(|m| m.method).unwrap_or(""),
             &candidates,

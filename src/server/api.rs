@@ -8,15 +8,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, StatusCode};
 
 use super::metrics::{EngineFigures, Metrics, Route};
 use super::query::{Query, decode_path_segment};
 use super::screen::{ScreenLimits, ScreenRequest};
 use super::{Handled, Handler, Reply, error_reply, json_reply};
+use crate::access::{Key, Keyring, Role};
+use crate::audit::{AuditLog, Event, Outcome, Record};
 use crate::catalog::ActionId;
 use crate::date::{Date, DayClock};
 use crate::engine::Engine;
@@ -32,6 +35,135 @@ pub struct Api {
     started: Instant,
     day_clock: Arc<DayClock>,
     screen_limits: ScreenLimits,
+    /// The keys accepted; `None`: an open server (loopback only).
+    keys: Option<Arc<ArcSwap<Keyring>>>,
+    /// Where requests are recorded; `None`: not audited.
+    audit: Option<Arc<AuditLog>>,
+}
+
+/// How an [`Api`] is set up beside its engine.
+#[derive(Default)]
+pub struct ApiOptions {
+    /// Screening limits.
+    pub screen_limits: ScreenLimits,
+    /// Today's date.
+    pub clock: Arc<DayClock>,
+    /// The keys accepted (reloaded by whoever holds the other `Arc`);
+    /// `None` serves everyone everything.
+    pub keys: Option<Arc<ArcSwap<Keyring>>>,
+    /// The audit log.
+    pub audit: Option<Arc<AuditLog>>,
+}
+
+/// Who is asking: their key (none on an open server).
+pub(super) struct Caller {
+    pub(super) key: Option<Arc<Key>>,
+}
+
+impl Caller {
+    /// Whether personal data in answers must be masked.
+    pub(super) fn masks(&self) -> bool {
+        self.key.as_ref().is_some_and(|k| !k.sees_personal())
+    }
+
+    /// The key id as audit records keep it.
+    pub(super) fn audit_key(&self) -> [u8; crate::audit::KEY_ID_BYTES] {
+        self.key
+            .as_ref()
+            .map_or([0; crate::audit::KEY_ID_BYTES], |k| {
+                crate::audit::key_bytes(&k.id)
+            })
+    }
+
+    fn who(key: &Key) -> String {
+        format!("key {} ({})", key.id, key.department)
+    }
+
+    /// Refuses a role the key lacks.
+    fn may(&self, role: Role, what: &str) -> Result<(), Refusal> {
+        match &self.key {
+            Some(k) if !k.has(role) => Err(Refusal(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "{} has the roles {}; {what} needs the {} role",
+                    Self::who(k),
+                    k.roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    role.as_str()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses an action the key may not ask about.
+    pub(super) fn may_ask(&self, action: &str) -> Result<(), Refusal> {
+        match &self.key {
+            Some(k) if !k.may_ask(action) => Err(Refusal(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "{} may ask about {}; not {action:?}",
+                    Self::who(k),
+                    k.actions.join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a write for an authority the key does not publish for.
+    pub(super) fn may_publish_for(&self, authority: &str) -> Result<(), Refusal> {
+        match &self.key {
+            Some(k) if !k.may_publish_for(authority) => Err(Refusal(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "{} publishes for {}; not for {authority:?}",
+                    Self::who(k),
+                    if k.authorities.is_empty() {
+                        "no authority".to_string()
+                    } else {
+                        k.authorities.join(", ")
+                    }
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `value` with personal data masked when the key may not see it.
+    pub(super) fn shown<T: serde::Serialize>(&self, value: &T) -> serde_json::Value {
+        let mut v = serde_json::to_value(value).unwrap_or_default();
+        if self.masks() {
+            crate::access::mask_json(&mut v);
+        }
+        v
+    }
+}
+
+/// The role a request needs, by method and path; `None` for what anyone
+/// may ask (`/healthz`) and for unknown routes (answered 404 or 405).
+fn needed_role(method: &Method, path: &str) -> Option<Role> {
+    let reading = method == Method::GET || method == Method::HEAD;
+    Some(match path {
+        "/healthz" => return None,
+        "/v1/check" | "/v1/search" | CHANGES_PATH | FEEDBACK_PATH => Role::Query,
+        SCREEN_PATH => Role::Screen,
+        "/metrics" | STATS_PATH | AUDIT_PATH => Role::Operator,
+        p if p.starts_with("/v1/subjects/") || p.starts_with("/v1/entries/") => {
+            if reading {
+                Role::Query
+            } else {
+                Role::Publish
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// A refused request: status, code, message.
@@ -56,32 +188,57 @@ const SCREEN_PARAMS: [&str; 6] = ["action", "at", "format", "encoding", "output"
 
 /// The screening route's path.
 const SCREEN_PATH: &str = "/v1/screen";
+/// Execution feedback.
+const FEEDBACK_PATH: &str = "/v1/feedback";
+/// Statistics.
+const STATS_PATH: &str = "/v1/stats";
+/// The audit log.
+const AUDIT_PATH: &str = "/v1/audit";
 /// The change feed's path.
 const CHANGES_PATH: &str = "/v1/changes";
 
 impl Api {
-    /// Serves `engine`, with the default screening limits.
+    /// Serves `engine` to everyone, unaudited, with the default limits.
     pub fn new(engine: Engine) -> Api {
-        Api::with_screen_limits(engine, ScreenLimits::default())
+        Api::with_options(Arc::new(engine), ApiOptions::default())
     }
 
-    /// Serves `engine` with these screening limits.
-    pub fn with_screen_limits(engine: Engine, screen_limits: ScreenLimits) -> Api {
-        Api::with_clock(Arc::new(engine), screen_limits, Arc::default())
-    }
-
-    /// Serves `engine` with these screening limits, today's date from `clock`.
-    pub fn with_clock(
-        engine: Arc<Engine>,
-        screen_limits: ScreenLimits,
-        day_clock: Arc<DayClock>,
-    ) -> Api {
+    /// Serves `engine` as `options` say.
+    pub fn with_options(engine: Arc<Engine>, options: ApiOptions) -> Api {
         Api {
             engine,
             metrics: Arc::default(),
             started: Instant::now(),
-            day_clock,
-            screen_limits,
+            day_clock: options.clock,
+            screen_limits: options.screen_limits,
+            keys: options.keys,
+            audit: options.audit,
+        }
+    }
+
+    /// Records an audited request.
+    pub(super) fn audit(&self, caller: &Caller, record: AuditFields) {
+        if let Some(log) = &self.audit {
+            log.record(record.with(caller.audit_key()));
+        }
+    }
+
+    /// Who asks, or the 401 that says why the credentials are refused.
+    fn caller(&self, req: &Request<Incoming>) -> Result<Caller, Box<Reply>> {
+        let Some(keys) = &self.keys else {
+            return Ok(Caller { key: None });
+        };
+        let header = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
+        match keys.load().authenticate(header) {
+            Ok(key) => Ok(Caller { key: Some(key) }),
+            Err(e) => {
+                let mut res = error_reply(StatusCode::UNAUTHORIZED, "unauthorized", &e.to_string());
+                res.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"creditgate\""),
+                );
+                Err(Box::new(res))
+            }
         }
     }
 
@@ -96,7 +253,7 @@ impl Api {
     }
 
     /// Routes `req`; `today` is the default date of an answer.
-    fn route(&self, req: &Request<Incoming>, today: Date) -> (Route, Answer) {
+    fn route(&self, req: &Request<Incoming>, today: Date, caller: &Caller) -> (Route, Answer) {
         let path = req.uri().path();
         let (route, methods_ok) = match path {
             "/v1/check" => (Route::Check, true),
@@ -104,6 +261,7 @@ impl Api {
             "/v1/search" => (Route::Search, true),
             "/healthz" => (Route::Healthz, true),
             "/metrics" => (Route::Metrics, true),
+            STATS_PATH | AUDIT_PATH => (Route::Oversight, true),
             p if p.starts_with("/v1/subjects/") => (Route::Subject, true),
             _ => (Route::Other, false),
         };
@@ -114,7 +272,7 @@ impl Api {
                     StatusCode::NOT_FOUND,
                     "not_found",
                     format!(
-                        "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/screen, /v1/subjects/{{id}}, /v1/entries/{{entry_id}}, /v1/changes, /healthz and /metrics"
+                        "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/screen, /v1/subjects/{{id}}, /v1/entries/{{entry_id}}, /v1/changes, /v1/feedback, /v1/stats, /v1/audit, /healthz and /metrics"
                     ),
                 )),
             );
@@ -134,19 +292,22 @@ impl Api {
             Err(e) => return (route, Err(Refusal::bad("bad_query", e.to_string()))),
         };
         let answer = match route {
-            Route::Check => self.check(&query, today),
-            Route::Search => self.search(&query),
-            Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query, today),
+            Route::Check => self.check(&query, today, caller),
+            Route::Search => self.search(&query, caller),
+            Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query, today, caller),
             Route::Healthz => Ok(self.healthz()),
             Route::Metrics => Ok(self.render_metrics()),
-            Route::Screen | Route::Changes | Route::Entry | Route::Write | Route::Other => {
-                unreachable!("routed elsewhere or refused above")
-            }
+            Route::Screen
+            | Route::Changes
+            | Route::Entry
+            | Route::Write
+            | Route::Oversight
+            | Route::Other => unreachable!("routed elsewhere or refused above"),
         };
         (route, answer)
     }
 
-    fn check(&self, q: &Query<'_>, today: Date) -> Answer {
+    fn check(&self, q: &Query<'_>, today: Date, caller: &Caller) -> Answer {
         refuse_unknown(q, &CHECK_PARAMS)?;
         let id = required(q, "id")?;
         let readings = SubjectKey::parse_readings_at(id, today)
@@ -155,15 +316,30 @@ impl Api {
         // The probe's memory read overlaps the parsing of the other parameters.
         self.engine.prefetch(key);
         let action = self.action(required(q, "action")?)?;
+        caller.may_ask(&self.engine.catalog().action(action).code)?;
         let at = date_param(q, today)?;
         let mut body = Vec::with_capacity(1024);
-        self.engine
+        let verdict = self
+            .engine
             .check_json(key, action, at, q.get("name"), &mut body)
             .map_err(store_failed)?;
+        if caller.masks() && key.kind() == crate::id::SubjectKind::Person {
+            mask_answer_id(&mut body);
+        }
+        self.audit(
+            caller,
+            AuditFields {
+                event: Event::Check,
+                action: Some(action),
+                outcome: verdict.into(),
+                subject: Some(key),
+                status: 200,
+            },
+        );
         Ok(json_reply(StatusCode::OK, body))
     }
 
-    fn search(&self, q: &Query<'_>) -> Answer {
+    fn search(&self, q: &Query<'_>, caller: &Caller) -> Answer {
         refuse_unknown(q, &SEARCH_PARAMS)?;
         let text = required(q, "q")?;
         let kind = optional(q, "kind", search::parse_kind)?;
@@ -187,7 +363,19 @@ impl Api {
             .engine
             .search(&query)
             .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter \"q\": {e}")))?;
-        Ok(json_ok(&serde_json::json!({ "results": results })))
+        self.audit(
+            caller,
+            AuditFields {
+                event: Event::Search,
+                action: None,
+                outcome: Outcome::None,
+                subject: results.first().map(|h| h.key),
+                status: 200,
+            },
+        );
+        Ok(json_ok(
+            &serde_json::json!({ "results": caller.shown(&results) }),
+        ))
     }
 
     /// Reads a screening's parameters; the work starts in
@@ -228,7 +416,7 @@ impl Api {
         })
     }
 
-    fn subject(&self, raw_id: &str, q: &Query<'_>, today: Date) -> Answer {
+    fn subject(&self, raw_id: &str, q: &Query<'_>, today: Date, caller: &Caller) -> Answer {
         refuse_unknown(q, &SUBJECT_PARAMS)?;
         let id = decode_path_segment(raw_id).ok_or_else(|| {
             Refusal::bad(
@@ -247,7 +435,17 @@ impl Api {
                 format!("the platform has no record of {key}"),
             ));
         }
-        Ok(json_ok(&answer))
+        self.audit(
+            caller,
+            AuditFields {
+                event: Event::Read,
+                action: None,
+                outcome: Outcome::None,
+                subject: Some(key),
+                status: 200,
+            },
+        );
+        Ok(json_ok(&caller.shown(&answer)))
     }
 
     fn healthz(&self) -> Reply {
@@ -296,6 +494,42 @@ impl Api {
                 ),
             )
         })
+    }
+}
+
+/// An audit record's fields but the key and the time.
+pub(super) struct AuditFields {
+    pub(super) event: Event,
+    pub(super) action: Option<ActionId>,
+    pub(super) outcome: Outcome,
+    pub(super) subject: Option<SubjectKey>,
+    pub(super) status: u16,
+}
+
+impl AuditFields {
+    /// The record, asked by `key` now.
+    pub(super) fn with(self, key: [u8; crate::audit::KEY_ID_BYTES]) -> Record {
+        Record {
+            at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            key,
+            event: self.event,
+            action: self.action.map(|a| a.0.min(254) as u8),
+            outcome: self.outcome,
+            subject: self.subject,
+            status: self.status,
+        }
+    }
+}
+
+/// Masks the identity number a check answer starts with
+/// (`{"id":"360102199003031234",…`): the answer is written without serde,
+/// and this is the only personal datum in it (a `via` names organizations).
+fn mask_answer_id(body: &mut [u8]) {
+    const AT: usize = b"{\"id\":\"".len();
+    if body.len() >= AT + 18 && body.starts_with(b"{\"id\":\"") {
+        body[AT + 6..AT + 14].fill(b'*');
     }
 }
 
@@ -385,7 +619,25 @@ impl Handler for Api {
     fn handle(&self, req: Request<Incoming>) -> Handled {
         let started = Instant::now();
         let today = self.day_clock.today(started);
+        // Load balancers ask /healthz without a key.
+        let caller = match self.caller(&req) {
+            _ if req.uri().path() == "/healthz" => Caller { key: None },
+            Ok(c) => c,
+            Err(res) => {
+                self.metrics
+                    .record(Route::Other, res.status().as_u16(), started.elapsed());
+                return Handled::Now(*res);
+            }
+        };
         let path = req.uri().path();
+        if let Some(role) = needed_role(req.method(), path)
+            && let Err(refusal) = caller.may(role, &format!("{} {path}", req.method()))
+        {
+            let res = refused(refusal, "");
+            self.metrics
+                .record(Route::Other, res.status().as_u16(), started.elapsed());
+            return Handled::Now(res);
+        }
         if path == CHANGES_PATH && (req.method() == Method::GET || req.method() == Method::HEAD) {
             let query = req.uri().query();
             return super::feed::start(
@@ -394,21 +646,28 @@ impl Handler for Api {
                 query,
                 today,
                 started,
+                caller,
             );
         }
         if let Some(routed) = super::lifecycle::route(req.method(), path) {
             return match routed {
                 Ok(route) => super::lifecycle::start(
-                    self.engine.clone(),
-                    self.metrics.clone(),
+                    super::lifecycle::Served {
+                        engine: self.engine.clone(),
+                        metrics: self.metrics.clone(),
+                        audit: self.audit.clone(),
+                        caller,
+                    },
                     req,
                     route,
                     today,
                     started,
                 ),
                 Err(refusal) => {
-                    // A lifecycle step takes POST; an entry or subject GET or PUT.
-                    let allow = if path.starts_with("/v1/entries/") && path.matches('/').count() > 3
+                    // A lifecycle step and feedback take POST; an entry or
+                    // subject GET or PUT.
+                    let allow = if path == FEEDBACK_PATH
+                        || (path.starts_with("/v1/entries/") && path.matches('/').count() > 3)
                     {
                         "POST"
                     } else {
@@ -421,14 +680,35 @@ impl Handler for Api {
                 }
             };
         }
+        if (path == STATS_PATH || path == AUDIT_PATH)
+            && (req.method() == Method::GET || req.method() == Method::HEAD)
+        {
+            return super::oversight::start(
+                self.engine.clone(),
+                self.metrics.clone(),
+                self.audit.clone(),
+                &req,
+                today,
+                started,
+                caller,
+            );
+        }
         if req.uri().path() == SCREEN_PATH {
-            return match self.screen_request(&req, today) {
+            return match self.screen_request(&req, today).and_then(|asked| {
+                caller.may_ask(&self.engine.catalog().action(asked.action).code)?;
+                Ok(asked)
+            }) {
                 Ok(asked) => super::screen::start(
                     self.engine.clone(),
                     self.metrics.clone(),
                     &self.screen_limits,
                     req,
                     asked,
+                    crate::screen::Oversight {
+                        audit: self.audit.clone(),
+                        key: caller.audit_key(),
+                        mask: caller.masks(),
+                    },
                 ),
                 Err(refusal) => {
                     let res = refused(refusal, "POST");
@@ -438,7 +718,7 @@ impl Handler for Api {
                 }
             };
         }
-        let (route, answer) = self.route(&req, today);
+        let (route, answer) = self.route(&req, today, &caller);
         let allow = if route == Route::Subject {
             "GET, HEAD, PUT"
         } else {

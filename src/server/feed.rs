@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use hyper::StatusCode;
 
-use super::api::{Refusal, json_ok, optional, refuse_unknown, store_failed};
+use super::api::{Caller, Refusal, json_ok, optional, refuse_unknown, store_failed};
 use super::metrics::{Metrics, Route};
 use super::query::Query;
 use super::{Handled, Reply};
@@ -90,6 +90,7 @@ pub(super) fn start(
     query: Option<&str>,
     today: Date,
     started: Instant,
+    caller: Caller,
 ) -> Handled {
     let asked = match Query::parse(query)
         .map_err(|e| Refusal::bad("bad_query", e.to_string()))
@@ -103,7 +104,7 @@ pub(super) fn start(
         }
     };
     Handled::Later(Box::pin(async move {
-        let res = answer(engine, asked, today)
+        let res = answer(engine, asked, today, &caller)
             .await
             .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD"));
         metrics.record(Route::Changes, res.status().as_u16(), started.elapsed());
@@ -111,7 +112,12 @@ pub(super) fn start(
     }))
 }
 
-async fn answer(engine: Arc<Engine>, asked: Asked, today: Date) -> Result<Reply, Refusal> {
+async fn answer(
+    engine: Arc<Engine>,
+    asked: Asked,
+    today: Date,
+    caller: &Caller,
+) -> Result<Reply, Refusal> {
     let deadline = tokio::time::Instant::now() + asked.wait;
     // Subscribed before the first read: a commit after it wakes the wait.
     let mut commits = engine.watch_changes();
@@ -131,7 +137,7 @@ async fn answer(engine: Arc<Engine>, asked: Asked, today: Date) -> Result<Reply,
             })?
             .map_err(store_failed)?;
         if !page.changes.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(json_ok(&page));
+            return Ok(json_ok(&caller.shown(&page)));
         }
         since = page.next_since;
         // Wait for a commit past what was read, or the deadline.
@@ -141,7 +147,7 @@ async fn answer(engine: Arc<Engine>, asked: Asked, today: Date) -> Result<Reply,
         match woke.await {
             Ok(Ok(_)) => {}
             // Deadline, or the engine is gone: answer what there is.
-            _ => return Ok(json_ok(&page)),
+            _ => return Ok(json_ok(&caller.shown(&page))),
         }
     }
 }

@@ -10,7 +10,11 @@
 //! | `POST /v1/entries/{entry_id}/outcome` | `{"outcome","note","decided_on"?,"entry"?}` | upheld, corrected (with `entry`) or revoked |
 //! | `POST /v1/entries/{entry_id}/repair` | `{"note","repaired_on"?}` | repaired: measures lifted, the record kept |
 //! | `POST /v1/entries/{entry_id}/revoke` | `{"reason","revoked_on"?}` | revoked |
+//! | `POST /v1/feedback` | `{"entry_id","measure","action","outcome","implementer"?,"at"?,"note"?}` | execution feedback, kept per entry |
 //!
+//! With keys, a publishing key writes only entries of its own authorities:
+//! the entry's stored authority and, for a new record or a correction, the
+//! one it names; anything else is 403 before anything is written.
 //! A write is answered only once it is synced to the store and visible to
 //! checks. The body is read with a limit (413 past it) and a time limit
 //! (408); the write itself runs on the blocking pool, so that a disk sync
@@ -28,15 +32,18 @@ use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::api::{Answer, Refusal, json_ok, store_failed};
+use super::api::{Answer, AuditFields, Caller, Refusal, json_ok, store_failed};
 use super::metrics::{Metrics, Route};
-use super::{Handled, json_reply};
+use super::{Handled, Reply, json_reply};
+use crate::audit::{AuditLog, Event};
 use crate::date::Date;
 use crate::engine::Engine;
+use crate::id::SubjectKey;
 use crate::lifecycle::Transition;
 use crate::model::{
     EntryRecord, MAX_TEXT_CHARS, OutcomeKind, RecordError, SubjectRecord, clean_text, parse_record,
 };
+use crate::store::feedback::Feedback;
 use crate::store::{Applied, Change, WriteError};
 
 /// Largest write body, in bytes: a subject with 256 persons and 32 aliases
@@ -57,6 +64,33 @@ pub(super) enum WriteRoute {
     GetEntry(String),
     /// `POST /v1/entries/{entry_id}/{step}`.
     Step(String, Step),
+    /// `POST /v1/feedback`.
+    Feedback,
+}
+
+/// What a lifecycle request is served with.
+pub(super) struct Served {
+    pub(super) engine: Arc<Engine>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) audit: Option<Arc<AuditLog>>,
+    pub(super) caller: Caller,
+}
+
+impl Served {
+    fn audit(&self, event: Event, subject: Option<SubjectKey>, status: u16) {
+        if let Some(log) = &self.audit {
+            log.record(
+                AuditFields {
+                    event,
+                    action: None,
+                    outcome: crate::audit::Outcome::None,
+                    subject,
+                    status,
+                }
+                .with(self.caller.audit_key()),
+            );
+        }
+    }
 }
 
 /// A lifecycle transition's path segment.
@@ -87,6 +121,13 @@ pub(super) fn route(method: &Method, path: &str) -> Option<Result<WriteRoute, Re
             format!("{method} {path} is not supported; use {allow}"),
         )
     };
+    if path == "/v1/feedback" {
+        return Some(if *method == Method::POST {
+            Ok(WriteRoute::Feedback)
+        } else {
+            Err(not_allowed("POST"))
+        });
+    }
     if let Some(id) = path.strip_prefix("/v1/subjects/") {
         // GET goes to the subject answer; only PUT comes here.
         return (method == Method::PUT).then(|| decode(id).map(WriteRoute::PutSubject));
@@ -134,23 +175,26 @@ fn decode(raw: &str) -> Result<String, Refusal> {
 /// Answers a routed lifecycle request: a read at once, a write once its
 /// body is in and the write is synced.
 pub(super) fn start(
-    engine: Arc<Engine>,
-    metrics: Arc<Metrics>,
+    served: Served,
     req: Request<Incoming>,
     route: WriteRoute,
     today: Date,
     started: Instant,
 ) -> Handled {
     if let WriteRoute::GetEntry(id) = &route {
-        let res = get_entry(&engine, id, &req, today)
+        let res = get_entry(&served, id, &req, today)
             .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD, PUT"));
-        metrics.record(Route::Entry, res.status().as_u16(), started.elapsed());
+        served
+            .metrics
+            .record(Route::Entry, res.status().as_u16(), started.elapsed());
         return Handled::Now(res);
     }
     Handled::Later(Box::pin(async move {
+        let served = Arc::new(served);
         let answer = match read_body(req.into_body()).await {
             Ok(body) => {
-                match tokio::task::spawn_blocking(move || write(&engine, route, &body, today)).await
+                let inner = served.clone();
+                match tokio::task::spawn_blocking(move || write(&inner, route, &body, today)).await
                 {
                     Ok(answer) => answer,
                     Err(_) => Err(Refusal(
@@ -162,25 +206,54 @@ pub(super) fn start(
             }
             Err(r) => Err(r),
         };
-        let res = answer.unwrap_or_else(|r| super::api::refused(r, "POST"));
-        metrics.record(Route::Write, res.status().as_u16(), started.elapsed());
+        let res = match answer {
+            Ok((reply, subject)) => {
+                served.audit(Event::Write, subject, reply.status().as_u16());
+                reply
+            }
+            Err(r) => super::api::refused(r, "POST"),
+        };
+        served
+            .metrics
+            .record(Route::Write, res.status().as_u16(), started.elapsed());
         res
     }))
 }
 
-fn get_entry(engine: &Engine, id: &str, req: &Request<Incoming>, today: Date) -> Answer {
+fn get_entry(served: &Served, id: &str, req: &Request<Incoming>, today: Date) -> Answer {
     let q = super::query::Query::parse(req.uri().query())
         .map_err(|e| Refusal::bad("bad_query", e.to_string()))?;
     super::api::refuse_unknown(&q, &["at"])?;
     let at = super::api::date_param(&q, today)?;
+    let engine = &served.engine;
     match engine.entry(id, at).map_err(store_failed)? {
-        Some((entry, history)) => Ok(json_ok(&serde_json::json!({
-            "entry": entry,
-            "history": history,
-            "at": at,
-        }))),
+        Some((entry, history)) => {
+            let feedback = engine.store().feedback_of(id).map_err(store_failed)?;
+            let subject = SubjectKey::parse(&entry.subject_id).ok();
+            served.audit(Event::Read, subject, 200);
+            Ok(json_ok(&served.caller.shown(&serde_json::json!({
+                "entry": entry,
+                "history": history,
+                "feedback": feedback.iter().map(feedback_out).collect::<Vec<_>>(),
+                "at": at,
+            }))))
+        }
         None => Err(unknown_entry(id)),
     }
+}
+
+fn feedback_out(f: &Feedback) -> serde_json::Value {
+    serde_json::json!({
+        "entry_id": f.entry_id,
+        "measure": f.measure,
+        "action": f.action,
+        "outcome": f.outcome,
+        "implementer": f.implementer,
+        "time": Date::cst_timestamp(f.at_ms),
+        "note": f.note,
+        "key": f.key,
+        "recorded": Date::cst_timestamp(f.recorded_ms),
+    })
 }
 
 fn unknown_entry(id: &str) -> Refusal {
@@ -373,33 +446,208 @@ struct RevokeBody {
     revoked_on: Option<Date>,
 }
 
-/// Reads, validates and applies one write.
-fn write(engine: &Engine, route: WriteRoute, body: &[u8], today: Date) -> Answer {
+/// Reads, validates, authorizes and applies one write; the answer and the
+/// subject it concerned.
+fn write(
+    served: &Served,
+    route: WriteRoute,
+    body: &[u8],
+    today: Date,
+) -> Result<(Reply, Option<SubjectKey>), Refusal> {
+    let engine = &*served.engine;
+    let caller = &served.caller;
     let map = object(body)?;
+    // The stored entry's authority must be the key's too.
+    let stored_authority = |id: &str| -> Result<(), Refusal> {
+        match engine
+            .store()
+            .entry(id, engine.catalog())
+            .map_err(store_failed)?
+        {
+            Some(e) => caller.may_publish_for(&e.authority),
+            None => Ok(()),
+        }
+    };
     match route {
         WriteRoute::PutSubject(id) => {
             let record: SubjectRecord = record(with_path_id(map, "id", &id)?)?;
             let subject = record.validate(today).map_err(invalid)?;
+            let key = subject.id;
             let (applied, changes) = engine.put_subjects(&[subject]).map_err(write_failed)?;
-            put_answer(engine, applied, &changes, today)
+            Ok((put_answer(served, applied, &changes, today)?, Some(key)))
         }
         WriteRoute::PutEntry(id) => {
             let record = entry_record(map, &id, "")?;
             let entry = record.validate(engine.catalog(), today).map_err(invalid)?;
+            caller.may_publish_for(&entry.authority)?;
+            stored_authority(&id)?;
+            let key = entry.subject;
             let (applied, changes) = engine.put_entries(&[entry]).map_err(write_failed)?;
-            put_answer(engine, applied, &changes, today)
+            Ok((put_answer(served, applied, &changes, today)?, Some(key)))
         }
         WriteRoute::Step(id, step) => {
             let transition = transition(engine, step, map, &id, today)?;
+            stored_authority(&id)?;
+            if let Transition::Decide {
+                correction: Some(fixed),
+                ..
+            } = &transition
+            {
+                caller.may_publish_for(&fixed.authority)?;
+            }
             let change = engine.transition(&id, &transition).map_err(|e| match e {
                 WriteError::NoEntry(_) => unknown_entry(&id),
                 e => write_failed(e),
             })?;
             let out = engine.change_out(&change, today).map_err(store_failed)?;
-            Ok(json_ok(&out))
+            Ok((json_ok(&caller.shown(&out)), change.subject_key()))
+        }
+        WriteRoute::Feedback => {
+            let (feedback, subject) = feedback(served, map)?;
+            let stored = engine
+                .store()
+                .add_feedback(feedback)
+                .map_err(store_failed)?;
+            let body = serde_json::to_vec(&feedback_out(&stored)).unwrap_or_default();
+            Ok((json_reply(StatusCode::CREATED, body), Some(subject)))
         }
         WriteRoute::GetEntry(_) => unreachable!("answered without a body"),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackBody {
+    entry_id: String,
+    measure: String,
+    action: String,
+    outcome: FeedbackOutcome,
+    implementer: Option<String>,
+    at: Option<Date>,
+    note: Option<String>,
+}
+
+/// What an implementing department did with a measure.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum FeedbackOutcome {
+    /// The measure was applied (the ticket refused, the loan declined).
+    Enforced,
+    /// It was not applied (say why in the note).
+    NotEnforced,
+    /// The subject was exempted under a rule (say which in the note).
+    Exempted,
+}
+
+impl FeedbackOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            FeedbackOutcome::Enforced => "enforced",
+            FeedbackOutcome::NotEnforced => "not_enforced",
+            FeedbackOutcome::Exempted => "exempted",
+        }
+    }
+}
+
+/// A feedback body checked against the entry and the catalog: the measure
+/// must be one of the entry's category's, and the action one it restricts
+/// or grants (惩戒事项逐一对应).
+fn feedback(
+    served: &Served,
+    map: serde_json::Map<String, serde_json::Value>,
+) -> Result<(Feedback, SubjectKey), Refusal> {
+    let engine = &*served.engine;
+    let catalog = engine.catalog();
+    let b: FeedbackBody = record(map)?;
+    let entry_id = text("entry_id", &b.entry_id)?;
+    let entry = engine
+        .store()
+        .entry(&entry_id, catalog)
+        .map_err(store_failed)?
+        .ok_or_else(|| unknown_entry(&entry_id))?;
+    let category = catalog.category(entry.category);
+    let measure = category
+        .measures
+        .iter()
+        .map(|m| catalog.measure(*m))
+        .find(|m| m.code == b.measure.trim())
+        .ok_or_else(|| {
+            Refusal::bad(
+                "invalid_body",
+                format!(
+                    "field \"measure\": {:?} is not a measure of category {}; its measures are {}",
+                    b.measure,
+                    category.code,
+                    category
+                        .measures
+                        .iter()
+                        .map(|m| catalog.measure(*m).code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+    let action = catalog.action_by_code(b.action.trim()).ok_or_else(|| {
+        Refusal::bad(
+            "invalid_body",
+            format!("field \"action\": unknown action {:?}", b.action),
+        )
+    })?;
+    if !measure.actions.contains(&action) {
+        return Err(Refusal::bad(
+            "invalid_body",
+            format!(
+                "field \"action\": measure {} does not concern {}; it concerns {}",
+                measure.code,
+                b.action.trim(),
+                measure
+                    .actions
+                    .iter()
+                    .map(|a| catalog.action(*a).code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let implementer = match (&b.implementer, &served.caller.key) {
+        (Some(i), _) => text("implementer", i)?,
+        (None, Some(key)) => key.department.clone(),
+        (None, None) => {
+            return Err(Refusal::bad(
+                "invalid_body",
+                "missing field `implementer` (the implementing department)",
+            ));
+        }
+    };
+    let note = b.note.as_deref().map(|n| text("note", n)).transpose()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let at_ms = match b.at {
+        // The start of that day in China Standard Time.
+        Some(day) => (i64::from(day.days()) * 86_400_000 - 8 * 3_600_000).max(0) as u64,
+        None => now,
+    };
+    if at_ms > now {
+        return Err(Refusal::bad(
+            "invalid_body",
+            "field \"at\": the day is in the future",
+        ));
+    }
+    Ok((
+        Feedback {
+            entry_id,
+            measure: measure.code.clone(),
+            action: catalog.action(action).code.clone(),
+            outcome: b.outcome.as_str().to_string(),
+            implementer,
+            at_ms,
+            note,
+            key: served.caller.key.as_ref().map(|k| k.id.clone()),
+            recorded_ms: 0,
+        },
+        entry.subject,
+    ))
 }
 
 fn transition(
@@ -477,7 +725,8 @@ fn write_failed(e: WriteError) -> Refusal {
 }
 
 /// `201` for a new record, `200` otherwise, with the changes logged.
-fn put_answer(engine: &Engine, applied: Applied, changes: &[Change], today: Date) -> Answer {
+fn put_answer(served: &Served, applied: Applied, changes: &[Change], today: Date) -> Answer {
+    let engine = &served.engine;
     let (status, result) = if applied.inserted > 0 {
         (StatusCode::CREATED, "inserted")
     } else if applied.replaced > 0 {
@@ -490,8 +739,12 @@ fn put_answer(engine: &Engine, applied: Applied, changes: &[Change], today: Date
         .map(|c| engine.change_out(c, today))
         .collect::<Result<Vec<_>, _>>()
         .map_err(store_failed)?;
-    let body = serde_json::to_vec(&serde_json::json!({ "result": result, "changes": changes }))
-        .unwrap_or_default();
+    let body = serde_json::to_vec(
+        &served
+            .caller
+            .shown(&serde_json::json!({ "result": result, "changes": changes })),
+    )
+    .unwrap_or_default();
     Ok(json_reply(status, body))
 }
 

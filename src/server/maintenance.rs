@@ -13,6 +13,13 @@
 //!   that lapsed. Decisions do not wait for it: an entry stops counting on
 //!   its `expires_at` whatever the sweep has done.
 //!
+//! * **keys**: every second, the keys file is read again when its
+//!   modification time changed, so a key made or revoked with
+//!   `creditgate keys` takes effect within a second. A file that cannot be
+//!   read keeps the keys in force.
+//! * **audit retention**: when the date turns, audit segments older than
+//!   the retention are deleted.
+//!
 //! A failure is logged and retried on the next turn; it never stops the
 //! server.
 
@@ -21,8 +28,39 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use std::path::PathBuf;
+
+use arc_swap::ArcSwap;
+
+use crate::access::{Keyring, KeysFile};
+use crate::audit::AuditLog;
 use crate::date::DayClock;
 use crate::engine::Engine;
+
+/// What else the server keeps up beside the engine.
+#[derive(Default)]
+pub struct Upkeep {
+    /// The keys file and the ring it is loaded into.
+    pub keys: Option<(PathBuf, Arc<ArcSwap<Keyring>>)>,
+    /// The audit log, pruned to the retention.
+    pub audit: Option<Arc<AuditLog>>,
+    /// Days of audit kept.
+    pub audit_retention_days: u32,
+}
+
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+fn prune(audit: &AuditLog, today: crate::date::Date, days: u32) {
+    let first_kept = crate::date::Date::from_days(today.days() - days as i32);
+    let keep_from_ms = (i64::from(first_kept.days()) * 86_400_000 - 8 * 3_600_000).max(0) as u64;
+    match audit.prune(keep_from_ms) {
+        Ok(0) => {}
+        Ok(n) => eprintln!("creditgate: audit: {n} hourly segments before {first_kept} deleted"),
+        Err(e) => eprintln!("creditgate: audit pruning failed (retried): {e}"),
+    }
+}
 
 /// How often the name index catches up.
 const NAMES_EVERY: Duration = Duration::from_secs(1);
@@ -39,7 +77,7 @@ impl Maintenance {
     /// Starts the threads over `engine`, dates from `clock`. The first expiry
     /// sweep runs before this returns, so the feed is current when the
     /// server starts answering.
-    pub fn start(engine: Arc<Engine>, clock: Arc<DayClock>) -> Maintenance {
+    pub fn start(engine: Arc<Engine>, clock: Arc<DayClock>, upkeep: Upkeep) -> Maintenance {
         let stop = Arc::new(AtomicBool::new(false));
         let mut swept = None;
         let today = clock.today(Instant::now());
@@ -68,10 +106,38 @@ impl Maintenance {
                 }
             }
         };
+        if let Some(audit) = &upkeep.audit {
+            prune(audit, today, upkeep.audit_retention_days);
+        }
         let expiry = {
             let stop = stop.clone();
+            let Upkeep {
+                keys,
+                audit,
+                audit_retention_days,
+            } = upkeep;
+            let mut keys_seen = keys.as_ref().and_then(|(path, _)| modified(path));
             move || {
                 while !sleep_unless_stopped(&stop, DATE_EVERY) {
+                    if let Some((path, ring)) = &keys {
+                        let now = modified(path);
+                        if now != keys_seen {
+                            match KeysFile::load(path) {
+                                Ok(file) => {
+                                    ring.store(Arc::new(Keyring::new(&file)));
+                                    keys_seen = now;
+                                    eprintln!(
+                                        "creditgate: keys reloaded from {} ({} keys)",
+                                        path.display(),
+                                        file.keys.len()
+                                    );
+                                }
+                                Err(e) => eprintln!(
+                                    "creditgate: keys file not reloaded, the previous keys stay: {e}"
+                                ),
+                            }
+                        }
+                    }
                     let today = clock.today(Instant::now());
                     if swept == Some(today) {
                         continue;
@@ -79,6 +145,9 @@ impl Maintenance {
                     match engine.sweep_expired(today) {
                         Ok(_) => swept = Some(today),
                         Err(e) => eprintln!("creditgate: expiry sweep failed (retried): {e}"),
+                    }
+                    if let Some(audit) = &audit {
+                        prune(audit, today, audit_retention_days);
                     }
                 }
             }

@@ -29,6 +29,8 @@ pub enum Route {
     /// The lifecycle's writes (`PUT` and `POST` under `/v1/subjects` and
     /// `/v1/entries`), timed to the synced answer.
     Write,
+    /// `GET /v1/stats` and `GET /v1/audit`.
+    Oversight,
     /// `GET /healthz`.
     Healthz,
     /// `GET /metrics`.
@@ -38,7 +40,7 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 10] = [
+    const ALL: [Route; 11] = [
         Route::Check,
         Route::Subject,
         Route::Search,
@@ -46,6 +48,7 @@ impl Route {
         Route::Changes,
         Route::Entry,
         Route::Write,
+        Route::Oversight,
         Route::Healthz,
         Route::Metrics,
         Route::Other,
@@ -61,6 +64,7 @@ impl Route {
             Route::Changes => "/v1/changes",
             Route::Entry => "/v1/entries/{entry_id}",
             Route::Write => "write",
+            Route::Oversight => "oversight",
             Route::Healthz => "/healthz",
             Route::Metrics => "/metrics",
             Route::Other => "other",

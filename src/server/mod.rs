@@ -34,6 +34,7 @@ pub mod feed;
 pub mod lifecycle;
 pub mod maintenance;
 pub mod metrics;
+pub mod oversight;
 pub mod query;
 pub mod screen;
 pub mod spool;

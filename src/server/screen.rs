@@ -32,7 +32,7 @@ use crate::catalog::ActionId;
 use crate::date::Date;
 use crate::engine::Engine;
 use crate::screen::input::{Format, Input, InputError, parse_encoding};
-use crate::screen::{Options, screen};
+use crate::screen::{Options, Oversight, screen};
 
 /// Limits of the screening route.
 #[derive(Debug, Clone)]
@@ -163,6 +163,7 @@ pub fn start(
     limits: &ScreenLimits,
     req: Request<Incoming>,
     asked: ScreenRequest,
+    oversight: Oversight,
 ) -> Handled {
     let started = Instant::now();
     let refuse = |status: StatusCode, code: &str, message: &str| {
@@ -215,6 +216,7 @@ pub fn start(
         output: asked.output,
         workers: limits.workers,
         background: true,
+        oversight,
     };
     let media = options.output.media_type();
     let writer = ChannelWriter {

@@ -12,6 +12,7 @@
 //! | `changes` | sequence (u64 big-endian) | what changed, when, and the entry after it |
 //! | `history` | subject + sequence | the change, filed under its subject |
 //! | `expiries` | `expires_at` (sortable) + entry id | empty: when each entry's term ends |
+//! | `feedback` | entry id + `0x00` + recorded time + counter | an implementing department's execution feedback |
 //!
 //! An organization's persons are in its `subjects` value; `person_orgs` is
 //! the reverse direction, so a `via` lookup is one prefix scan.
@@ -35,6 +36,7 @@
 
 pub mod bulk;
 pub mod codec;
+pub mod feedback;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -70,7 +72,8 @@ const CF_PERSON_ORGS: &str = "person_orgs";
 const CF_CHANGES: &str = "changes";
 const CF_HISTORY: &str = "history";
 const CF_EXPIRIES: &str = "expiries";
-const FAMILIES: [&str; 8] = [
+const CF_FEEDBACK: &str = "feedback";
+const FAMILIES: [&str; 9] = [
     CF_META,
     CF_SUBJECTS,
     CF_ENTRIES,
@@ -79,6 +82,7 @@ const FAMILIES: [&str; 8] = [
     CF_CHANGES,
     CF_HISTORY,
     CF_EXPIRIES,
+    CF_FEEDBACK,
 ];
 const KEY_FORMAT: &[u8] = b"format";
 const KEY_NEXT_SEQ: &[u8] = b"next_seq";
@@ -933,6 +937,22 @@ impl Store {
             it.next();
         }
         it.status().map_err(|e| self.rocks(e))
+    }
+
+    /// Calls `f` with every entry, in entry-id order (a scan that does not
+    /// evict the hot blocks).
+    pub fn for_each_entry(
+        &self,
+        catalog: &Catalog,
+        mut f: impl FnMut(Entry),
+    ) -> Result<(), StoreError> {
+        let mut read = rocksdb::ReadOptions::default();
+        read.fill_cache(false);
+        self.scan(CF_ENTRIES, &[], read, |k, v| {
+            let id = entry_id_from(k)?.to_string();
+            f(codec::decode::<StoredEntry>(v, "entry")?.to_entry(id, catalog)?);
+            Ok(())
+        })
     }
 
     /// The ids of the subject's entries, ascending.

@@ -1,0 +1,308 @@
+//! What operators ask of the platform itself (跟踪问效): `GET /v1/stats`
+//! and `GET /v1/audit`, for keys with the `operator` role.
+//!
+//! * `GET /v1/stats[?from=&to=]`: entries by list, category, authority and
+//!   status (derived as of today: `expired` and `pending` counted apart);
+//!   objections open and overdue past their deadline; checks and denials by
+//!   action and by key between `from` and `to` (days, China Standard Time,
+//!   both included; default today).
+//! * `GET /v1/audit[?subject=&key=&from=&to=&limit=]`: the audit records of
+//!   the window, oldest first, at most `limit` (1–10,000, default 1,000),
+//!   filtered by subject and key id.
+//!
+//! Both scan (the entries, the audit segments of the window) on the
+//! blocking pool.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde_json::{Value, json};
+
+use super::api::{Caller, Refusal, json_ok, optional, refuse_unknown, store_failed};
+use super::metrics::{Metrics, Route};
+use super::query::Query;
+use super::{Handled, Reply};
+use crate::audit::{AuditLog, AuditQuery, Event, Outcome, key_bytes, key_text};
+use crate::date::Date;
+use crate::engine::Engine;
+use crate::id::SubjectKey;
+use crate::model::{EntryStatus, ListKind};
+
+/// Most audit records one answer carries.
+const MAX_AUDIT_LIMIT: usize = 10_000;
+
+/// What was asked.
+enum Asked {
+    Stats {
+        from_ms: u64,
+        to_ms: u64,
+        from: Date,
+        to: Date,
+    },
+    Audit(AuditQuery, Date, Date),
+}
+
+/// Milliseconds since the epoch at the start of `day` in China Standard Time.
+fn day_start_ms(day: Date) -> u64 {
+    (i64::from(day.days()) * 86_400_000 - 8 * 3_600_000).max(0) as u64
+}
+
+fn window(q: &Query<'_>, today: Date) -> Result<(Date, Date), Refusal> {
+    let day = |name: &str| {
+        q.get(name)
+            .map(|v| v.trim().parse::<Date>())
+            .transpose()
+            .map_err(|e| Refusal::bad("invalid_date", format!("parameter {name:?}: {e}")))
+    };
+    let from = day("from")?.unwrap_or(today);
+    let to = day("to")?.unwrap_or(today.max(from));
+    if to < from {
+        return Err(Refusal::bad(
+            "invalid_parameter",
+            format!("parameter \"to\": {to} is before \"from\" {from}"),
+        ));
+    }
+    Ok((from, to))
+}
+
+fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
+    if path == "/v1/stats" {
+        refuse_unknown(q, &["from", "to"])?;
+        let (from, to) = window(q, today)?;
+        return Ok(Asked::Stats {
+            from_ms: day_start_ms(from),
+            to_ms: day_start_ms(Date::from_days(to.days() + 1)),
+            from,
+            to,
+        });
+    }
+    refuse_unknown(q, &["subject", "key", "from", "to", "limit"])?;
+    let (from, to) = window(q, today)?;
+    let subject = optional(q, "subject", |t| {
+        SubjectKey::parse(t).map_err(|e| e.to_string())
+    })?;
+    let key = optional(q, "key", |t| {
+        let t = t.trim();
+        let bytes = key_bytes(t);
+        if bytes == [0; crate::audit::KEY_ID_BYTES] {
+            Err(format!("{t:?} is not a key id (12 hexadecimal characters)"))
+        } else {
+            Ok(bytes)
+        }
+    })?;
+    let limit = optional(q, "limit", |t| match t.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_AUDIT_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a whole number from 1 to {MAX_AUDIT_LIMIT}"
+        )),
+    })?
+    .unwrap_or(1000);
+    Ok(Asked::Audit(
+        AuditQuery {
+            from_ms: day_start_ms(from),
+            to_ms: day_start_ms(Date::from_days(to.days() + 1)),
+            subject,
+            key,
+            limit,
+        },
+        from,
+        to,
+    ))
+}
+
+/// Answers `GET /v1/stats` or `GET /v1/audit`.
+pub(super) fn start(
+    engine: Arc<Engine>,
+    metrics: Arc<Metrics>,
+    audit: Option<Arc<AuditLog>>,
+    req: &Request<Incoming>,
+    today: Date,
+    started: Instant,
+    caller: Caller,
+) -> Handled {
+    let asked = Query::parse(req.uri().query())
+        .map_err(|e| Refusal::bad("bad_query", e.to_string()))
+        .and_then(|q| parse(req.uri().path(), &q, today));
+    let asked = match asked {
+        Ok(a) => a,
+        Err(r) => {
+            let res = super::api::refused(r, "GET, HEAD");
+            metrics.record(Route::Oversight, res.status().as_u16(), started.elapsed());
+            return Handled::Now(res);
+        }
+    };
+    Handled::Later(Box::pin(async move {
+        let work = tokio::task::spawn_blocking(move || {
+            answer(&engine, audit.as_deref(), asked, today, &caller)
+        });
+        let res = match work.await {
+            Ok(Ok(res)) => res,
+            Ok(Err(r)) => super::api::refused(r, "GET, HEAD"),
+            Err(_) => super::api::refused(
+                Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the statistics could not be computed; it has been logged".into(),
+                ),
+                "GET, HEAD",
+            ),
+        };
+        metrics.record(Route::Oversight, res.status().as_u16(), started.elapsed());
+        res
+    }))
+}
+
+fn audit_failed(e: std::io::Error) -> Refusal {
+    eprintln!("creditgate: audit read failed: {e}");
+    Refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "audit_error",
+        format!("the audit log could not be read: {e}"),
+    )
+}
+
+fn no_audit() -> Refusal {
+    Refusal(
+        StatusCode::NOT_FOUND,
+        "audit_off",
+        "this server keeps no audit log (started with --no-audit)".into(),
+    )
+}
+
+fn answer(
+    engine: &Engine,
+    audit: Option<&AuditLog>,
+    asked: Asked,
+    today: Date,
+    caller: &Caller,
+) -> Result<Reply, Refusal> {
+    let catalog = engine.catalog();
+    let action_code = |a: Option<u8>| {
+        a.map(|a| {
+            catalog
+                .actions()
+                .get(usize::from(a))
+                .map_or("?", |x| x.code.as_str())
+        })
+    };
+    match asked {
+        Asked::Audit(q, from, to) => {
+            let log = audit.ok_or_else(no_audit)?;
+            let records = log.query(&q).map_err(audit_failed)?;
+            let out: Vec<Value> = records
+                .iter()
+                .map(|r| {
+                    json!({
+                        "time": Date::cst_timestamp(r.at_ms),
+                        "at_ms": r.at_ms,
+                        "key": key_text(&r.key),
+                        "event": r.event.as_str(),
+                        "action": action_code(r.action),
+                        "decision": r.outcome.as_str(),
+                        "subject_id": r.subject.map(|s| s.to_string()),
+                        "status": r.status,
+                    })
+                })
+                .collect();
+            let complete = out.len() < q.limit;
+            Ok(json_ok(&caller.shown(&json!({
+                "from": from, "to": to, "records": out, "complete": complete,
+            }))))
+        }
+        Asked::Stats {
+            from_ms,
+            to_ms,
+            from,
+            to,
+        } => {
+            let mut by_list: BTreeMap<&str, u64> = BTreeMap::new();
+            let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
+            let mut by_authority: BTreeMap<String, u64> = BTreeMap::new();
+            let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
+            let (mut total, mut open, mut overdue) = (0u64, 0u64, 0u64);
+            let mut overdue_entries = Vec::new();
+            engine
+                .store()
+                .for_each_entry(catalog, |e| {
+                    total += 1;
+                    *by_list
+                        .entry(match e.list {
+                            ListKind::Black => "black",
+                            ListKind::Red => "red",
+                        })
+                        .or_default() += 1;
+                    *by_category
+                        .entry(catalog.category(e.category).code.clone())
+                        .or_default() += 1;
+                    *by_authority.entry(e.authority.clone()).or_default() += 1;
+                    let status = match e.status {
+                        EntryStatus::Active if today < e.effective_from => "pending",
+                        EntryStatus::Active if !e.in_term(today) => "expired",
+                        s => s.as_str(),
+                    };
+                    *by_status.entry(status).or_default() += 1;
+                    if e.status == EntryStatus::Disputed {
+                        open += 1;
+                        if let Some(o) = &e.lifecycle.objection
+                            && o.outcome.is_none()
+                            && today > o.deadline
+                        {
+                            overdue += 1;
+                            if overdue_entries.len() < 100 {
+                                overdue_entries.push(json!({
+                                    "entry_id": e.entry_id, "authority": e.authority,
+                                    "filed_on": o.filed_on, "deadline": o.deadline,
+                                }));
+                            }
+                        }
+                    }
+                })
+                .map_err(store_failed)?;
+            let checks = match audit {
+                None => Value::Null,
+                Some(log) => {
+                    let mut by_action: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+                    let mut by_key: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+                    let (mut checks, mut denials) = (0u64, 0u64);
+                    log.scan(from_ms, to_ms, |r| {
+                        if r.event == Event::Check {
+                            let denied = u64::from(r.outcome == Outcome::Deny);
+                            checks += 1;
+                            denials += denied;
+                            let a = by_action
+                                .entry(action_code(r.action).unwrap_or("?").to_string())
+                                .or_default();
+                            a.0 += 1;
+                            a.1 += denied;
+                            let k = by_key
+                                .entry(key_text(&r.key).unwrap_or_else(|| "open".into()))
+                                .or_default();
+                            k.0 += 1;
+                            k.1 += denied;
+                        }
+                        true
+                    })
+                    .map_err(audit_failed)?;
+                    let pairs = |m: BTreeMap<String, (u64, u64)>| -> Value {
+                        m.into_iter()
+                            .map(|(k, (c, d))| (k, json!({"checks": c, "denials": d})))
+                            .collect::<serde_json::Map<_, _>>()
+                            .into()
+                    };
+                    json!({"from": from, "to": to, "checks": checks, "denials": denials,
+                           "by_action": pairs(by_action), "by_key": pairs(by_key)})
+                }
+            };
+            Ok(json_ok(&json!({
+                "at": today,
+                "entries": {"total": total, "by_list": by_list, "by_category": by_category,
+                            "by_authority": by_authority, "by_status": by_status},
+                "objections": {"open": open, "overdue": overdue, "overdue_entries": overdue_entries},
+                "checks": checks,
+            })))
+        }
+    }
+}
