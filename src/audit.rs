@@ -307,15 +307,22 @@ impl AuditLog {
             if hour < first || hour > last {
                 continue;
             }
-            let mut file = match File::open(&path) {
+            let file = match File::open(&path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes)?;
-            for chunk in bytes.chunks_exact(RECORD_BYTES) {
-                let Some(r) = Record::decode(chunk.try_into().expect("exact chunks")) else {
+            // Streamed a record at a time: a segment can hold an hour of a
+            // busy server (hundreds of MB).
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let mut buf = [0u8; RECORD_BYTES];
+            loop {
+                match reader.read_exact(&mut buf) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                    Err(e) => return Err(e),
+                }
+                let Some(r) = Record::decode(&buf) else {
                     continue;
                 };
                 if r.at_ms < from_ms || r.at_ms >= to_ms {

@@ -47,6 +47,13 @@ pub enum DateError {
     },
 }
 
+/// Now, in milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Offset of China Standard Time from UTC, in seconds.
 const CST_OFFSET_SECS: i64 = 8 * 3600;
 
@@ -81,6 +88,12 @@ impl Date {
     /// Year, month and day.
     pub fn ymd(self) -> (i32, u32, u32) {
         civil_from_days(self.0)
+    }
+
+    /// The moment this day begins in China Standard Time, in milliseconds
+    /// since the Unix epoch (0 for days before it).
+    pub fn start_ms(self) -> u64 {
+        (i64::from(self.0) * 86_400_000 - CST_OFFSET_SECS * 1000).max(0) as u64
     }
 
     /// A moment (milliseconds since the Unix epoch) in China Standard Time,

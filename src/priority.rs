@@ -8,7 +8,9 @@
 //! screening 1.2 ms → 75 µs). A thread that holds a lock other requests
 //! wait for must not do this: starved, it would hold them up (priority
 //! inversion), which is why the expiry sweep, which takes the store's writer
-//! lock, keeps its priority.
+//! lock, keeps its priority, and why the blocking pool's writes only lower
+//! their nice value ([`yield_to_requests`]): a writer holding the store's
+//! writer lock still runs, at a tenth of a contended core.
 
 /// Lowers the calling thread (only it, not the process) to `SCHED_IDLE`.
 /// Failure leaves the policy as it was, which is harmless.
@@ -19,5 +21,19 @@ pub fn lower_priority() {
     unsafe {
         let param = libc::sched_param { sched_priority: 0 };
         libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
+}
+
+/// Lowers the calling thread to nice 10: it still gets a tenth of a
+/// contended core (it is never starved while holding a lock, unlike
+/// `SCHED_IDLE`), but yields to the runtime workers serving checks. For the
+/// blocking pool's writes, feed reads and statistics.
+pub fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread (its tid); failure
+    // leaves the priority as it was, which is harmless.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }

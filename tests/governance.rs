@@ -565,6 +565,61 @@ fn keys_roles_scopes_masking_feedback_audit_and_stats() {
         "before",
     );
 
+    // Every role against every kind of call: allowed or 403, and a refused
+    // call changes nothing.
+    let routes: [(&str, String, Option<Value>, &str); 9] = [
+        ("GET", check.clone(), None, "query"),
+        ("GET", "/v1/search?q=x".into(), None, "query"),
+        ("GET", "/v1/changes?limit=1".into(), None, "query"),
+        ("GET", format!("/v1/entries/{SAMPLE_ENTRY}"), None, "query"),
+        (
+            "POST",
+            "/v1/feedback".into(),
+            Some(feedback.clone()),
+            "query",
+        ),
+        (
+            "POST",
+            "/v1/screen?action=flight".into(),
+            Some(json!({"ref":"x","id": ORG})),
+            "screen",
+        ),
+        (
+            "PUT",
+            "/v1/entries/GOV-3".into(),
+            Some(entry(COURT, "(2026)赣01执3号")),
+            "publish",
+        ),
+        ("GET", "/v1/stats".into(), None, "operator"),
+        ("GET", "/metrics".into(), None, "operator"),
+    ];
+    let roles: [(&str, &str, &[&str]); 4] = [
+        ("registry", &k.registry, &["query", "screen"]),
+        ("court", &k.court, &["publish"]),
+        ("ops", &k.ops, &["operator"]),
+        (
+            "admin",
+            &k.admin,
+            &["query", "screen", "publish", "operator"],
+        ),
+    ];
+    for (who, token, holds) in roles {
+        for (method, path, body, needs) in &routes {
+            let seq = last_seq(addr, &k);
+            let res = call(addr, method, path, Some(token), body.as_ref());
+            if holds.contains(needs) {
+                assert!(res.status < 300, "{who} {method} {path}: {}", res.status);
+            } else {
+                refused(&res, 403, "forbidden", &format!("needs the {needs} role"));
+                assert_eq!(
+                    last_seq(addr, &k),
+                    seq,
+                    "{who} {method} {path} changed the log"
+                );
+            }
+        }
+    }
+
     // Revoking a key takes effect while serving.
     let out = creditgate(
         tmp.path(),

@@ -72,9 +72,7 @@ struct RevokeArgs {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    creditgate::date::epoch_ms()
 }
 
 pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {

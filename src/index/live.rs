@@ -11,10 +11,15 @@
 //! no reference count in the common case) and ask the overlay first; while
 //! it is empty that costs one branch.
 //!
-//! Copying the overlay on every write is cheap while it is small. Past
-//! [`FOLD_AT`] subjects it is folded into a new base on a thread of its
-//! own ([`Snapshot::folded`]), and the subjects written meanwhile stay in
-//! the overlay of the snapshot that follows.
+//! The overlay has two levels, so that a write copies little: `recent`
+//! (at most [`RECENT_AT`] subjects), copied by every write, and `settled`,
+//! shared by `Arc` and rebuilt only when `recent` is full (a write then
+//! copies `settled` once, for the next [`RECENT_AT`] writes). A profile of
+//! 200 writes/s over a one-level overlay of 12,000 subjects spent a quarter
+//! of the server's CPU copying and dropping it. Past [`FOLD_AT`] subjects
+//! the overlay is folded into a new base on a thread of its own
+//! ([`Snapshot::fold`]), and the subjects written meanwhile stay in the
+//! overlay of the snapshot that follows ([`Snapshot::rebased`]).
 
 use std::sync::Arc;
 
@@ -25,6 +30,11 @@ use crate::model::Role;
 
 /// Overlay size from which the overlay is folded into a new base.
 pub const FOLD_AT: usize = 16_384;
+
+/// Subjects the overlay's `recent` level holds before they are settled.
+pub const RECENT_AT: usize = 512;
+
+type Overlay = KeyMap<Arc<LiveState>>;
 
 /// The indexes built at open or by a fold.
 pub struct Base {
@@ -48,7 +58,10 @@ pub struct LiveState {
 /// One generation of the indexes: a base and the subjects written since.
 pub struct Snapshot {
     base: Arc<Base>,
-    overlay: KeyMap<Arc<LiveState>>,
+    /// Subjects written since the base, but the latest few.
+    settled: Arc<Overlay>,
+    /// The latest subjects written; they win over `settled`.
+    recent: Overlay,
     /// Change sequence this generation has seen up to (exclusive).
     pub covers: u64,
 }
@@ -58,7 +71,8 @@ impl Snapshot {
     pub fn new(base: Base, covers: u64) -> Snapshot {
         Snapshot {
             base: Arc::new(base),
-            overlay: KeyMap::default(),
+            settled: Arc::default(),
+            recent: Overlay::default(),
             covers,
         }
     }
@@ -70,13 +84,29 @@ impl Snapshot {
         states: impl IntoIterator<Item = (SubjectKey, Arc<LiveState>)>,
         covers: u64,
     ) -> Snapshot {
-        let mut overlay = self.overlay.clone();
-        overlay.extend(states);
+        let mut recent = self.recent.clone();
+        recent.extend(states);
+        let mut settled = self.settled.clone();
+        if recent.len() > RECENT_AT {
+            let mut all = (*settled).clone();
+            all.extend(recent.drain());
+            settled = Arc::new(all);
+        }
         Snapshot {
             base: self.base.clone(),
-            overlay,
+            settled,
+            recent,
             covers: covers.max(self.covers),
         }
+    }
+
+    /// Every subject of the overlay with its latest state.
+    fn overlay(&self) -> impl Iterator<Item = (&SubjectKey, &Arc<LiveState>)> {
+        self.recent.iter().chain(
+            self.settled
+                .iter()
+                .filter(|(k, _)| !self.recent.contains_key(*k)),
+        )
     }
 
     /// This generation's overlay folded into a new base (the expensive part,
@@ -84,7 +114,7 @@ impl Snapshot {
     /// current when it is done.
     pub fn fold(&self) -> Base {
         let mut known = self.base.known.copy();
-        for (key, state) in &self.overlay {
+        for (key, state) in self.overlay() {
             if state.known {
                 known.mark_known(*key);
             }
@@ -93,8 +123,7 @@ impl Snapshot {
             }
         }
         let status = self.base.status.with_changes(
-            self.overlay
-                .iter()
+            self.overlay()
                 .map(|(k, s)| (*k, &*s.entry_ids, &*s.org_roles)),
         );
         Base { status, known }
@@ -103,35 +132,48 @@ impl Snapshot {
     /// `current` on the folded base of `folded_from`: the subjects written
     /// after the fold's generation stay in the overlay.
     pub fn rebased(current: &Snapshot, folded_from: &Snapshot, base: Arc<Base>) -> Snapshot {
-        let overlay = current
-            .overlay
-            .iter()
+        let overlay: Overlay = current
+            .overlay()
             .filter(|(k, s)| {
                 folded_from
-                    .overlay
-                    .get(k)
+                    .live_arc(**k)
                     .is_none_or(|folded| !Arc::ptr_eq(folded, s))
             })
             .map(|(k, s)| (*k, s.clone()))
             .collect();
         Snapshot {
             base,
-            overlay,
+            settled: Arc::new(overlay),
+            recent: Overlay::default(),
             covers: current.covers,
         }
     }
 
+    /// The base this generation sits on.
+    pub fn base(&self) -> &Arc<Base> {
+        &self.base
+    }
+
     /// Subjects in the overlay.
     pub fn overlay_len(&self) -> usize {
-        self.overlay.len()
+        self.settled.len()
+            + self
+                .recent
+                .keys()
+                .filter(|k| !self.settled.contains_key(*k))
+                .count()
+    }
+
+    fn live_arc(&self, key: SubjectKey) -> Option<&Arc<LiveState>> {
+        self.recent.get(&key).or_else(|| self.settled.get(&key))
     }
 
     #[inline]
     fn live(&self, key: SubjectKey) -> Option<&LiveState> {
-        if self.overlay.is_empty() {
+        if self.recent.is_empty() && self.settled.is_empty() {
             return None;
         }
-        self.overlay.get(&key).map(|s| &**s)
+        self.live_arc(key).map(|s| &**s)
     }
 
     /// The subject's flags (`None`: clean) and whether it has a record (or
@@ -186,7 +228,7 @@ impl Snapshot {
     /// Flagged subjects, the overlay counted in.
     pub fn flagged(&self) -> usize {
         let mut n = self.base.status.len() as i64;
-        for (key, s) in &self.overlay {
+        for (key, s) in self.overlay() {
             let before = self.base.status.get(*key).is_some();
             let now = !s.entry_ids.is_empty() || !s.org_roles.is_empty();
             n += i64::from(now) - i64::from(before);
@@ -197,7 +239,7 @@ impl Snapshot {
     /// Subjects with a record, the overlay counted in.
     pub fn known(&self) -> usize {
         let mut n = self.base.known.len() as i64;
-        for (key, s) in &self.overlay {
+        for (key, s) in self.overlay() {
             n += i64::from(s.known) - i64::from(self.base.known.contains(*key));
         }
         n.max(0) as usize
@@ -256,5 +298,43 @@ mod tests {
         assert_eq!(folded.lookup(person), (Flags::of(false, true), true));
         assert_eq!((folded.flagged(), folded.known()), (2, 2));
         assert_eq!(folded.covers, 3);
+    }
+
+    #[test]
+    fn recent_writes_settle_and_the_latest_state_wins() {
+        let base = Base {
+            status: StatusIndex::default(),
+            known: KnownSet::default(),
+        };
+        let mut s = Snapshot::new(base, 1);
+        let keys: Vec<SubjectKey> = (0..RECENT_AT as u64 * 3)
+            .map(|i| {
+                let body = format!(
+                    "3601021990{:02}{:02}{:03}",
+                    1 + i % 12,
+                    1 + i % 28,
+                    i % 1000
+                );
+                let id =
+                    crate::id::build::identity_number(body.as_bytes().try_into().unwrap()).unwrap();
+                key(std::str::from_utf8(&id).unwrap())
+            })
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            let state = LiveState {
+                known: true,
+                entry_ids: vec![format!("E{i}").into()].into(),
+                org_roles: Box::default(),
+            };
+            s = s.with([(*k, Arc::new(state))], i as u64 + 2);
+            assert!(s.recent.len() <= RECENT_AT);
+        }
+        let unique: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(s.overlay_len(), unique.len());
+        // Rewriting a settled subject: the new state wins.
+        let again = s.with([(keys[0], Arc::new(LiveState::default()))], 10_000);
+        assert_eq!(again.lookup(keys[0]), (None, false));
+        assert_eq!(again.overlay_len(), unique.len());
+        assert_eq!(again.flagged(), unique.len() - 1);
     }
 }

@@ -464,9 +464,7 @@ impl<'e> Screener<'e> {
         }
         if let Some(log) = &self.oversight.audit {
             log.record(crate::audit::Record {
-                at_ms: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64),
+                at_ms: crate::date::epoch_ms(),
                 key: self.oversight.key,
                 event: crate::audit::Event::ScreenRow,
                 action: Some(self.action.0.min(254) as u8),

@@ -510,9 +510,7 @@ impl AuditFields {
     /// The record, asked by `key` now.
     pub(super) fn with(self, key: [u8; crate::audit::KEY_ID_BYTES]) -> Record {
         Record {
-            at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            at_ms: crate::date::epoch_ms(),
             key,
             event: self.event,
             action: self.action.map(|a| a.0.min(254) as u8),

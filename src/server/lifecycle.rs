@@ -194,8 +194,11 @@ pub(super) fn start(
         let answer = match read_body(req.into_body()).await {
             Ok(body) => {
                 let inner = served.clone();
-                match tokio::task::spawn_blocking(move || write(&inner, route, &body, today)).await
-                {
+                let work = move || {
+                    crate::priority::yield_to_requests();
+                    write(&inner, route, &body, today)
+                };
+                match tokio::task::spawn_blocking(work).await {
                     Ok(answer) => answer,
                     Err(_) => Err(Refusal(
                         StatusCode::INTERNAL_SERVER_ERROR,
@@ -620,12 +623,10 @@ fn feedback(
         }
     };
     let note = b.note.as_deref().map(|n| text("note", n)).transpose()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now = crate::date::epoch_ms();
     let at_ms = match b.at {
         // The start of that day in China Standard Time.
-        Some(day) => (i64::from(day.days()) * 86_400_000 - 8 * 3_600_000).max(0) as u64,
+        Some(day) => day.start_ms(),
         None => now,
     };
     if at_ms > now {

@@ -54,8 +54,7 @@ fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
 
 fn prune(audit: &AuditLog, today: crate::date::Date, days: u32) {
     let first_kept = crate::date::Date::from_days(today.days() - days as i32);
-    let keep_from_ms = (i64::from(first_kept.days()) * 86_400_000 - 8 * 3_600_000).max(0) as u64;
-    match audit.prune(keep_from_ms) {
+    match audit.prune(first_kept.start_ms()) {
         Ok(0) => {}
         Ok(n) => eprintln!("creditgate: audit: {n} hourly segments before {first_kept} deleted"),
         Err(e) => eprintln!("creditgate: audit pruning failed (retried): {e}"),

@@ -45,11 +45,6 @@ enum Asked {
     Audit(AuditQuery, Date, Date),
 }
 
-/// Milliseconds since the epoch at the start of `day` in China Standard Time.
-fn day_start_ms(day: Date) -> u64 {
-    (i64::from(day.days()) * 86_400_000 - 8 * 3_600_000).max(0) as u64
-}
-
 fn window(q: &Query<'_>, today: Date) -> Result<(Date, Date), Refusal> {
     let day = |name: &str| {
         q.get(name)
@@ -73,8 +68,8 @@ fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
         refuse_unknown(q, &["from", "to"])?;
         let (from, to) = window(q, today)?;
         return Ok(Asked::Stats {
-            from_ms: day_start_ms(from),
-            to_ms: day_start_ms(Date::from_days(to.days() + 1)),
+            from_ms: from.start_ms(),
+            to_ms: Date::from_days(to.days() + 1).start_ms(),
             from,
             to,
         });
@@ -102,8 +97,8 @@ fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
     .unwrap_or(1000);
     Ok(Asked::Audit(
         AuditQuery {
-            from_ms: day_start_ms(from),
-            to_ms: day_start_ms(Date::from_days(to.days() + 1)),
+            from_ms: from.start_ms(),
+            to_ms: Date::from_days(to.days() + 1).start_ms(),
             subject,
             key,
             limit,

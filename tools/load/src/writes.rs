@@ -109,7 +109,9 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
         workers.push(std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, u64, u64)> {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
             let mut conn = Conn::open(&addr)?;
-            let mut rng = Rng(0xA076_1D64_78BD_642F ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9));
+            // Each run (prefix) and connection draws its own subjects.
+            let run = prefix.bytes().fold(0u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+            let mut rng = Rng(0xA076_1D64_78BD_642F ^ run ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9));
             let (mut ok, mut failed) = (0u64, 0u64);
             let mut previous: Option<String> = None;
             let mut prev_done = start;
