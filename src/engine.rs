@@ -888,10 +888,24 @@ impl Engine {
             .into_iter()
             .zip(states.into_iter().map(Arc::new))
             .collect();
-        let next = self
+        let previous = self
             .live
             .rcu(|now| now.with(states.iter().cloned(), covers));
-        drop(next);
+        // When this write settled the overlay, the old settled level (up to
+        // FOLD_AT subjects) is freed here, on the writer's thread, not by
+        // whichever check drops the last snapshot holding it.
+        let settled = previous.settled().clone();
+        drop(previous);
+        // (A fold in progress holds it for long: then it is left to it.)
+        if !Arc::ptr_eq(&settled, self.live.load().settled()) {
+            for _ in 0..250 {
+                if Arc::strong_count(&settled) == 1 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+        drop(settled);
         self.next_seq.send_if_modified(|seq| {
             let newer = covers > *seq;
             if newer {

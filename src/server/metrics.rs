@@ -407,7 +407,7 @@ impl Metrics {
             (
                 "creditgate_live_overlay_subjects",
                 "gauge",
-                "Subjects written since the status index and known set were built (folded into them past 16384).",
+                "Subjects written since the status index and known set were built (folded into them past 131072).",
                 engine.live_overlay_subjects as f64,
             ),
             (
