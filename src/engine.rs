@@ -884,6 +884,9 @@ impl Engine {
             });
             states[i].org_roles = roles.into();
         }
+        // Not held past here: the wait below counts who still holds the
+        // settled level.
+        drop(current);
         let states: Vec<(SubjectKey, Arc<LiveState>)> = keys
             .into_iter()
             .zip(states.into_iter().map(Arc::new))
