@@ -231,8 +231,15 @@ fn segment_hour(name: &str) -> Option<u64> {
 #[derive(Debug)]
 pub struct AuditLog {
     dir: PathBuf,
-    sender: Option<Sender<Record>>,
+    sender: Option<Sender<Message>>,
     writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the writer receives: one request's record, or a screening batch's.
+#[derive(Debug)]
+enum Message {
+    One(Record),
+    Many(Vec<Record>),
 }
 
 /// Which records a query wants.
@@ -266,11 +273,20 @@ impl AuditLog {
         })
     }
 
-    /// Records `record` (waits only when the writer is 65,536 behind).
+    /// Records `record` (waits only when the writer is 65,536 messages
+    /// behind).
     #[inline]
     pub fn record(&self, record: Record) {
         if let Some(s) = &self.sender {
-            let _ = s.send(record);
+            let _ = s.send(Message::One(record));
+        }
+    }
+
+    /// Records a batch at once (a screening's rows: one send per batch,
+    /// not per row).
+    pub fn record_all(&self, records: Vec<Record>) {
+        if let (Some(s), false) = (&self.sender, records.is_empty()) {
+            let _ = s.send(Message::Many(records));
         }
     }
 
@@ -368,53 +384,66 @@ impl Drop for AuditLog {
     }
 }
 
+/// The open segment: its hour and its writer.
+type Segment = Option<(u64, BufWriter<File>)>;
+
+/// Appends `r` to its hour's segment, opening (and closing the previous)
+/// as the hour turns.
+fn append(dir: &Path, current: &mut Segment, r: &Record) {
+    let hour = hour_of(r.at_ms);
+    if current.as_ref().is_none_or(|(h, _)| *h != hour) {
+        if let Some((_, mut w)) = current.take() {
+            let _ = w.flush();
+            let _ = w.get_ref().sync_data();
+        }
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(segment_name(hour)))
+        {
+            Ok(f) => *current = Some((hour, BufWriter::with_capacity(256 << 10, f))),
+            Err(e) => {
+                eprintln!(
+                    "creditgate: audit: cannot open a segment in {}: {e}",
+                    dir.display()
+                );
+                return;
+            }
+        }
+    }
+    let mut buf = [0u8; RECORD_BYTES];
+    r.encode(&mut buf);
+    if let Some((_, w)) = current
+        && let Err(e) = w.write_all(&buf)
+    {
+        eprintln!("creditgate: audit: write failed: {e}");
+    }
+}
+
 /// The writer: appends to the current hour's segment, flushes every
 /// 100 ms, syncs every second, and at the end.
-fn write_loop(dir: &Path, receiver: &Receiver<Record>) {
-    let mut current: Option<(u64, BufWriter<File>)> = None;
+fn write_loop(dir: &Path, receiver: &Receiver<Message>) {
+    let mut current: Segment = None;
     let mut last_sync = Instant::now();
     let mut dirty = false;
-    let mut buf = [0u8; RECORD_BYTES];
     loop {
         let next = receiver.recv_timeout(Duration::from_millis(100));
-        let record = match next {
-            Ok(r) => Some(r),
-            Err(RecvTimeoutError::Timeout) => None,
+        let got = match next {
+            Ok(Message::One(r)) => {
+                append(dir, &mut current, &r);
+                true
+            }
+            Ok(Message::Many(rs)) => {
+                rs.iter().for_each(|r| append(dir, &mut current, r));
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        if let Some(r) = record {
-            let hour = hour_of(r.at_ms);
-            if current.as_ref().is_none_or(|(h, _)| *h != hour) {
-                if let Some((_, mut w)) = current.take() {
-                    let _ = w.flush();
-                    let _ = w.get_ref().sync_data();
-                }
-                match std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(segment_name(hour)))
-                {
-                    Ok(f) => current = Some((hour, BufWriter::with_capacity(256 << 10, f))),
-                    Err(e) => {
-                        eprintln!(
-                            "creditgate: audit: cannot open a segment in {}: {e}",
-                            dir.display()
-                        );
-                        continue;
-                    }
-                }
-            }
-            r.encode(&mut buf);
-            if let Some((_, w)) = &mut current
-                && let Err(e) = w.write_all(&buf)
-            {
-                eprintln!("creditgate: audit: write failed: {e}");
-            }
-            dirty = true;
-            // Drain what is waiting before flushing.
-            if !receiver.is_empty() {
-                continue;
-            }
+        dirty |= got;
+        // Drain what is waiting before flushing.
+        if got && !receiver.is_empty() {
+            continue;
         }
         if dirty && let Some((_, w)) = &mut current {
             let _ = w.flush();

@@ -307,13 +307,15 @@ pub fn screen(
                 for batch in batch_rx {
                     let mut out = Vec::with_capacity(batch.len() * 320);
                     let mut tally = Tally::default();
+                    let mut audited = Vec::new();
                     let mut result = Ok(());
                     for row in batch.rows(layout) {
-                        result = screener.row(row, &mut out, &mut tally);
+                        result = screener.row(row, &mut out, &mut tally, &mut audited);
                         if result.is_err() {
                             break;
                         }
                     }
+                    screener.audit(audited);
                     let done = result.map(|()| Done {
                         seq: batch.seq,
                         out,

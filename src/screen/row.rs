@@ -193,10 +193,22 @@ impl<'e> Screener<'e> {
         self
     }
 
+    /// Hands a batch's audit records to the audit log.
+    pub fn audit(&self, audited: Vec<crate::audit::Record>) {
+        if let Some(log) = &self.oversight.audit {
+            log.record_all(audited);
+        }
+    }
+
+    /// Whether `key`'s identifier and names are masked in the answer.
+    fn masks(&self, key: SubjectKey) -> bool {
+        self.oversight.mask && key.kind() == crate::id::SubjectKind::Person
+    }
+
     /// `key`'s identifier as the answer shows it.
     fn shown_id(&self, key: SubjectKey) -> String {
         let id = key.to_string();
-        if self.oversight.mask && key.kind() == crate::id::SubjectKind::Person {
+        if self.masks(key) {
             crate::access::mask_id(&id)
         } else {
             id
@@ -205,7 +217,7 @@ impl<'e> Screener<'e> {
 
     /// A name of `key` as the answer shows it.
     fn shown_name<'a>(&self, key: SubjectKey, name: &'a str) -> std::borrow::Cow<'a, str> {
-        if self.oversight.mask && key.kind() == crate::id::SubjectKind::Person {
+        if self.masks(key) {
             crate::access::mask_name(name).into()
         } else {
             name.into()
@@ -238,6 +250,7 @@ impl<'e> Screener<'e> {
         row: Row<'_>,
         out: &mut Vec<u8>,
         tally: &mut Tally,
+        audited: &mut Vec<crate::audit::Record>,
     ) -> Result<(), StoreError> {
         tally.rows += 1;
         let reference = row.fields.as_ref().ok().and_then(|f| f.reference.clone());
@@ -246,7 +259,14 @@ impl<'e> Screener<'e> {
             Err(e) => Err(Failure::Row(e)),
         };
         match outcome {
-            Ok(o) => self.write((row.row, row.line), reference.as_ref(), &o, out, tally),
+            Ok(o) => self.write(
+                (row.row, row.line),
+                reference.as_ref(),
+                &o,
+                out,
+                tally,
+                audited,
+            ),
             Err(Failure::Store(e)) => Err(e),
             Err(Failure::Row(e)) => {
                 tally.errors += 1;
@@ -437,6 +457,7 @@ impl<'e> Screener<'e> {
         o: &Outcome,
         out: &mut Vec<u8>,
         tally: &mut Tally,
+        audited: &mut Vec<crate::audit::Record>,
     ) -> Result<(), StoreError> {
         match o.matched {
             Some(_) => match o.by {
@@ -462,8 +483,8 @@ impl<'e> Screener<'e> {
             RowDecision::Verdict(Verdict::Deny) => tally.deny += 1,
             RowDecision::Review => tally.review += 1,
         }
-        if let Some(log) = &self.oversight.audit {
-            log.record(crate::audit::Record {
+        if self.oversight.audit.is_some() {
+            audited.push(crate::audit::Record {
                 at_ms: crate::date::epoch_ms(),
                 key: self.oversight.key,
                 event: crate::audit::Event::ScreenRow,
@@ -497,7 +518,7 @@ impl<'e> Screener<'e> {
                     self.engine
                         .check_json_with(m.id, self.action, self.at, o.name_match, out)?;
                 debug_assert_eq!(out[at], b'{');
-                if self.oversight.mask && m.id.kind() == crate::id::SubjectKind::Person {
+                if self.masks(m.id) {
                     // `{"id":"` then the 18 characters: hide 8 of them.
                     out[at + 13..at + 21].fill(b'*');
                 }
@@ -527,7 +548,11 @@ impl<'e> Screener<'e> {
                 out.extend_from_slice(b"{\"by\":\"");
                 out.extend_from_slice(o.by.as_str().as_bytes());
                 out.extend_from_slice(b"\",\"id\":\"");
-                out.extend_from_slice(self.shown_id(m.id).as_bytes());
+                if self.masks(m.id) {
+                    out.extend_from_slice(self.shown_id(m.id).as_bytes());
+                } else {
+                    out.extend_from_slice(&m.id.to_ascii());
+                }
                 out.extend_from_slice(b"\",\"name\":");
                 json_opt_str(
                     out,

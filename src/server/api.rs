@@ -79,14 +79,15 @@ impl Caller {
         format!("key {} ({})", key.id, key.department)
     }
 
-    /// Refuses a role the key lacks.
-    fn may(&self, role: Role, what: &str) -> Result<(), Refusal> {
+    /// Refuses a role the key lacks for `method path` (named in the refusal
+    /// only: nothing is formatted for a call that is allowed).
+    fn may(&self, role: Role, method: &Method, path: &str) -> Result<(), Refusal> {
         match &self.key {
             Some(k) if !k.has(role) => Err(Refusal(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!(
-                    "{} has the roles {}; {what} needs the {} role",
+                    "{} has the roles {}; {method} {path} needs the {} role",
                     Self::who(k),
                     k.roles
                         .iter()
@@ -629,7 +630,7 @@ impl Handler for Api {
         };
         let path = req.uri().path();
         if let Some(role) = needed_role(req.method(), path)
-            && let Err(refusal) = caller.may(role, &format!("{} {path}", req.method()))
+            && let Err(refusal) = caller.may(role, req.method(), path)
         {
             let res = refused(refusal, "");
             self.metrics
