@@ -348,16 +348,6 @@ impl Keyring {
         }
     }
 
-    /// Keys in the ring, revoked ones included.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether the ring has no key.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
     /// The key an `Authorization` header value presents.
     pub fn authenticate(&self, header: Option<&[u8]>) -> Result<std::sync::Arc<Key>, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;

@@ -179,6 +179,37 @@ impl Record {
     }
 }
 
+/// A record's fields but the key and the time: what a request was.
+#[derive(Copy, Clone, Debug)]
+pub struct Fields {
+    /// What was asked.
+    pub event: Event,
+    /// The action asked about.
+    pub action: Option<crate::catalog::ActionId>,
+    /// The decision answered.
+    pub outcome: Outcome,
+    /// The subject concerned.
+    pub subject: Option<SubjectKey>,
+    /// The HTTP status of the answer.
+    pub status: u16,
+}
+
+impl Fields {
+    /// The record, asked by `key`, now.
+    pub fn stamped(self, key: [u8; KEY_ID_BYTES]) -> Record {
+        Record {
+            at_ms: crate::date::epoch_ms(),
+            key,
+            event: self.event,
+            // 0xFF is "no action" on disk; catalogs hold far fewer.
+            action: self.action.map(|a| a.0.min(254) as u8),
+            outcome: self.outcome,
+            subject: self.subject,
+            status: self.status,
+        }
+    }
+}
+
 /// A key id (12 hex characters) as record bytes; zero for anything else.
 pub fn key_bytes(id: &str) -> [u8; KEY_ID_BYTES] {
     let mut out = [0u8; KEY_ID_BYTES];

@@ -36,7 +36,7 @@ use crate::index::known::KnownSet;
 use crate::index::live::{Base, FOLD_AT, LiveState, Snapshot};
 use crate::index::status::StatusIndex;
 use crate::lifecycle::Transition;
-use crate::model::{Entry, EntryStatus, Note, Role, Subject};
+use crate::model::{Entry, EntryStatus, Note, PersonLink, Role, Subject};
 use crate::names;
 use crate::search::{Hit, NameIndex, SearchError, SearchQuery};
 use crate::store::{
@@ -435,10 +435,7 @@ impl Engine {
             serial: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             clean_json: CleanJson::new(&catalog),
             catalog,
-            live: Arc::new(ArcSwap::from_pointee(Snapshot::new(
-                Base { status, known },
-                covers,
-            ))),
+            live: Arc::new(ArcSwap::from_pointee(Snapshot::new(Base { status, known }))),
             publish: Mutex::new(()),
             folding: Arc::default(),
             next_seq: tokio::sync::watch::Sender::new(covers),
@@ -847,12 +844,13 @@ impl Engine {
         };
         let covers = last.seq + 1;
         let _order = self.publish.lock().unwrap_or_else(|p| p.into_inner());
+        // Touched subjects whose record exists, read once.
+        let mut recorded = Vec::new();
         let mut keys = written.touched.clone();
         for key in &written.touched {
-            if key.kind() == SubjectKind::Org
-                && let Some(org) = self.store.subject(*key)?
-            {
-                keys.extend(org.persons.iter().map(|l| l.person));
+            if let Some(subject) = self.store.subject(*key)? {
+                keys.extend(subject.persons.iter().map(|l| l.person));
+                recorded.push(*key);
             }
         }
         keys.sort_unstable();
@@ -861,8 +859,10 @@ impl Engine {
         // count as listed when its persons' roles are worked out.
         let mut states = Vec::with_capacity(keys.len());
         for key in &keys {
+            let known = recorded.contains(key)
+                || (!written.touched.contains(key) && self.store.subject(*key)?.is_some());
             states.push(LiveState {
-                known: self.store.subject(*key)?.is_some(),
+                known,
                 entry_ids: self
                     .store
                     .entry_ids_of(*key)?
@@ -891,9 +891,7 @@ impl Engine {
             .into_iter()
             .zip(states.into_iter().map(Arc::new))
             .collect();
-        let previous = self
-            .live
-            .rcu(|now| now.with(states.iter().cloned(), covers));
+        let previous = self.live.rcu(|now| now.with(states.iter().cloned()));
         // When this write settled the overlay, the old settled level (up to
         // FOLD_AT subjects) is freed here, on the writer's thread, not by
         // whichever check drops the last snapshot holding it.
@@ -962,15 +960,7 @@ impl Engine {
                 .unwrap_or_default(),
             persons: subject
                 .as_ref()
-                .map(|s| {
-                    s.persons
-                        .iter()
-                        .map(|l| LinkOut {
-                            id: l.person.to_string(),
-                            role: l.role.as_str(),
-                        })
-                        .collect()
-                })
+                .map(|s| links_out(&s.persons))
                 .unwrap_or_default(),
             organizations: organizations
                 .iter()
@@ -1097,14 +1087,7 @@ impl Engine {
                 kind: s.id.kind().as_str(),
                 name: s.name,
                 aliases: s.aliases,
-                persons: s
-                    .persons
-                    .iter()
-                    .map(|l| LinkOut {
-                        id: l.person.to_string(),
-                        role: l.role.as_str(),
-                    })
-                    .collect(),
+                persons: links_out(&s.persons),
             })
         } else {
             None
@@ -1135,6 +1118,17 @@ fn history_out(c: &Change) -> HistoryOut {
             .map(EntryStatus::as_str),
         note: c.note.clone(),
     }
+}
+
+/// An organization's persons as answers list them.
+fn links_out(persons: &[PersonLink]) -> Vec<LinkOut> {
+    persons
+        .iter()
+        .map(|l| LinkOut {
+            id: l.person.to_string(),
+            role: l.role.as_str(),
+        })
+        .collect()
 }
 
 fn note_out(n: &Note) -> NoteOut {

@@ -67,28 +67,21 @@ pub struct Snapshot {
     settled: Arc<Overlay>,
     /// The latest subjects written; they win over `settled`.
     recent: Overlay,
-    /// Change sequence this generation has seen up to (exclusive).
-    pub covers: u64,
 }
 
 impl Snapshot {
     /// The first generation: the base alone.
-    pub fn new(base: Base, covers: u64) -> Snapshot {
+    pub fn new(base: Base) -> Snapshot {
         Snapshot {
             base: Arc::new(base),
             settled: Arc::default(),
             recent: Overlay::default(),
-            covers,
         }
     }
 
     /// The next generation: the same base, this overlay with `states`
     /// replacing the subjects they name.
-    pub fn with(
-        &self,
-        states: impl IntoIterator<Item = (SubjectKey, Arc<LiveState>)>,
-        covers: u64,
-    ) -> Snapshot {
+    pub fn with(&self, states: impl IntoIterator<Item = (SubjectKey, Arc<LiveState>)>) -> Snapshot {
         let mut recent = self.recent.clone();
         recent.extend(states);
         let mut settled = self.settled.clone();
@@ -101,7 +94,6 @@ impl Snapshot {
             base: self.base.clone(),
             settled,
             recent,
-            covers: covers.max(self.covers),
         }
     }
 
@@ -150,7 +142,6 @@ impl Snapshot {
             base,
             settled: Arc::new(overlay),
             recent: Overlay::default(),
-            covers: current.covers,
         }
     }
 
@@ -272,33 +263,27 @@ mod tests {
             status: StatusIndex::default(),
             known: KnownSet::build([org]),
         };
-        let s0 = Snapshot::new(base, 1);
+        let s0 = Snapshot::new(base);
         assert_eq!(s0.lookup(org), (None, true));
         assert_eq!(s0.lookup(person), (None, false));
-        let s1 = s0.with(
-            [(
-                org,
-                Arc::new(LiveState {
-                    known: true,
-                    entry_ids: vec!["E1".into()].into(),
-                    org_roles: Box::default(),
-                }),
-            )],
-            2,
-        );
+        let s1 = s0.with([(
+            org,
+            Arc::new(LiveState {
+                known: true,
+                entry_ids: vec!["E1".into()].into(),
+                org_roles: Box::default(),
+            }),
+        )]);
         assert_eq!(s1.lookup(org), (Flags::of(true, false), true));
         assert_eq!(s1.flagged(), 1);
-        let s2 = s1.with(
-            [(
-                person,
-                Arc::new(LiveState {
-                    known: true,
-                    entry_ids: Box::default(),
-                    org_roles: vec![(org, Role::LegalRep)].into(),
-                }),
-            )],
-            3,
-        );
+        let s2 = s1.with([(
+            person,
+            Arc::new(LiveState {
+                known: true,
+                entry_ids: Box::default(),
+                org_roles: vec![(org, Role::LegalRep)].into(),
+            }),
+        )]);
         // Fold s1 while s2 is current: the person, written after, stays in
         // the overlay; the organization moves into the base.
         let folded = Snapshot::rebased(&s2, &s1, Arc::new(s1.fold()));
@@ -307,7 +292,6 @@ mod tests {
         assert_eq!(folded.entry_ids(org).len(), 1);
         assert_eq!(folded.lookup(person), (Flags::of(false, true), true));
         assert_eq!((folded.flagged(), folded.known()), (2, 2));
-        assert_eq!(folded.covers, 3);
     }
 
     #[test]
@@ -316,7 +300,7 @@ mod tests {
             status: StatusIndex::default(),
             known: KnownSet::default(),
         };
-        let mut s = Snapshot::new(base, 1);
+        let mut s = Snapshot::new(base);
         let keys: Vec<SubjectKey> = (0..RECENT_AT as u64 * 3)
             .map(|i| {
                 let body = format!(
@@ -336,13 +320,13 @@ mod tests {
                 entry_ids: vec![format!("E{i}").into()].into(),
                 org_roles: Box::default(),
             };
-            s = s.with([(*k, Arc::new(state))], i as u64 + 2);
+            s = s.with([(*k, Arc::new(state))]);
             assert!(s.recent.len() <= RECENT_AT);
         }
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(s.overlay_len(), unique.len());
         // Rewriting a settled subject: the new state wins.
-        let again = s.with([(keys[0], Arc::new(LiveState::default()))], 10_000);
+        let again = s.with([(keys[0], Arc::new(LiveState::default()))]);
         assert_eq!(again.lookup(keys[0]), (None, false));
         assert_eq!(again.overlay_len(), unique.len());
         assert_eq!(again.flagged(), unique.len() - 1);

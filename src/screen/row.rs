@@ -484,18 +484,19 @@ impl<'e> Screener<'e> {
             RowDecision::Review => tally.review += 1,
         }
         if self.oversight.audit.is_some() {
-            audited.push(crate::audit::Record {
-                at_ms: crate::date::epoch_ms(),
-                key: self.oversight.key,
-                event: crate::audit::Event::ScreenRow,
-                action: Some(self.action.0.min(254) as u8),
-                outcome: match decision {
-                    RowDecision::Verdict(v) => v.into(),
-                    RowDecision::Review => crate::audit::Outcome::Review,
-                },
-                subject: o.matched.as_ref().map(|m| m.id),
-                status: 200,
-            });
+            audited.push(
+                crate::audit::Fields {
+                    event: crate::audit::Event::ScreenRow,
+                    action: Some(self.action),
+                    outcome: match decision {
+                        RowDecision::Verdict(v) => v.into(),
+                        RowDecision::Review => crate::audit::Outcome::Review,
+                    },
+                    subject: o.matched.as_ref().map(|m| m.id),
+                    status: 200,
+                }
+                .stamped(self.oversight.key),
+            );
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use super::query::{Query, decode_path_segment};
 use super::screen::{ScreenLimits, ScreenRequest};
 use super::{Handled, Handler, Reply, error_reply, json_reply};
 use crate::access::{Key, Keyring, Role};
-use crate::audit::{AuditLog, Event, Outcome, Record};
+use crate::audit::{AuditLog, Event, Fields, Outcome};
 use crate::catalog::ActionId;
 use crate::date::{Date, DayClock};
 use crate::engine::Engine;
@@ -64,6 +64,13 @@ impl Caller {
     /// Whether personal data in answers must be masked.
     pub(super) fn masks(&self) -> bool {
         self.key.as_ref().is_some_and(|k| !k.sees_personal())
+    }
+
+    /// Records `fields` under this caller's key, now (when there is a log).
+    pub(super) fn audit(&self, log: Option<&AuditLog>, fields: Fields) {
+        if let Some(log) = log {
+            log.record(fields.stamped(self.audit_key()));
+        }
     }
 
     /// The key id as audit records keep it.
@@ -218,10 +225,8 @@ impl Api {
     }
 
     /// Records an audited request.
-    pub(super) fn audit(&self, caller: &Caller, record: AuditFields) {
-        if let Some(log) = &self.audit {
-            log.record(record.with(caller.audit_key()));
-        }
+    fn audit(&self, caller: &Caller, fields: Fields) {
+        caller.audit(self.audit.as_deref(), fields);
     }
 
     /// Who asks, or the 401 that says why the credentials are refused.
@@ -329,7 +334,7 @@ impl Api {
         }
         self.audit(
             caller,
-            AuditFields {
+            Fields {
                 event: Event::Check,
                 action: Some(action),
                 outcome: verdict.into(),
@@ -366,7 +371,7 @@ impl Api {
             .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter \"q\": {e}")))?;
         self.audit(
             caller,
-            AuditFields {
+            Fields {
                 event: Event::Search,
                 action: None,
                 outcome: Outcome::None,
@@ -438,7 +443,7 @@ impl Api {
         }
         self.audit(
             caller,
-            AuditFields {
+            Fields {
                 event: Event::Read,
                 action: None,
                 outcome: Outcome::None,
@@ -498,30 +503,6 @@ impl Api {
     }
 }
 
-/// An audit record's fields but the key and the time.
-pub(super) struct AuditFields {
-    pub(super) event: Event,
-    pub(super) action: Option<ActionId>,
-    pub(super) outcome: Outcome,
-    pub(super) subject: Option<SubjectKey>,
-    pub(super) status: u16,
-}
-
-impl AuditFields {
-    /// The record, asked by `key` now.
-    pub(super) fn with(self, key: [u8; crate::audit::KEY_ID_BYTES]) -> Record {
-        Record {
-            at_ms: crate::date::epoch_ms(),
-            key,
-            event: self.event,
-            action: self.action.map(|a| a.0.min(254) as u8),
-            outcome: self.outcome,
-            subject: self.subject,
-            status: self.status,
-        }
-    }
-}
-
 /// Masks the identity number a check answer starts with
 /// (`{"id":"360102199003031234",…`): the answer is written without serde,
 /// and this is the only personal datum in it (a `via` names organizations).
@@ -530,6 +511,28 @@ fn mask_answer_id(body: &mut [u8]) {
     if body.len() >= AT + 18 && body.starts_with(b"{\"id\":\"") {
         body[AT + 6..AT + 14].fill(b'*');
     }
+}
+
+/// Runs `work` on the blocking pool at nice 10
+/// ([`crate::priority::yield_to_requests`]: writes, feed reads and
+/// statistics yield to the checks on the runtime workers); a panic in it
+/// is a 500 saying that `what` failed (the panic itself is on stderr).
+pub(super) async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    tokio::task::spawn_blocking(move || {
+        crate::priority::yield_to_requests();
+        work()
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{what} failed; it has been logged"),
+        ))
+    })
 }
 
 pub(super) fn json_ok<T: serde::Serialize>(value: &T) -> Reply {

@@ -17,9 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper::StatusCode;
-
-use super::api::{Caller, Refusal, json_ok, optional, refuse_unknown, store_failed};
+use super::api::{Caller, Refusal, blocking, json_ok, optional, refuse_unknown, store_failed};
 use super::metrics::{Metrics, Route};
 use super::query::Query;
 use super::{Handled, Reply};
@@ -126,16 +124,10 @@ async fn answer(
     loop {
         let (e, f) = (engine.clone(), filter.clone());
         let limit = asked.limit;
-        let page = tokio::task::spawn_blocking(move || e.changes(since, limit, &f, today))
-            .await
-            .map_err(|_| {
-                Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "reading the change log failed; it has been logged".into(),
-                )
-            })?
-            .map_err(store_failed)?;
+        let page = blocking("reading the change log", move || {
+            e.changes(since, limit, &f, today).map_err(store_failed)
+        })
+        .await?;
         if !page.changes.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(json_ok(&caller.shown(&page)));
         }

@@ -32,10 +32,10 @@ use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::api::{Answer, AuditFields, Caller, Refusal, json_ok, store_failed};
+use super::api::{Answer, Caller, Refusal, blocking, json_ok, store_failed};
 use super::metrics::{Metrics, Route};
 use super::{Handled, Reply, json_reply};
-use crate::audit::{AuditLog, Event};
+use crate::audit::{AuditLog, Event, Fields};
 use crate::date::Date;
 use crate::engine::Engine;
 use crate::id::SubjectKey;
@@ -78,18 +78,16 @@ pub(super) struct Served {
 
 impl Served {
     fn audit(&self, event: Event, subject: Option<SubjectKey>, status: u16) {
-        if let Some(log) = &self.audit {
-            log.record(
-                AuditFields {
-                    event,
-                    action: None,
-                    outcome: crate::audit::Outcome::None,
-                    subject,
-                    status,
-                }
-                .with(self.caller.audit_key()),
-            );
-        }
+        self.caller.audit(
+            self.audit.as_deref(),
+            Fields {
+                event,
+                action: None,
+                outcome: crate::audit::Outcome::None,
+                subject,
+                status,
+            },
+        );
     }
 }
 
@@ -194,18 +192,7 @@ pub(super) fn start(
         let answer = match read_body(req.into_body()).await {
             Ok(body) => {
                 let inner = served.clone();
-                let work = move || {
-                    crate::priority::yield_to_requests();
-                    write(&inner, route, &body, today)
-                };
-                match tokio::task::spawn_blocking(work).await {
-                    Ok(answer) => answer,
-                    Err(_) => Err(Refusal(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        "the write failed; it has been logged".into(),
-                    )),
-                }
+                blocking("the write", move || write(&inner, route, &body, today)).await
             }
             Err(r) => Err(r),
         };

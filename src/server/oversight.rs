@@ -21,7 +21,7 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use super::api::{Caller, Refusal, json_ok, optional, refuse_unknown, store_failed};
+use super::api::{Caller, Refusal, blocking, json_ok, optional, refuse_unknown, store_failed};
 use super::metrics::{Metrics, Route};
 use super::query::Query;
 use super::{Handled, Reply};
@@ -130,21 +130,10 @@ pub(super) fn start(
         }
     };
     Handled::Later(Box::pin(async move {
-        let work = tokio::task::spawn_blocking(move || {
-            answer(&engine, audit.as_deref(), asked, today, &caller)
-        });
-        let res = match work.await {
-            Ok(Ok(res)) => res,
-            Ok(Err(r)) => super::api::refused(r, "GET, HEAD"),
-            Err(_) => super::api::refused(
-                Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the statistics could not be computed; it has been logged".into(),
-                ),
-                "GET, HEAD",
-            ),
-        };
+        let work = move || answer(&engine, audit.as_deref(), asked, today, &caller);
+        let res = blocking("computing the answer", work)
+            .await
+            .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD"));
         metrics.record(Route::Oversight, res.status().as_u16(), started.elapsed());
         res
     }))

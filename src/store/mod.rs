@@ -311,26 +311,6 @@ impl ChangeKind {
         }
     }
 
-    /// Every kind, in declaration order.
-    pub const ALL: [ChangeKind; 11] = [
-        ChangeKind::SubjectInserted,
-        ChangeKind::SubjectReplaced,
-        ChangeKind::EntryInserted,
-        ChangeKind::EntryReplaced,
-        ChangeKind::ObjectionFiled,
-        ChangeKind::ObjectionUpheld,
-        ChangeKind::ObjectionCorrected,
-        ChangeKind::ObjectionRevoked,
-        ChangeKind::EntryRepaired,
-        ChangeKind::EntryRevoked,
-        ChangeKind::EntryExpired,
-    ];
-
-    /// The kind with this wire name.
-    pub fn parse(name: &str) -> Option<ChangeKind> {
-        ChangeKind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
     /// Whether the change is about a subject record (not an entry).
     pub fn is_subject(self) -> bool {
         matches!(
