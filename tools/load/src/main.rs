@@ -148,15 +148,21 @@ struct Line {
     subject_id: Option<String>,
 }
 
+/// The `field` of lines `skip..` of `path`, at most `limit` of them.
 fn read_ids(
     path: &Path,
     field: fn(Line) -> Option<String>,
+    skip: usize,
     limit: usize,
 ) -> anyhow::Result<Vec<String>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut ids = Vec::new();
-    for (n, line) in BufReader::with_capacity(1 << 20, file).lines().enumerate() {
+    for (n, line) in BufReader::with_capacity(1 << 20, file)
+        .lines()
+        .enumerate()
+        .skip(skip)
+    {
         if ids.len() >= limit {
             break;
         }
@@ -171,15 +177,17 @@ fn read_ids(
 }
 
 impl Dataset {
-    fn load(dir: &Path, pool: usize) -> anyhow::Result<Dataset> {
+    /// The dataset's flagged subjects, and as clean ones those without
+    /// entries among subjects `skip..skip + pool` of subjects.ndjson.
+    fn load(dir: &Path, skip: usize, pool: usize) -> anyhow::Result<Dataset> {
         let flagged: HashSet<String> =
-            read_ids(&dir.join("entries.ndjson"), |l| l.subject_id, usize::MAX)?
+            read_ids(&dir.join("entries.ndjson"), |l| l.subject_id, 0, usize::MAX)?
                 .into_iter()
                 .collect();
         let mut flagged: Vec<String> = flagged.into_iter().collect();
         flagged.sort();
         let set: HashSet<&str> = flagged.iter().map(String::as_str).collect();
-        let clean: Vec<String> = read_ids(&dir.join("subjects.ndjson"), |l| l.id, pool)?
+        let clean: Vec<String> = read_ids(&dir.join("subjects.ndjson"), |l| l.id, skip, pool)?
             .into_iter()
             .filter(|id| !set.contains(id.as_str()))
             .collect();
@@ -214,7 +222,7 @@ fn split_actions(actions: &str) -> Vec<String> {
 }
 
 fn paths(args: &PathsArgs) -> anyhow::Result<()> {
-    let data = Dataset::load(&args.mix.dataset, args.mix.pool)?;
+    let data = Dataset::load(&args.mix.dataset, 0, args.mix.pool)?;
     let actions = split_actions(&args.mix.actions);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -388,7 +396,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             clean: vec![String::new()],
             flagged: vec![String::new()],
         },
-        None => Dataset::load(&args.mix.dataset, args.mix.pool)?,
+        None => Dataset::load(&args.mix.dataset, 0, args.mix.pool)?,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))

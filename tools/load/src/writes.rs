@@ -3,8 +3,8 @@
 //!
 //! Each write publishes a new entry (`PUT /v1/entries/{id}`,
 //! `dishonest_debtor`) on a subject drawn from the dataset's subjects
-//! without entries, so that every write flags a subject the checks may ask
-//! about; every fourth write instead files an objection against the
+//! without entries, outside the pool `run` asks about (`--skip`), so that
+//! the checks' mix stays what it was without writes; every fourth write instead files an objection against the
 //! connection's previous entry. A pacer releases writes every `1 / rate`
 //! round-robin over the connections, and latency is timed from the due time
 //! when a connection was held up (no coordinated omission). Run it beside
@@ -28,9 +28,16 @@ pub struct WritesArgs {
     /// Generator output directory to draw subjects from.
     #[arg(long, value_name = "DIR")]
     dataset: std::path::PathBuf,
-    /// Subjects to draw from (read from the start of subjects.ndjson).
+    /// Subjects to draw from, read from subjects.ndjson after `--skip`.
     #[arg(long, default_value_t = 200_000)]
     pool: usize,
+    /// Subjects of subjects.ndjson passed over before the pool. The default
+    /// is `run`'s pool (the first 200,000): writes then never turn a subject
+    /// the checks ask about from clean to flagged, so a run beside them
+    /// asks the same mix as a run without them, and a store that took
+    /// many write runs still answers `run`'s mix as it did when imported.
+    #[arg(long, default_value_t = 200_000)]
+    skip: usize,
     /// Writes per second.
     #[arg(long, default_value_t = 200.0)]
     rate: f64,
@@ -97,7 +104,7 @@ impl Conn {
 }
 
 pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
-    let data = Arc::new(Dataset::load(&args.dataset, args.pool)?);
+    let data = Arc::new(Dataset::load(&args.dataset, args.skip, args.pool)?);
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + Duration::from_secs_f64(args.duration);
     let mut senders = Vec::new();
