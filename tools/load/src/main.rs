@@ -11,6 +11,8 @@
 //!   text or, with `--json`, as one JSON object.
 //! * `creditgate-load writes --addr ADDR --dataset DIR --rate R`: lifecycle
 //!   writes at a fixed rate (`writes.rs`), to run beside `run`.
+//! * `creditgate-load stalls`: how often this machine's cores stop running
+//!   a spinning thread (`stalls.rs`), the floor under any latency figure.
 //! * `creditgate-load baseline --listen ADDR`: the empty-handler baseline,
 //!   creditgate's own server answering every request with a constant body, so
 //!   the engine's share of the cost can be measured as a ratio.
@@ -38,7 +40,9 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 
+mod conn;
 mod screen;
+mod stalls;
 mod writes;
 
 /// The same allocator as `creditgate` itself (see `baseline`).
@@ -67,6 +71,9 @@ enum Command {
     /// Publish entries and file objections at a fixed rate (run beside
     /// `run` to measure checks while writes flow).
     Writes(writes::WritesArgs),
+    /// Spin a thread per core and count the gaps in which it did not run
+    /// (the floor under any latency this machine measures).
+    Stalls(stalls::StallsArgs),
 }
 
 /// Which requests to send: ids drawn from a generator dataset.
@@ -531,5 +538,6 @@ fn main() -> anyhow::Result<()> {
         Command::Paths(args) => paths(&args),
         Command::Screen(args) => screen::screen(&args),
         Command::Writes(args) => writes::writes(&args),
+        Command::Stalls(args) => stalls::stalls(&args),
     }
 }

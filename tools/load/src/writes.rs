@@ -10,14 +10,12 @@
 //! when a connection was held up (no coordinated omission). Run it beside
 //! `creditgate-load run --rate …` to see what writes cost the checks.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use hdrhistogram::Histogram;
 
+use super::conn::Conn;
 use super::{Dataset, Rng, pace};
 
 #[derive(clap::Args)]
@@ -50,57 +48,6 @@ pub struct WritesArgs {
     /// Prefix of the entry ids written (make it differ between runs).
     #[arg(long, default_value = "LOAD")]
     prefix: String,
-}
-
-/// One keep-alive connection, spoken to by hand.
-struct Conn {
-    reader: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn open(addr: &str) -> anyhow::Result<Conn> {
-        let stream =
-            TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
-        stream.set_nodelay(true)?;
-        Ok(Conn {
-            reader: BufReader::new(stream),
-        })
-    }
-
-    /// Sends one request and reads its status (the body is discarded).
-    fn send(&mut self, method: &str, path: &str, body: &str) -> anyhow::Result<u16> {
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.reader.get_mut().write_all(request.as_bytes())?;
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("bad status line {line:?}"))?;
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if self.reader.read_line(&mut h)? == 0 {
-                anyhow::bail!("connection closed in the headers");
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((n, v)) = h.split_once(':')
-                && n.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse()?;
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
-        Ok(status)
-    }
 }
 
 pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
