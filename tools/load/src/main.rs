@@ -1,10 +1,11 @@
 //! `creditgate-load`: drives `GET /v1/check` the way a booking system does.
 //!
 //! * `creditgate-load run --url URL --dataset DIR`: N keep-alive HTTP/1.1
-//!   connections (hyper client), each sending one request at a time.
-//!   Closed loop by default (send the next request when the answer arrives,
-//!   which measures throughput); `--rate R` sends at a fixed total rate instead
-//!   (which measures latency at a given load). Ids are drawn from the
+//!   connections, each sending one request at a time. Closed loop by
+//!   default (hyper's client; the next request when the answer arrives,
+//!   which measures throughput); `--rate R` sends at a fixed total rate
+//!   instead (which measures latency at a given load; `fixed.rs`, lean on
+//!   purpose since the tool shares the server's cores). Ids are drawn from the
 //!   generator's dataset: `--flagged` of them (default 1%) from subjects with
 //!   entries, the rest from subjects without. Latencies go into an HDR
 //!   histogram; the report gives throughput and p50/p90/p99/p99.9/max, as
@@ -17,7 +18,7 @@
 //!   creditgate's own server answering every request with a constant body, so
 //!   the engine's share of the cost can be measured as a ratio.
 //!
-//! At a fixed rate, a pacer thread releases one request every `1 / rate`
+//! At a fixed rate, a pacer thread sends one request every `1 / rate`
 //! seconds, round-robin over the connections. A request that could not be
 //! sent on time because the previous answer on its connection was late is
 //! timed from when it was due (no coordinated omission); one sent late only
@@ -41,6 +42,7 @@ use serde::Deserialize;
 use tokio::net::TcpStream;
 
 mod conn;
+mod fixed;
 mod screen;
 mod stalls;
 mod writes;
@@ -214,13 +216,23 @@ impl Dataset {
     /// A `/v1/check` path: a flagged id with probability `flagged`, else a
     /// clean one; an action drawn uniformly.
     fn draw(&self, rng: &mut Rng, flagged: f64, actions: &[String]) -> String {
+        let mut path = String::new();
+        self.draw_into(&mut path, rng, flagged, actions);
+        path
+    }
+
+    /// [`Dataset::draw`], appended to `path`.
+    fn draw_into(&self, path: &mut String, rng: &mut Rng, flagged: f64, actions: &[String]) {
         let id = if rng.chance(flagged) {
             &self.flagged[rng.below(self.flagged.len())]
         } else {
             &self.clean[rng.below(self.clean.len())]
         };
         let action = &actions[rng.below(actions.len())];
-        format!("/v1/check?id={id}&action={action}")
+        path.push_str("/v1/check?id=");
+        path.push_str(id);
+        path.push_str("&action=");
+        path.push_str(action);
     }
 }
 
@@ -319,12 +331,8 @@ fn pace(
     }
 }
 
-async fn drive(
-    plan: Arc<Plan>,
-    data: Arc<Dataset>,
-    index: usize,
-    mut schedule: Option<tokio::sync::mpsc::UnboundedReceiver<Instant>>,
-) -> anyhow::Result<ConnReport> {
+/// Closed loop: the next request as soon as the answer is in.
+async fn drive(plan: Arc<Plan>, data: Arc<Dataset>, index: usize) -> anyhow::Result<ConnReport> {
     let mut rng =
         Rng(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
     let mut report = ConnReport {
@@ -334,16 +342,7 @@ async fn drive(
         errors: 0,
     };
     let mut sender = connect(&plan).await?;
-    let mut prev_done = plan.start;
     loop {
-        // At a fixed rate: when this request was due.
-        let due = match &mut schedule {
-            Some(rx) => match rx.recv().await {
-                Some(due) => Some(due),
-                None => break,
-            },
-            None => None,
-        };
         let sent = Instant::now();
         if sent >= plan.end {
             break;
@@ -364,20 +363,13 @@ async fn drive(
         }
         .await;
         let done = Instant::now();
-        // Timed from the due time when this connection was held up by the
-        // previous answer; otherwise from the actual send time.
-        let from = match due {
-            Some(due) if prev_done > due => due,
-            _ => sent,
-        };
-        prev_done = done;
         if sent >= plan.measure_from {
             match &outcome {
                 Ok(s) if s.as_u16() == 200 => report.ok += 1,
                 Ok(_) => report.non_200 += 1,
                 Err(_) => report.errors += 1,
             }
-            let ns = done.duration_since(from).as_nanos() as u64;
+            let ns = done.duration_since(sent).as_nanos() as u64;
             report.latency.saturating_record(ns.max(1));
         }
         if outcome.is_err() {
@@ -422,35 +414,19 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         end: measure_from + Duration::from_secs_f64(args.duration),
     });
     let connections = args.connections.max(1);
-    let mut schedules: Vec<Option<tokio::sync::mpsc::UnboundedReceiver<Instant>>> =
-        (0..connections).map(|_| None).collect();
-    let pacer = args.rate.map(|rate| {
-        let senders = schedules
-            .iter_mut()
-            .map(|slot| {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                *slot = Some(rx);
-                tx
-            })
-            .collect();
-        let end = plan.end;
-        std::thread::spawn(move || pace(rate, start, end, senders))
-    });
-    let reports = runtime.block_on(async {
-        let tasks: Vec<_> = schedules
-            .into_iter()
-            .enumerate()
-            .map(|(i, schedule)| tokio::spawn(drive(plan.clone(), data.clone(), i, schedule)))
-            .collect();
-        let mut reports = Vec::new();
-        for t in tasks {
-            reports.push(t.await??);
-        }
-        anyhow::Ok(reports)
-    })?;
-    if let Some(pacer) = pacer {
-        let _ = pacer.join();
-    }
+    let reports = match args.rate {
+        Some(rate) => fixed::run(&runtime, plan, data, connections, rate)?,
+        None => runtime.block_on(async {
+            let tasks: Vec<_> = (0..connections)
+                .map(|i| tokio::spawn(drive(plan.clone(), data.clone(), i)))
+                .collect();
+            let mut reports = Vec::new();
+            for t in tasks {
+                reports.push(t.await??);
+            }
+            anyhow::Ok(reports)
+        })?,
+    };
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let (mut ok, mut non_200, mut errors) = (0, 0, 0);
     for r in &reports {
