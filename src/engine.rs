@@ -33,7 +33,7 @@ use crate::date::Date;
 use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdict, decide};
 use crate::id::{IdReadings, SubjectKey, SubjectKind};
 use crate::index::known::KnownSet;
-use crate::index::live::{Base, FOLD_AT, LiveState, Snapshot};
+use crate::index::live::{Base, FOLD_AT, LiveState, Reclaimer, Snapshot};
 use crate::index::status::StatusIndex;
 use crate::lifecycle::Transition;
 use crate::model::{Entry, EntryStatus, Note, PersonLink, Role, Subject};
@@ -49,6 +49,8 @@ pub struct Engine {
     catalog: Catalog,
     /// What checks read: the indexes and the subjects written since open.
     live: Arc<ArcSwap<Snapshot>>,
+    /// Frees the generations writes and folds replace.
+    reclaimer: Arc<Reclaimer>,
     clean_json: CleanJson,
     names: ArcSwap<NameIndex>,
     /// Serializes publishing snapshots, so that each is computed from the
@@ -436,6 +438,7 @@ impl Engine {
             clean_json: CleanJson::new(&catalog),
             catalog,
             live: Arc::new(ArcSwap::from_pointee(Snapshot::new(Base { status, known }))),
+            reclaimer: Arc::new(Reclaimer::start()),
             publish: Mutex::new(()),
             folding: Arc::default(),
             next_seq: tokio::sync::watch::Sender::new(covers),
@@ -884,29 +887,17 @@ impl Engine {
             });
             states[i].org_roles = roles.into();
         }
-        // Not held past here: the wait below counts who still holds the
-        // settled level.
+        // Not held past here: the reclaimer frees what a write replaces
+        // once nobody holds it.
         drop(current);
         let states: Vec<(SubjectKey, Arc<LiveState>)> = keys
             .into_iter()
             .zip(states.into_iter().map(Arc::new))
             .collect();
         let previous = self.live.rcu(|now| now.with(states.iter().cloned()));
-        // When this write settled the overlay, the old settled level (up to
-        // FOLD_AT subjects) is freed here, on the writer's thread, not by
-        // whichever check drops the last snapshot holding it.
-        let settled = previous.settled().clone();
-        drop(previous);
-        // (A fold in progress holds it for long: then it is left to it.)
-        if !Arc::ptr_eq(&settled, self.live.load().settled()) {
-            for _ in 0..250 {
-                if Arc::strong_count(&settled) == 1 {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_micros(200));
-            }
-        }
-        drop(settled);
+        // Freed once no check holds it, by the reclaimer: not by this
+        // writer, and not by whichever check drops it last.
+        self.reclaimer.retire(previous);
         self.next_seq.send_if_modified(|seq| {
             let newer = covers > *seq;
             if newer {
@@ -917,23 +908,20 @@ impl Engine {
         if self.live.load().overlay_len() >= FOLD_AT && !self.folding.swap(true, Ordering::AcqRel) {
             let live = self.live.clone();
             let folding = self.folding.clone();
+            let reclaimer = self.reclaimer.clone();
             let spawned = std::thread::Builder::new()
                 .name("creditgate-fold".into())
                 .spawn(move || {
                     crate::priority::lower_priority();
                     let from = live.load_full();
                     let base = Arc::new(from.fold());
-                    live.rcu(|now| Snapshot::rebased(now, &from, base.clone()));
+                    let replaced = live.rcu(|now| Snapshot::rebased(now, &from, base.clone()));
                     // The old base (millions of allocations at 10^7 subjects)
-                    // is freed here, not by whichever request thread drops
-                    // the last snapshot holding it: that took a check tens
-                    // of milliseconds.
-                    let old = from.base().clone();
-                    drop(from);
-                    while Arc::strong_count(&old) > 1 {
-                        std::thread::sleep(std::time::Duration::from_millis(5));
-                    }
-                    drop(old);
+                    // and the settled level it replaces go to the reclaimer:
+                    // dropped by a check, they stalled it tens of
+                    // milliseconds.
+                    reclaimer.retire(replaced);
+                    reclaimer.retire(from);
                     folding.store(false, Ordering::Release);
                 });
             if spawned.is_err() {

@@ -1,20 +1,67 @@
-//! One keep-alive HTTP/1.1 connection on a blocking socket, spoken to by
-//! hand: the writes and the fixed-rate checks send one request at a time
-//! and read one answer, which needs no client library, and costs a few
-//! microseconds of the load tool's CPU per request instead of the tens a
-//! general client spends (on a machine where the tool shares the server's
-//! cores, that is CPU taken from the server being measured).
+//! HTTP/1.1 spoken by hand: a request's bytes, an answer's framing, and a
+//! blocking keep-alive connection built on them.
+//!
+//! The load tool sends one request at a time per connection and reads one
+//! answer, which needs no client library, and costs a few microseconds of
+//! the tool's CPU per request instead of the tens a general client spends
+//! (on a machine where the tool shares the server's cores, that is CPU
+//! taken from the server being measured). The writes use [`Conn`]; the
+//! fixed-rate checks (`fixed.rs`) write and read their sockets themselves
+//! with the same two functions.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use anyhow::Context;
 
+/// Appends a request to `out`; a `Content-Length` and JSON content type
+/// when there is a body.
+pub fn request_into(out: &mut Vec<u8>, method: &str, path: &str, host: &str, body: &str) {
+    out.extend_from_slice(method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    out.extend_from_slice(host.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    if !body.is_empty() {
+        out.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body.as_bytes());
+}
+
+/// The status and total length of the answer at the start of `buf`, once
+/// it is all there (its head and `Content-Length` bytes of body).
+pub fn complete_answer(buf: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
+    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).context("answer head is not UTF-8")?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("bad status line in {head:?}"))?;
+    let mut length = 0usize;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().context("bad content-length")?;
+        }
+    }
+    let total = head_end + 4 + length;
+    Ok((buf.len() >= total).then_some((status, total)))
+}
+
+/// One keep-alive connection on a blocking socket.
 pub struct Conn {
-    reader: BufReader<TcpStream>,
+    stream: TcpStream,
     request: Vec<u8>,
-    line: String,
-    body: Vec<u8>,
+    buf: Vec<u8>,
 }
 
 impl Conn {
@@ -23,10 +70,9 @@ impl Conn {
             TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
         stream.set_nodelay(true)?;
         Ok(Conn {
-            reader: BufReader::with_capacity(16 << 10, stream),
+            stream,
             request: Vec::with_capacity(512),
-            line: String::new(),
-            body: Vec::new(),
+            buf: Vec::with_capacity(16 << 10),
         })
     }
 
@@ -34,45 +80,52 @@ impl Conn {
     /// read and discarded).
     pub fn send(&mut self, method: &str, path: &str, body: &str) -> anyhow::Result<u16> {
         self.request.clear();
-        write!(self.request, "{method} {path} HTTP/1.1\r\nHost: load\r\n")?;
-        if !body.is_empty() {
-            write!(
-                self.request,
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            )?;
-        }
-        self.request.extend_from_slice(b"\r\n");
-        self.request.extend_from_slice(body.as_bytes());
-        self.reader.get_mut().write_all(&self.request)?;
-        self.line.clear();
-        if self.reader.read_line(&mut self.line)? == 0 {
-            anyhow::bail!("connection closed before the answer");
-        }
-        let status = self
-            .line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("bad status line {:?}", self.line))?;
-        let mut length = 0usize;
+        request_into(&mut self.request, method, path, "load", body);
+        self.stream.write_all(&self.request)?;
         loop {
-            self.line.clear();
-            if self.reader.read_line(&mut self.line)? == 0 {
-                anyhow::bail!("connection closed in the headers");
+            if let Some((status, len)) = complete_answer(&self.buf)? {
+                self.buf.drain(..len);
+                return Ok(status);
             }
-            let h = self.line.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((n, v)) = h.split_once(':')
-                && n.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse()?;
+            let filled = self.buf.len();
+            self.buf.resize(filled + (16 << 10), 0);
+            let n = self.stream.read(&mut self.buf[filled..]);
+            self.buf.truncate(filled + *n.as_ref().unwrap_or(&0));
+            if n? == 0 {
+                anyhow::bail!("connection closed before the whole answer");
             }
         }
-        self.body.resize(length, 0);
-        self.reader.read_exact(&mut self.body)?;
-        Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{complete_answer, request_into};
+
+    #[test]
+    fn an_answer_is_complete_when_its_body_is_in() {
+        let whole = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ndate: x\r\n\r\nhello";
+        assert_eq!(complete_answer(whole).unwrap(), Some((200, whole.len())));
+        assert_eq!(complete_answer(&whole[..whole.len() - 1]).unwrap(), None);
+        assert_eq!(complete_answer(&whole[..10]).unwrap(), None);
+        let no_body = b"HTTP/1.1 404 Not Found\r\n\r\n";
+        assert_eq!(
+            complete_answer(no_body).unwrap(),
+            Some((404, no_body.len()))
+        );
+        assert!(complete_answer(b"garbage\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn requests_carry_a_length_only_with_a_body() {
+        let mut out = Vec::new();
+        request_into(&mut out, "GET", "/v1/check?id=x", "h:1", "");
+        assert_eq!(out, b"GET /v1/check?id=x HTTP/1.1\r\nHost: h:1\r\n\r\n");
+        out.clear();
+        request_into(&mut out, "PUT", "/v1/entries/e", "h", "{}");
+        assert_eq!(
+            out,
+            b"PUT /v1/entries/e HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        );
     }
 }

@@ -29,6 +29,7 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use tokio::io::AsyncReadExt;
 
+use super::conn::{complete_answer, request_into};
 use super::{ConnReport, Dataset, Plan, Rng};
 
 /// One connection as the pacer and its reader share it.
@@ -73,11 +74,7 @@ impl Slot {
             ),
         }
         self.request.clear();
-        self.request.extend_from_slice(b"GET ");
-        self.request.extend_from_slice(self.path.as_bytes());
-        self.request.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-        self.request.extend_from_slice(plan.host.as_bytes());
-        self.request.extend_from_slice(b"\r\n\r\n");
+        request_into(&mut self.request, "GET", &self.path, &plan.host, "");
         let sent = Instant::now();
         match write_all(&mut self.writer, &self.request) {
             Ok(()) => self.in_flight = Some((from.unwrap_or(sent), sent)),
@@ -111,31 +108,6 @@ fn write_all(w: &mut TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The status and total length of the answer at the start of `buf`, once
-/// it is all there.
-fn complete_answer(buf: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
-    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let head = std::str::from_utf8(&buf[..head_end]).context("answer head is not UTF-8")?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("bad status line in {head:?}"))?;
-    let mut length = 0usize;
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().context("bad content-length")?;
-        }
-    }
-    let total = head_end + 4 + length;
-    Ok((buf.len() >= total).then_some((status, total)))
 }
 
 async fn read_answers(
@@ -263,7 +235,6 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use super::complete_answer;
     use crate::{Dataset, Plan};
 
     /// Against creditgate's own server with the constant handler, over a
@@ -313,19 +284,5 @@ mod tests {
         // 400/s for 0.5 s: requests 0..=199 are due before the end.
         assert_eq!((ok, failed), (200, 0));
         assert!(reports.iter().all(|r| r.ok == 50 && r.latency.len() == 50));
-    }
-
-    #[test]
-    fn an_answer_is_complete_when_its_body_is_in() {
-        let whole = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ndate: x\r\n\r\nhello";
-        assert_eq!(complete_answer(whole).unwrap(), Some((200, whole.len())));
-        assert_eq!(complete_answer(&whole[..whole.len() - 1]).unwrap(), None);
-        assert_eq!(complete_answer(&whole[..10]).unwrap(), None);
-        let no_body = b"HTTP/1.1 404 Not Found\r\n\r\n";
-        assert_eq!(
-            complete_answer(no_body).unwrap(),
-            Some((404, no_body.len()))
-        );
-        assert!(complete_answer(b"garbage\r\n\r\n").is_err());
     }
 }

@@ -4,8 +4,8 @@
 //! Each write publishes a new entry (`PUT /v1/entries/{id}`,
 //! `dishonest_debtor`) on a subject drawn from the dataset's subjects
 //! without entries, outside the pool `run` asks about (`--skip`), so that
-//! the checks' mix stays what it was without writes; every fourth write instead files an objection against the
-//! connection's previous entry. A pacer releases writes every `1 / rate`
+//! the checks' mix stays what it was without writes; every fourth write
+//! instead files an objection against the connection's previous entry. A pacer releases writes every `1 / rate`
 //! round-robin over the connections, and latency is timed from the due time
 //! when a connection was held up (no coordinated omission). Run it beside
 //! `creditgate-load run --rate …` to see what writes cost the checks.
