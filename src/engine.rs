@@ -919,9 +919,10 @@ impl Engine {
                     // The old base (millions of allocations at 10^7 subjects)
                     // and the settled level it replaces go to the reclaimer:
                     // dropped by a check, they stalled it tens of
-                    // milliseconds.
+                    // milliseconds. `from` was retired by whoever replaced
+                    // it (a write, or this rebase).
                     reclaimer.retire(replaced);
-                    reclaimer.retire(from);
+                    drop(from);
                     folding.store(false, Ordering::Release);
                 });
             if spawned.is_err() {

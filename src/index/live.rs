@@ -294,8 +294,12 @@ impl Reclaimer {
                             Err(RecvTimeoutError::Disconnected) => break,
                         }
                     };
-                    held.extend(arrival);
-                    held.extend(arrivals.try_iter());
+                    for s in arrival.into_iter().chain(arrivals.try_iter()) {
+                        // Held once: a second clone would count as a reader.
+                        if !held.iter().any(|h| Arc::ptr_eq(h, &s)) {
+                            held.push(s);
+                        }
+                    }
                     held.retain(|s| Arc::strong_count(s) > 1);
                 }
                 // The engine is gone: what readers still hold, they free.
@@ -309,6 +313,8 @@ impl Reclaimer {
 
     /// Hands over a replaced snapshot: it is freed once no reader holds
     /// it. Without the thread (it could not be started) it is dropped here.
+    /// Whoever replaced a snapshot retires it; retiring it again is
+    /// harmless (it is held once).
     pub fn retire(&self, snapshot: Arc<Snapshot>) {
         if let (Some(tx), Some(_)) = (&self.retired, &self.thread) {
             let _ = tx.send(snapshot);
@@ -386,6 +392,23 @@ mod tests {
         assert!(weak.upgrade().is_some(), "freed while a reader held it");
         assert_eq!(Arc::strong_count(&reader), 2, "the reclaimer holds it");
         drop(reader);
+        freed_soon(&weak);
+    }
+
+    #[test]
+    fn a_snapshot_retired_twice_is_still_freed() {
+        let reclaimer = Reclaimer::start();
+        let snapshot = Arc::new(Snapshot::new(Base {
+            status: StatusIndex::default(),
+            known: KnownSet::build([]),
+        }));
+        let weak = Arc::downgrade(&snapshot);
+        reclaimer.retire(snapshot.clone());
+        reclaimer.retire(snapshot);
+        freed_soon(&weak);
+    }
+
+    fn freed_soon(weak: &std::sync::Weak<Snapshot>) {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while weak.upgrade().is_some() {
             assert!(std::time::Instant::now() < deadline, "never freed");
