@@ -202,10 +202,17 @@ impl Dataset {
             .collect();
         if clean.is_empty() || flagged.is_empty() {
             bail!(
-                "{}: need subjects without entries and subjects with entries; found {} and {}",
+                "{}: need subjects without entries (among lines {}..{} of subjects.ndjson) and subjects with entries; found {} and {}{}",
                 dir.display(),
+                skip + 1,
+                skip.saturating_add(pool),
                 clean.len(),
-                flagged.len()
+                flagged.len(),
+                if clean.is_empty() && skip > 0 {
+                    " (a small dataset needs a smaller --skip)"
+                } else {
+                    ""
+                }
             );
         }
         Ok(Dataset { clean, flagged })
