@@ -468,20 +468,16 @@ fn write_loop(dir: &Path, receiver: &Receiver<Message>) {
     let mut last_sync = Instant::now();
     let mut dirty = false;
     loop {
-        let mut disconnected = false;
-        loop {
+        let open = loop {
             match receiver.try_recv() {
                 Ok(Message::One(r)) => append(dir, &mut current, &r),
                 Ok(Message::Many(rs)) => rs.iter().for_each(|r| append(dir, &mut current, r)),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    disconnected = true;
-                    break;
-                }
+                Err(TryRecvError::Empty) => break true,
+                Err(TryRecvError::Disconnected) => break false,
             }
             dirty = true;
-        }
-        if disconnected {
+        };
+        if !open {
             break;
         }
         if dirty && let Some((_, w)) = &mut current {

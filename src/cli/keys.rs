@@ -17,6 +17,7 @@ use anyhow::Context;
 
 use creditgate::access::{KeysFile, NewKey, Role};
 use creditgate::catalog::Catalog;
+use creditgate::date::epoch_ms;
 
 /// Arguments of `creditgate keys`.
 #[derive(clap::Args)]
@@ -71,10 +72,6 @@ struct RevokeArgs {
     id: String,
 }
 
-fn now_ms() -> u64 {
-    creditgate::date::epoch_ms()
-}
-
 pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
     match &args.command {
         KeysCommand::Create(a) => {
@@ -97,7 +94,7 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
                         authorities: a.authorities.clone(),
                         personal: a.personal,
                     },
-                    now_ms(),
+                    epoch_ms(),
                 )
                 .context("cannot make the key")?;
             file.save(&a.file.file)?;
@@ -134,7 +131,7 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
         }
         KeysCommand::Revoke(a) => {
             let mut file = KeysFile::load(&a.file.file)?;
-            match file.revoke(&a.id, now_ms()) {
+            match file.revoke(&a.id, epoch_ms()) {
                 Ok(key) => eprintln!("creditgate: key {} ({}) revoked", key.id, key.department),
                 Err(e) => {
                     eprintln!("creditgate: {e}");

@@ -51,7 +51,7 @@ pub const FOLD_AT: usize = 131_072;
 pub const RECENT_AT: usize = 512;
 
 /// Subjects written since the base, by key.
-pub type Overlay = KeyMap<Arc<LiveState>>;
+type Overlay = KeyMap<Arc<LiveState>>;
 
 /// The indexes built at open or by a fold.
 pub struct Base {
@@ -155,16 +155,6 @@ impl Snapshot {
             settled: Arc::new(overlay),
             recent: Overlay::default(),
         }
-    }
-
-    /// The base this generation sits on.
-    pub fn base(&self) -> &Arc<Base> {
-        &self.base
-    }
-
-    /// The overlay's settled level.
-    pub fn settled(&self) -> &Arc<Overlay> {
-        &self.settled
     }
 
     /// Subjects in the overlay.
@@ -282,17 +272,16 @@ impl Reclaimer {
                 crate::priority::yield_to_requests();
                 let mut held: Vec<Arc<Snapshot>> = Vec::new();
                 loop {
-                    let arrival = if held.is_empty() {
-                        match arrivals.recv() {
-                            Ok(s) => Some(s),
-                            Err(_) => break,
-                        }
+                    // Nothing held: wait for the next; else look again soon.
+                    let next = if held.is_empty() {
+                        arrivals.recv().map_err(|_| RecvTimeoutError::Disconnected)
                     } else {
-                        match arrivals.recv_timeout(Self::POLL) {
-                            Ok(s) => Some(s),
-                            Err(RecvTimeoutError::Timeout) => None,
-                            Err(RecvTimeoutError::Disconnected) => break,
-                        }
+                        arrivals.recv_timeout(Self::POLL)
+                    };
+                    let arrival = match next {
+                        Ok(s) => Some(s),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => break,
                     };
                     for s in arrival.into_iter().chain(arrivals.try_iter()) {
                         // Held once: a second clone would count as a reader.
@@ -381,10 +370,7 @@ mod tests {
     #[test]
     fn a_retired_snapshot_lives_while_a_reader_holds_it_then_is_freed() {
         let reclaimer = Reclaimer::start();
-        let snapshot = Arc::new(Snapshot::new(Base {
-            status: StatusIndex::default(),
-            known: KnownSet::build([]),
-        }));
+        let snapshot = empty_snapshot();
         let reader = snapshot.clone();
         let weak = Arc::downgrade(&snapshot);
         reclaimer.retire(snapshot);
@@ -398,14 +384,18 @@ mod tests {
     #[test]
     fn a_snapshot_retired_twice_is_still_freed() {
         let reclaimer = Reclaimer::start();
-        let snapshot = Arc::new(Snapshot::new(Base {
-            status: StatusIndex::default(),
-            known: KnownSet::build([]),
-        }));
+        let snapshot = empty_snapshot();
         let weak = Arc::downgrade(&snapshot);
         reclaimer.retire(snapshot.clone());
         reclaimer.retire(snapshot);
         freed_soon(&weak);
+    }
+
+    fn empty_snapshot() -> Arc<Snapshot> {
+        Arc::new(Snapshot::new(Base {
+            status: StatusIndex::default(),
+            known: KnownSet::build([]),
+        }))
     }
 
     fn freed_soon(weak: &std::sync::Weak<Snapshot>) {

@@ -215,6 +215,16 @@ impl<'e> Screener<'e> {
         }
     }
 
+    /// Appends `key`'s identifier as the answer shows it (no allocation
+    /// unless it is masked).
+    fn push_shown_id(&self, key: SubjectKey, out: &mut Vec<u8>) {
+        if self.masks(key) {
+            out.extend_from_slice(self.shown_id(key).as_bytes());
+        } else {
+            out.extend_from_slice(&key.to_ascii());
+        }
+    }
+
     /// A name of `key` as the answer shows it.
     fn shown_name<'a>(&self, key: SubjectKey, name: &'a str) -> std::borrow::Cow<'a, str> {
         if self.masks(key) {
@@ -549,11 +559,7 @@ impl<'e> Screener<'e> {
                 out.extend_from_slice(b"{\"by\":\"");
                 out.extend_from_slice(o.by.as_str().as_bytes());
                 out.extend_from_slice(b"\",\"id\":\"");
-                if self.masks(m.id) {
-                    out.extend_from_slice(self.shown_id(m.id).as_bytes());
-                } else {
-                    out.extend_from_slice(&m.id.to_ascii());
-                }
+                self.push_shown_id(m.id, out);
                 out.extend_from_slice(b"\",\"name\":");
                 json_opt_str(
                     out,
@@ -583,8 +589,9 @@ impl<'e> Screener<'e> {
                 if i > 0 {
                     out.push(b',');
                 }
-                out.extend_from_slice(b"{\"id\":");
-                json_str(out, &self.shown_id(hit.key));
+                out.extend_from_slice(b"{\"id\":\"");
+                self.push_shown_id(hit.key, out);
+                out.push(b'"');
                 out.extend_from_slice(b",\"name\":");
                 json_str(out, &self.shown_name(hit.key, &hit.name));
                 out.extend_from_slice(b",\"matched_name\":");

@@ -40,8 +40,9 @@ use rocksdb::{IngestExternalFileOptions, Options, SstFileWriter, WriteBatch, Wri
 use super::{
     Applied, CF_CHANGES, CF_HISTORY, CF_META, CF_PERSON_ORGS, CF_SUBJECTS, Change, ChangeKind,
     KEY_LEN, KEY_NEXT_SEQ, Store, StoreError, StoredSubject, codec, family_options, history_key,
-    now_ms, person_org_key,
+    person_org_key,
 };
+use crate::date::epoch_ms;
 use crate::model::Subject;
 
 /// Bytes of encoded records a parser holds before spilling a run.
@@ -458,7 +459,7 @@ fn merge_and_ingest(
         deletes: WriteBatch::default(),
         applied: Applied::default(),
         seq: *seq_guard,
-        at_ms: now_ms(),
+        at_ms: epoch_ms(),
     };
     let mut readers = Vec::with_capacity(runs.len());
     let mut heap = BinaryHeap::with_capacity(runs.len());

@@ -13,7 +13,8 @@ use bincode::{Decode, Encode};
 use rocksdb::WriteOptions;
 
 use super::codec::{self, Value};
-use super::{CF_FEEDBACK, Store, StoreError, now_ms};
+use super::{CF_FEEDBACK, Store, StoreError};
+use crate::date::epoch_ms;
 
 /// One feedback record.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -57,7 +58,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 impl Store {
     /// Records feedback (its `recorded_ms` set now); returns once synced.
     pub fn add_feedback(&self, mut feedback: Feedback) -> Result<Feedback, StoreError> {
-        feedback.recorded_ms = now_ms();
+        feedback.recorded_ms = epoch_ms();
         let mut key = prefix(&feedback.entry_id);
         key.extend_from_slice(&feedback.recorded_ms.to_be_bytes());
         key.extend_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());

@@ -50,7 +50,7 @@ use rocksdb::{
 };
 
 use crate::catalog::Catalog;
-use crate::date::Date;
+use crate::date::{Date, epoch_ms};
 use crate::id::SubjectKey;
 use crate::lifecycle::{self, Conflict, Transition};
 use crate::model::{
@@ -536,10 +536,6 @@ fn key_from(bytes: &[u8], what: &'static str) -> Result<SubjectKey, StoreError> 
         what,
         detail: format!("bad subject key {bytes:02x?}"),
     })
-}
-
-fn now_ms() -> u64 {
-    crate::date::epoch_ms()
 }
 
 impl StoredSubject {
@@ -1088,7 +1084,7 @@ impl Store {
         let mut batch = SortedBatch::default();
         let mut applied = Applied::default();
         let mut written = Written::default();
-        let at_ms = now_ms();
+        let at_ms = epoch_ms();
         for (subject, key) in subjects.iter().zip(&keys) {
             let stored = StoredSubject::from_model(subject);
             let encoded = codec::encode(&stored);
@@ -1180,7 +1176,7 @@ impl Store {
         let mut batch = SortedBatch::default();
         let mut applied = Applied::default();
         let mut written = Written::default();
-        let at_ms = now_ms();
+        let at_ms = epoch_ms();
         for entry in entries {
             let previous = current.remove(entry.entry_id.as_str()).flatten();
             let old = previous
@@ -1324,7 +1320,7 @@ impl Store {
             &mut seq,
             Change {
                 seq: 0,
-                at_ms: now_ms(),
+                at_ms: epoch_ms(),
                 kind,
                 subject: stored.subject,
                 entry_id: Some(entry_id.to_string()),
@@ -1380,7 +1376,7 @@ impl Store {
                 it.next();
             }
             it.status().map_err(|e| self.rocks(e))?;
-            let at_ms = now_ms();
+            let at_ms = epoch_ms();
             let cf = self.cf(CF_ENTRIES);
             let values = self
                 .db

@@ -112,11 +112,10 @@ fn write_all(w: &mut TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
 
 async fn read_answers(
     slot: Shared,
-    stream: tokio::net::TcpStream,
+    mut stream: tokio::net::TcpStream,
     plan: Arc<Plan>,
     data: Arc<Dataset>,
 ) -> anyhow::Result<ConnReport> {
-    let mut stream = stream;
     let mut report = ConnReport {
         latency: Histogram::new_with_bounds(1, 60_000_000_000, 3)?,
         ok: 0,
