@@ -18,6 +18,7 @@ use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 use creditgate::engine::Engine;
 use creditgate::id::{SubjectKey, build};
+use creditgate::store::Reach;
 
 fn store_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("CREDITGATE_BENCH_STORE") {
@@ -152,7 +153,7 @@ fn bench(c: &mut Criterion) {
             i = (i + 1) % known_clean.len();
             json.clear();
             engine
-                .check_json(known_clean[i], flight, at, None, &mut json)
+                .check_json(known_clean[i], flight, at, None, Reach::Memory, &mut json)
                 .unwrap();
             json.len()
         })

@@ -31,16 +31,17 @@ use serde::Serialize;
 use crate::catalog::{ActionId, Catalog};
 use crate::date::Date;
 use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdict, decide};
-use crate::id::{IdReadings, SubjectKey, SubjectKind};
+use crate::id::{IdReadings, SubjectKey};
 use crate::index::known::KnownSet;
-use crate::index::live::{Base, FOLD_AT, LiveState, Reclaimer, Snapshot};
+use crate::index::live::{Base, FOLD_AT, Reclaimer, Snapshot};
 use crate::index::status::StatusIndex;
 use crate::lifecycle::Transition;
 use crate::model::{Entry, EntryStatus, Note, PersonLink, Role, Subject};
 use crate::names;
 use crate::search::{Hit, NameIndex, SearchError, SearchQuery};
 use crate::store::{
-    Applied, Change, Durability, Replace, Store, StoreError, WriteError, Written, status_from,
+    Applied, Change, Durability, Reach, Replace, Store, StoreError, WriteError, Written,
+    status_from,
 };
 
 /// The engine over one store.
@@ -53,8 +54,9 @@ pub struct Engine {
     reclaimer: Arc<Reclaimer>,
     clean_json: CleanJson,
     names: ArcSwap<NameIndex>,
-    /// Serializes publishing snapshots, so that each is computed from the
-    /// store after the write it follows.
+    /// Held across a write and its publishing, so that snapshots follow
+    /// the writes in the order they were committed
+    /// ([`crate::index::follow`]).
     publish: Mutex<()>,
     /// Set while a fold of the overlay runs.
     folding: Arc<AtomicBool>,
@@ -518,9 +520,19 @@ impl Engine {
     }
 
     /// Whether `name` is the subject's current name or an alias
-    /// ([`names::matches`]). An unknown subject matches no name.
-    pub fn name_matches(&self, key: SubjectKey, name: &str) -> Result<bool, StoreError> {
-        Ok(match self.store.subject(key)? {
+    /// ([`names::matches`]), the record read within `reach`. A subject
+    /// without a record (as the index says) matches no name, and costs no
+    /// read.
+    pub fn name_matches(
+        &self,
+        key: SubjectKey,
+        name: &str,
+        reach: Reach,
+    ) -> Result<bool, StoreError> {
+        if !self.live.load().has_record(key) {
+            return Ok(false);
+        }
+        Ok(match self.store.subject_within(key, reach)? {
             Some(s) => names::matches(
                 name,
                 std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)),
@@ -531,33 +543,38 @@ impl Engine {
 
     /// Writes the check answer as JSON into `out`, the same document as
     /// serialising [`Engine::check`], with `name_match` from
-    /// [`Engine::name_matches`] when a `name` is given.
+    /// [`Engine::name_matches`] when a `name` is given; the store is read
+    /// within `reach` (at [`Reach::Memory`], `out` is left as it was when
+    /// that is not enough).
     pub fn check_json(
         &self,
         key: SubjectKey,
         action: ActionId,
         at: Date,
         name: Option<&str>,
+        reach: Reach,
         out: &mut Vec<u8>,
     ) -> Result<Verdict, StoreError> {
-        let name_match = name.map(|n| self.name_matches(key, n)).transpose()?;
-        self.check_json_with(key, action, at, name_match, out)
+        let name_match = name.map(|n| self.name_matches(key, n, reach)).transpose()?;
+        self.check_json_with(key, action, at, name_match, reach, out)
     }
 
     /// [`Engine::check_json`] with `name_match` already known. A clean
     /// subject, the case of nearly every request, is written directly,
-    /// without building a [`CheckAnswer`]. Returns the decision.
+    /// without building a [`CheckAnswer`], and reads nothing. Returns the
+    /// decision.
     pub fn check_json_with(
         &self,
         key: SubjectKey,
         action: ActionId,
         at: Date,
         name_match: Option<bool>,
+        reach: Reach,
         out: &mut Vec<u8>,
     ) -> Result<Verdict, StoreError> {
         let (flagged, known) = self.lookup(key);
         if flagged {
-            let mut answer = self.check(key, action, at)?;
+            let mut answer = self.check_within(key, action, at, reach)?;
             answer.name_match = name_match;
             write_answer(out, &answer);
             return Ok(answer.decision);
@@ -672,12 +689,26 @@ impl Engine {
         action: ActionId,
         at: Date,
     ) -> Result<CheckAnswer, StoreError> {
+        self.check_within(key, action, at, Reach::Disk)
+    }
+
+    /// [`Engine::check`], the store read within `reach`.
+    pub fn check_within(
+        &self,
+        key: SubjectKey,
+        action: ActionId,
+        at: Date,
+        reach: Reach,
+    ) -> Result<CheckAnswer, StoreError> {
         let snapshot = self.live.load();
         let (flags, known) = snapshot.lookup(key);
         // The entry ids and roles come from the index: point reads, no scans.
         let entries_of = |k: SubjectKey| {
-            self.store
-                .entries_by_id(snapshot.entry_ids(k).iter().map(|id| &**id), &self.catalog)
+            self.store.entries_by_id(
+                snapshot.entry_ids(k).iter().map(|id| &**id),
+                &self.catalog,
+                reach,
+            )
         };
         let own = match flags {
             Some(f) if f.own() => entries_of(key)?,
@@ -780,8 +811,9 @@ impl Engine {
     /// equal ones unchanged). Returns once the write is synced and visible
     /// to checks.
     pub fn put_subjects(&self, subjects: &[Subject]) -> Result<(Applied, Vec<Change>), WriteError> {
+        let _order = self.in_order();
         let (applied, written) = self.store.write_subjects(subjects, Durability::Synced)?;
-        self.publish(&written)?;
+        self.publish(&written);
         Ok((applied, written.changes))
     }
 
@@ -790,13 +822,14 @@ impl Engine {
     /// is refused ([`crate::lifecycle::check_replace`]). Synced and visible
     /// when this returns.
     pub fn put_entries(&self, entries: &[Entry]) -> Result<(Applied, Vec<Change>), WriteError> {
+        let _order = self.in_order();
         let (applied, written) = self.store.write_entries(
             entries,
             &self.catalog,
             Replace::KeepState,
             Durability::Synced,
         )?;
-        self.publish(&written)?;
+        self.publish(&written);
         Ok((applied, written.changes))
     }
 
@@ -807,8 +840,9 @@ impl Engine {
         entry_id: &str,
         transition: &Transition,
     ) -> Result<Change, WriteError> {
+        let _order = self.in_order();
         let written = self.store.transition(entry_id, transition, &self.catalog)?;
-        self.publish(&written)?;
+        self.publish(&written);
         Ok(written
             .changes
             .into_iter()
@@ -819,8 +853,9 @@ impl Engine {
     /// Logs the entries that lapsed since the last sweep, up to `today`
     /// ([`Store::sweep_expired`]).
     pub fn sweep_expired(&self, today: Date) -> Result<Vec<Change>, StoreError> {
+        let _order = self.in_order();
         let written = self.store.sweep_expired(today, &self.catalog)?;
-        self.publish(&written)?;
+        self.publish(&written);
         Ok(written.changes)
     }
 
@@ -837,67 +872,32 @@ impl Engine {
         }
     }
 
-    /// Makes a committed write visible: recomputes, from the store, the
-    /// state of every subject it touched (and of the persons of touched
-    /// organizations, whose roles may now count or no longer), publishes
-    /// the next snapshot and wakes the change feed's long polls.
-    fn publish(&self, written: &Written) -> Result<(), StoreError> {
+    /// The publish lock, held from a write to its publishing.
+    fn in_order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.publish.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes a committed write visible: publishes the next snapshot with
+    /// the states the write left ([`crate::index::follow`]), if it changed
+    /// any, and wakes the change feed's long polls. The caller holds
+    /// [`Engine::in_order`] from before the write. Reads nothing, so it
+    /// cannot fail once the write is committed.
+    fn publish(&self, written: &Written) {
         let Some(last) = written.changes.last() else {
-            return Ok(());
+            return;
         };
         let covers = last.seq + 1;
-        let _order = self.publish.lock().unwrap_or_else(|p| p.into_inner());
-        // Touched subjects whose record exists, read once.
-        let mut recorded = Vec::new();
-        let mut keys = written.touched.clone();
-        for key in &written.touched {
-            if let Some(subject) = self.store.subject(*key)? {
-                keys.extend(subject.persons.iter().map(|l| l.person));
-                recorded.push(*key);
-            }
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        // Entry ids first: an organization listed by this very write must
-        // count as listed when its persons' roles are worked out.
-        let mut states = Vec::with_capacity(keys.len());
-        for key in &keys {
-            let known = recorded.contains(key)
-                || (!written.touched.contains(key) && self.store.subject(*key)?.is_some());
-            states.push(LiveState {
-                known,
-                entry_ids: self
-                    .store
-                    .entry_ids_of(*key)?
-                    .into_iter()
-                    .map(String::into_boxed_str)
-                    .collect(),
-                org_roles: Box::default(),
-            });
-        }
         let current = self.live.load_full();
-        for (i, key) in keys.iter().enumerate() {
-            if key.kind() != SubjectKind::Person {
-                continue;
-            }
-            let mut roles = self.store.orgs_of(*key)?;
-            roles.retain(|(org, _)| match keys.binary_search(org) {
-                Ok(j) => !states[j].entry_ids.is_empty(),
-                Err(_) => !current.entry_ids(*org).is_empty(),
-            });
-            states[i].org_roles = roles.into();
-        }
+        let states = crate::index::follow::next_states(&current, written);
         // Not held past here: the reclaimer frees what a write replaces
         // once nobody holds it.
         drop(current);
-        let states: Vec<(SubjectKey, Arc<LiveState>)> = keys
-            .into_iter()
-            .zip(states.into_iter().map(Arc::new))
-            .collect();
-        let previous = self.live.rcu(|now| now.with(states.iter().cloned()));
-        // Freed once no check holds it, by the reclaimer: not by this
-        // writer, and not by whichever check drops it last.
-        self.reclaimer.retire(previous);
+        if !states.is_empty() {
+            let previous = self.live.rcu(|now| now.with(states.iter().cloned()));
+            // Freed once no check holds it, by the reclaimer: not by this
+            // writer, and not by whichever check drops it last.
+            self.reclaimer.retire(previous);
+        }
         self.next_seq.send_if_modified(|seq| {
             let newer = covers > *seq;
             if newer {
@@ -929,7 +929,6 @@ impl Engine {
                 self.folding.store(false, Ordering::Release);
             }
         }
-        Ok(())
     }
 
     /// Everything known about `key`, entry statuses derived as of `at`.

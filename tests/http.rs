@@ -208,6 +208,8 @@ pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
     pub stderr: BufReader<std::process::ChildStderr>,
+    /// What it wrote to standard error before it listened.
+    pub startup: String,
 }
 
 impl Server {
@@ -240,6 +242,24 @@ impl Server {
             child,
             addr,
             stderr,
+            startup: seen,
+        }
+    }
+
+    /// Waits for a line of standard error (since it started) containing
+    /// `text`, and returns it.
+    pub fn said(&mut self, text: &str) -> String {
+        if let Some(line) = self.startup.lines().find(|l| l.contains(text)) {
+            return line.to_string();
+        }
+        loop {
+            let mut line = String::new();
+            if self.stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("the server exited without saying {text:?}");
+            }
+            if line.contains(text) {
+                return line;
+            }
         }
     }
 

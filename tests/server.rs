@@ -50,24 +50,67 @@ fn check_over_http_answers_as_the_engine_for_every_sample_subject() {
             })
             .collect()
     };
-    let server = Server::start(tmp.path(), &["--data", "store"]);
+    // Not warmed: the freshly opened store's block cache is cold, so the
+    // first round's flagged checks are answered by the disk readers; the
+    // second finds everything they read in memory.
+    let server = Server::start(tmp.path(), &["--data", "store", "--no-warm"]);
     let mut conn = Conn::open(server.addr);
     let mut decisions = HashSet::new();
-    for (i, (key, want)) in keys.iter().zip(&expected).enumerate() {
-        let res = conn.get(&format!(
-            "/v1/check?id={key}&action={}&at={AT}",
-            actions[i % actions.len()]
-        ));
-        assert_eq!(res.status, 200, "{key}");
-        assert_eq!(
-            res.header("content-type"),
-            Some("application/json; charset=utf-8")
-        );
-        assert_eq!(&res.json(), want, "{key}");
-        decisions.insert(want["decision"].as_str().unwrap().to_string());
+    let mut from_disk = Vec::new();
+    for _ in 0..2 {
+        for (i, (key, want)) in keys.iter().zip(&expected).enumerate() {
+            let res = conn.get(&format!(
+                "/v1/check?id={key}&action={}&at={AT}",
+                actions[i % actions.len()]
+            ));
+            assert_eq!(res.status, 200, "{key}");
+            assert_eq!(
+                res.header("content-type"),
+                Some("application/json; charset=utf-8")
+            );
+            assert_eq!(&res.json(), want, "{key}");
+            decisions.insert(want["decision"].as_str().unwrap().to_string());
+        }
+        from_disk.push(metric(&mut conn, "creditgate_checks_from_disk_total"));
     }
+    assert!(from_disk[0] > 0.0, "a cold check went to a disk reader");
+    assert_eq!(from_disk[1], from_disk[0], "a warm one did not");
     assert_eq!(decisions.len(), 3, "allow, caution and deny all occur");
     assert!(expected.iter().any(|v| v["known"] == false));
+}
+
+/// Once the server has read the entries into the block cache, no flagged
+/// check needs the disk.
+#[test]
+fn a_warmed_server_answers_flagged_checks_from_memory() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let (_, entries) = load_sample();
+    let mut server = Server::start(tmp.path(), &["--data", "store"]);
+    let said = server.said("block cache");
+    assert!(said.contains("warmed with the entries"), "{said}");
+    let mut conn = Conn::open(server.addr);
+    let listed: HashSet<SubjectKey> = entries.iter().map(|e| e.subject).collect();
+    let mut restricted = 0;
+    for key in &listed {
+        let res = conn.get(&format!("/v1/check?id={key}&action=flight&at={AT}"));
+        assert_eq!(res.status, 200, "{key}");
+        restricted += usize::from(res.json()["decision"] != "allow");
+    }
+    assert!(restricted > 0);
+    assert_eq!(metric(&mut conn, "creditgate_checks_from_disk_total"), 0.0);
+}
+
+/// The value of an unlabelled series of `/metrics`.
+fn metric(conn: &mut Conn, name: &str) -> f64 {
+    let res = conn.get("/metrics");
+    assert_eq!(res.status, 200);
+    let text = String::from_utf8(res.body.clone()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} is not in /metrics"))
+        .parse()
+        .unwrap()
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod governance;
 mod ids_oracle;
 mod import;
 mod lifecycle;
+mod live_index;
 mod sample;
 mod screen;
 mod server;

@@ -22,6 +22,7 @@ use creditgate::server::{
     api::{Api, ApiOptions},
     screen::ScreenLimits,
 };
+use creditgate::store::Warmed;
 
 /// Arguments of `creditgate serve`.
 #[derive(clap::Args)]
@@ -74,6 +75,10 @@ pub struct Args {
     /// keeps it on).
     #[arg(long)]
     no_audit: bool,
+    /// Do not read the entries into the block cache at start: flagged
+    /// checks then fill it as they are asked (each first one from disk).
+    #[arg(long)]
+    no_warm: bool,
     /// Days of audit records kept; older ones are deleted, an hour at a time.
     #[arg(long, default_value_t = 365, value_name = "DAYS")]
     audit_retention_days: u32,
@@ -122,6 +127,9 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         None => DayClock::default(),
     });
     let engine = Arc::new(engine);
+    if !args.no_warm {
+        warm_entries(engine.clone());
+    }
     let audit = if args.no_audit {
         None
     } else {
@@ -195,4 +203,36 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
     }
     eprintln!("creditgate: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the entries family into the block cache on a thread of its own
+/// at idle priority ([`creditgate::store::Store::warm_entries`]), and says
+/// on stderr what it did. Checks are served meanwhile.
+fn warm_entries(engine: Arc<Engine>) {
+    let spawned = std::thread::Builder::new()
+        .name("creditgate-warm".into())
+        .spawn(move || {
+            creditgate::priority::lower_priority();
+            let started = std::time::Instant::now();
+            // The bundled sample's entries are a few KiB.
+            let size = |bytes: u64| match bytes {
+                0..0x10_0000 => format!("{} KiB", bytes.div_ceil(1024)),
+                _ => format!("{:.0} MiB", bytes as f64 / f64::from(1 << 20)),
+            };
+            match engine.store().warm_entries() {
+                Ok(Warmed::Read(bytes)) => eprintln!(
+                    "creditgate: block cache warmed with the entries ({} of files) in {:.1} s",
+                    size(bytes),
+                    started.elapsed().as_secs_f64()
+                ),
+                Ok(Warmed::TooLarge(bytes)) => eprintln!(
+                    "creditgate: entries ({} of files) exceed a quarter of the block cache; not warmed",
+                    size(bytes)
+                ),
+                Err(e) => eprintln!("creditgate: cannot warm the block cache: {e}"),
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("creditgate: cannot start the block cache warm-up: {e}");
+    }
 }

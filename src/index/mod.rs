@@ -1,5 +1,6 @@
 //! In-memory indexes built from the store, consulted before touching disk.
 
+pub mod follow;
 pub mod known;
 pub mod live;
 pub mod status;

@@ -36,7 +36,7 @@ use crate::decide::Verdict;
 use crate::engine::{CheckAnswer, Engine};
 use crate::id::{MaskedId, SubjectKey};
 use crate::search::{self, Hit, SearchQuery};
-use crate::store::StoreError;
+use crate::store::{Reach, StoreError};
 
 /// Names scoring below this are not candidates.
 pub const CANDIDATE_FLOOR: f64 = 0.6;
@@ -525,9 +525,14 @@ impl<'e> Screener<'e> {
                 // The check answer's fields follow the row's own: its opening
                 // brace becomes a comma.
                 let at = out.len();
-                let verdict =
-                    self.engine
-                        .check_json_with(m.id, self.action, self.at, o.name_match, out)?;
+                let verdict = self.engine.check_json_with(
+                    m.id,
+                    self.action,
+                    self.at,
+                    o.name_match,
+                    Reach::Disk,
+                    out,
+                )?;
                 debug_assert_eq!(out[at], b'{');
                 if self.masks(m.id) {
                     // `{"id":"` then the 18 characters: hide 8 of them.

@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use hyper::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, StatusCode};
 
+use super::disk::{DiskReaders, READERS};
 use super::metrics::{EngineFigures, Metrics, Route};
 use super::query::{Query, decode_path_segment};
 use super::screen::{ScreenLimits, ScreenRequest};
@@ -27,6 +28,7 @@ use crate::id::SubjectKey;
 use crate::screen::input::{Format, parse_encoding};
 use crate::screen::row::{DEFAULT_MIN_SCORE, parse_score};
 use crate::search::{self, SearchQuery};
+use crate::store::{Reach, StoreError};
 
 /// The SPEC §6 handler over an engine.
 pub struct Api {
@@ -39,6 +41,8 @@ pub struct Api {
     keys: Option<Arc<ArcSwap<Keyring>>>,
     /// Where requests are recorded; `None`: not audited.
     audit: Option<Arc<AuditLog>>,
+    /// Where a check whose data is not in memory is finished.
+    disk: Arc<DiskReaders>,
 }
 
 /// How an [`Api`] is set up beside its engine.
@@ -56,6 +60,7 @@ pub struct ApiOptions {
 }
 
 /// Who is asking: their key (none on an open server).
+#[derive(Clone)]
 pub(super) struct Caller {
     pub(super) key: Option<Arc<Key>>,
 }
@@ -221,6 +226,7 @@ impl Api {
             screen_limits: options.screen_limits,
             keys: options.keys,
             audit: options.audit,
+            disk: Arc::new(DiskReaders::start(READERS)),
         }
     }
 
@@ -258,8 +264,15 @@ impl Api {
         &self.metrics
     }
 
-    /// Routes `req`; `today` is the default date of an answer.
-    fn route(&self, req: &Request<Incoming>, today: Date, caller: &Caller) -> (Route, Answer) {
+    /// Routes `req`; `today` is the default date of an answer. A check
+    /// may be answered later ([`Api::check`]).
+    fn route(
+        &self,
+        req: &Request<Incoming>,
+        today: Date,
+        caller: &Caller,
+        started: Instant,
+    ) -> (Route, Result<Handled, Refusal>) {
         let path = req.uri().path();
         let (route, methods_ok) = match path {
             "/v1/check" => (Route::Check, true),
@@ -298,7 +311,7 @@ impl Api {
             Err(e) => return (route, Err(Refusal::bad("bad_query", e.to_string()))),
         };
         let answer = match route {
-            Route::Check => self.check(&query, today, caller),
+            Route::Check => return (route, self.check(&query, today, caller, started)),
             Route::Search => self.search(&query, caller),
             Route::Subject => self.subject(&path["/v1/subjects/".len()..], &query, today, caller),
             Route::Healthz => Ok(self.healthz()),
@@ -310,10 +323,18 @@ impl Api {
             | Route::Oversight
             | Route::Other => unreachable!("routed elsewhere or refused above"),
         };
-        (route, answer)
+        (route, answer.map(Handled::Now))
     }
 
-    fn check(&self, q: &Query<'_>, today: Date, caller: &Caller) -> Answer {
+    /// Answers a check from memory, or hands it to a disk reader when its
+    /// entries or record are not in the block cache ([`super::disk`]).
+    fn check(
+        &self,
+        q: &Query<'_>,
+        today: Date,
+        caller: &Caller,
+        started: Instant,
+    ) -> Result<Handled, Refusal> {
         refuse_unknown(q, &CHECK_PARAMS)?;
         let id = required(q, "id")?;
         let readings = SubjectKey::parse_readings_at(id, today)
@@ -324,25 +345,67 @@ impl Api {
         let action = self.action(required(q, "action")?)?;
         caller.may_ask(&self.engine.catalog().action(action).code)?;
         let at = date_param(q, today)?;
+        let name = q.get("name");
         let mut body = Vec::with_capacity(1024);
-        let verdict = self
+        match self
             .engine
-            .check_json(key, action, at, q.get("name"), &mut body)
-            .map_err(store_failed)?;
-        if caller.masks() && key.kind() == crate::id::SubjectKind::Person {
-            mask_answer_id(&mut body);
+            .check_json(key, action, at, name, Reach::Memory, &mut body)
+        {
+            Ok(verdict) => Ok(Handled::Now(checked(
+                caller,
+                self.audit.as_deref(),
+                key,
+                action,
+                verdict,
+                body,
+            ))),
+            Err(StoreError::NotInMemory) => Ok(self.check_from_disk(
+                caller.clone(),
+                (key, action, at, name.map(str::to_owned)),
+                body,
+                started,
+            )),
+            Err(e) => Err(store_failed(e)),
         }
-        self.audit(
-            caller,
-            Fields {
-                event: Event::Check,
-                action: Some(action),
-                outcome: verdict.into(),
-                subject: Some(key),
-                status: 200,
-            },
+    }
+
+    /// Finishes a check on a disk reader ([`super::disk`]), `body` as the
+    /// memory-only attempt left it; the answer is recorded when it is sent.
+    fn check_from_disk(
+        &self,
+        caller: Caller,
+        (key, action, at, name): (SubjectKey, ActionId, Date, Option<String>),
+        mut body: Vec<u8>,
+        started: Instant,
+    ) -> Handled {
+        self.metrics.checked_from_disk();
+        let (engine, metrics, audit, disk) = (
+            self.engine.clone(),
+            self.metrics.clone(),
+            self.audit.clone(),
+            self.disk.clone(),
         );
-        Ok(json_reply(StatusCode::OK, body))
+        Handled::Later(Box::pin(async move {
+            let read = disk
+                .run(move || {
+                    engine
+                        .check_json(key, action, at, name.as_deref(), Reach::Disk, &mut body)
+                        .map(|verdict| (verdict, body))
+                })
+                .await;
+            let res = match read {
+                Some(Ok((verdict, body))) => {
+                    checked(&caller, audit.as_deref(), key, action, verdict, body)
+                }
+                Some(Err(e)) => refused(store_failed(e), ""),
+                None => {
+                    metrics.panicked();
+                    refused(internal("the check"), "")
+                }
+            };
+            metrics.record(Route::Check, res.status().as_u16(), started.elapsed());
+            res
+        }))
     }
 
     fn search(&self, q: &Query<'_>, caller: &Caller) -> Answer {
@@ -503,6 +566,32 @@ impl Api {
     }
 }
 
+/// The reply to a check whose answer `body` holds, masked for `caller` and
+/// audited.
+fn checked(
+    caller: &Caller,
+    audit: Option<&AuditLog>,
+    key: SubjectKey,
+    action: ActionId,
+    verdict: crate::decide::Verdict,
+    mut body: Vec<u8>,
+) -> Reply {
+    if caller.masks() && key.kind() == crate::id::SubjectKind::Person {
+        mask_answer_id(&mut body);
+    }
+    caller.audit(
+        audit,
+        Fields {
+            event: Event::Check,
+            action: Some(action),
+            outcome: verdict.into(),
+            subject: Some(key),
+            status: 200,
+        },
+    );
+    json_reply(StatusCode::OK, body)
+}
+
 /// Masks the identity number a check answer starts with
 /// (`{"id":"360102199003031234",…`): the answer is written without serde,
 /// and this is the only personal datum in it (a `via` names organizations).
@@ -526,13 +615,16 @@ pub(super) async fn blocking<T: Send + 'static>(
         work()
     })
     .await
-    .unwrap_or_else(|_| {
-        Err(Refusal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("{what} failed; it has been logged"),
-        ))
-    })
+    .unwrap_or_else(|_| Err(internal(what)))
+}
+
+/// The 500 for work (`what`) that panicked; the panic itself is on stderr.
+pub(super) fn internal(what: &str) -> Refusal {
+    Refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("{what} failed; it has been logged"),
+    )
 }
 
 pub(super) fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
@@ -720,13 +812,18 @@ impl Handler for Api {
                 }
             };
         }
-        let (route, answer) = self.route(&req, today, &caller);
+        let (route, answer) = self.route(&req, today, &caller, started);
         let allow = if route == Route::Subject {
             "GET, HEAD, PUT"
         } else {
             "GET, HEAD"
         };
-        let res = answer.unwrap_or_else(|r| refused(r, allow));
+        let res = match answer {
+            // Recorded when it is answered.
+            Ok(later @ Handled::Later(_)) => return later,
+            Ok(Handled::Now(res)) => res,
+            Err(r) => refused(r, allow),
+        };
         self.metrics
             .record(route, res.status().as_u16(), started.elapsed());
         Handled::Now(res)

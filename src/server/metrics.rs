@@ -147,6 +147,7 @@ pub struct Metrics {
     connections_open: AtomicU64,
     connections_total: AtomicU64,
     panics: AtomicU64,
+    checks_from_disk: AtomicU64,
     screens_active: AtomicU64,
     screens_failed: AtomicU64,
     screened_rows: AtomicU64,
@@ -159,6 +160,7 @@ impl Default for Metrics {
             connections_open: AtomicU64::new(0),
             connections_total: AtomicU64::new(0),
             panics: AtomicU64::new(0),
+            checks_from_disk: AtomicU64::new(0),
             screens_active: AtomicU64::new(0),
             screens_failed: AtomicU64::new(0),
             screened_rows: AtomicU64::new(0),
@@ -238,6 +240,11 @@ impl Metrics {
     /// A handler panicked (and was answered with 500).
     pub fn panicked(&self) {
         self.panics.fetch_add(1, Relaxed);
+    }
+
+    /// A check's data was not in memory: it was answered by a disk reader.
+    pub fn checked_from_disk(&self) {
+        self.checks_from_disk.fetch_add(1, Relaxed);
     }
 
     /// Requests answered so far on `route` with `status`.
@@ -325,7 +332,7 @@ impl Metrics {
                 route.label()
             );
         }
-        let gauges: [(&str, &str, &str, f64); 15] = [
+        let gauges: [(&str, &str, &str, f64); 16] = [
             (
                 "creditgate_screens_active",
                 "gauge",
@@ -361,6 +368,12 @@ impl Metrics {
                 "counter",
                 "Handlers that panicked and were answered with 500.",
                 self.panics.load(Relaxed) as f64,
+            ),
+            (
+                "creditgate_checks_from_disk_total",
+                "counter",
+                "Checks whose entries or record were not in the block cache, answered on a disk reader thread instead of a runtime worker.",
+                self.checks_from_disk.load(Relaxed) as f64,
             ),
             (
                 "creditgate_status_index_subjects",

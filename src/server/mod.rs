@@ -30,6 +30,7 @@
 //!   after [`Limits::shutdown_grace`]).
 
 pub mod api;
+pub mod disk;
 pub mod feed;
 pub mod lifecycle;
 pub mod maintenance;

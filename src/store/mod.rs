@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bincode::{Decode, Encode};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options,
-    WriteBatch, WriteOptions,
+    ReadOptions, ReadTier, WriteBatch, WriteOptions,
 };
 
 use crate::catalog::Catalog;
@@ -144,6 +144,11 @@ pub enum StoreError {
         /// The decoder's complaint.
         detail: String,
     },
+    /// A read at [`Reach::Memory`] needed a block that is not in memory.
+    /// The caller reads again at [`Reach::Disk`], off the thread that
+    /// must not wait.
+    #[error("a memory-only read needed the disk")]
+    NotInMemory,
     /// A stored entry's category is not in the loaded catalog.
     #[error("entry {entry_id} has category {category:?}, which the loaded catalog lacks")]
     UnknownCategory {
@@ -166,6 +171,23 @@ pub enum WriteError {
     /// The entry's state does not allow the transition.
     #[error(transparent)]
     Conflict(#[from] Conflict),
+}
+
+/// How far a point read may go for its data.
+///
+/// A check runs on a runtime worker, and a worker that waits for the disk
+/// holds up every request queued behind it: on a VM whose kernel pages out
+/// idle file pages, a flagged check's read waited 8–31 ms in `pread`. So a
+/// check reads at [`Reach::Memory`] first and, when that is not enough,
+/// again at [`Reach::Disk`] on a thread that may wait.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Memtables and the block cache only (RocksDB's `kBlockCacheTier`);
+    /// anything else is [`StoreError::NotInMemory`]. The OS page cache
+    /// counts as disk: RocksDB cannot tell whether a `pread` will wait.
+    Memory,
+    /// Wherever the data is; what is read is cached.
+    Disk,
 }
 
 /// How [`Store::write_entries`] treats an entry already stored.
@@ -388,15 +410,58 @@ impl StoredEntry {
     }
 }
 
-/// What a lifecycle write did: the changes it logged and every subject
-/// whose index state (record, entries, roles in listed organizations) it
-/// may have changed.
+/// What a lifecycle write did: the changes it logged, and what of it the
+/// in-memory indexes must follow.
 #[derive(Debug, Default)]
 pub struct Written {
     /// The changes, in sequence order.
     pub changes: Vec<Change>,
-    /// Subjects to look at again.
-    pub touched: Vec<SubjectKey>,
+    /// What changed in the indexes' terms, in order: which entry ids a
+    /// subject has, which subjects have a record, and their person links.
+    /// A status change (objection, repair, revocation, expiry) is none of
+    /// these: a check reads an entry's status from the store.
+    pub indexed: Vec<Indexed>,
+    /// The person links, as the write left them, of every subject an
+    /// entry joined or left: an organization that gains its first entry
+    /// or loses its last gives its persons roles or takes them away. Read
+    /// before the commit, so that publishing the write cannot fail.
+    pub links: Vec<(SubjectKey, Vec<PersonLink>)>,
+}
+
+impl Written {
+    /// The links of `subject` recorded in [`Written::links`].
+    pub fn links_of(&self, subject: SubjectKey) -> Option<&[PersonLink]> {
+        self.links
+            .iter()
+            .find(|(s, _)| *s == subject)
+            .map(|(_, links)| links.as_slice())
+    }
+}
+
+/// A change to what the in-memory indexes hold ([`Written::indexed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Indexed {
+    /// The entry `entry_id` is now under `subject`; `from`: the subject it
+    /// was under before (a replacement or a correction moved it), `None`
+    /// for a new entry.
+    Entry {
+        /// The entry.
+        entry_id: String,
+        /// Its subject now.
+        subject: SubjectKey,
+        /// Its subject before.
+        from: Option<SubjectKey>,
+    },
+    /// `subject`'s record was written: its person links before (empty for
+    /// a new record) and after.
+    Record {
+        /// The subject.
+        subject: SubjectKey,
+        /// Its links before.
+        before: Vec<PersonLink>,
+        /// Its links now.
+        after: Vec<PersonLink>,
+    },
 }
 
 /// What a write call did.
@@ -481,6 +546,22 @@ fn family_options(cache: Option<&Cache>) -> Options {
     cf
 }
 
+/// The block cache shared by every family. Sized to hold the entries
+/// family of 10^7 subjects (61 MB of LZ4 files, about twice that
+/// uncompressed) beside the index and filter partitions: a flagged check
+/// whose blocks are not here waits for the disk ([`Reach`]).
+pub const BLOCK_CACHE_BYTES: usize = 512 << 20;
+
+/// What [`Store::warm_entries`] did.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Warmed {
+    /// Read this many bytes of SST files into the block cache.
+    Read(u64),
+    /// The family's files (this many bytes) would take more than a quarter
+    /// of the cache; left to fill as checks read it.
+    TooLarge(u64),
+}
+
 /// The RocksDB store.
 pub struct Store {
     db: DB,
@@ -490,6 +571,10 @@ pub struct Store {
     /// The next change sequence as of the last completed write: readers
     /// (the feed, the name index) take it without the writer lock.
     committed: AtomicU64,
+    /// Read options of [`Reach::Memory`] reads.
+    memory_only: ReadOptions,
+    /// Read options of [`Reach::Disk`] reads (the defaults).
+    anywhere: ReadOptions,
 }
 
 fn role_code(role: Role) -> u8 {
@@ -752,11 +837,26 @@ impl Store {
         }
         // One block cache shared by every family; bloom filters so that a
         // lookup of an absent key rarely reads a data block.
-        let cache = Cache::new_lru_cache(256 << 20);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let families = FAMILIES
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, family_options(Some(&cache))));
         let db = DB::open_cf_descriptors(&opts, path, families).map_err(rocks)?;
+        // The entries family is what flagged checks read, all of it hot
+        // (they are drawn over every flagged subject) and small enough to
+        // be cached whole: the files a flush or a compaction writes go into
+        // the block cache as they are written. Otherwise each compaction of
+        // the family left every cached block stale: in a 6-minute run with
+        // writes, 15,000 checks went to disk over the 5 minutes after one.
+        // (The Rust crate has no setter for it; RocksDB takes it this way.)
+        db.set_options_cf(
+            db.cf_handle(CF_ENTRIES).expect("entries family is opened"),
+            &[(
+                "block_based_table_factory",
+                "{prepopulate_block_cache=kFlushAndCompaction;}",
+            )],
+        )
+        .map_err(rocks)?;
         let meta = db.cf_handle(CF_META).expect("meta family is opened");
         let mut upgrade = false;
         match db.get_cf(meta, KEY_FORMAT).map_err(rocks)? {
@@ -802,6 +902,12 @@ impl Store {
             path: path.to_path_buf(),
             writer: Mutex::new(next_seq),
             committed: AtomicU64::new(next_seq),
+            memory_only: {
+                let mut read = ReadOptions::default();
+                read.set_read_tier(ReadTier::BlockCache);
+                read
+            },
+            anywhere: ReadOptions::default(),
         };
         if upgrade {
             store.upgrade_from_v1()?;
@@ -876,15 +982,61 @@ impl Store {
 
     /// The subject's record.
     pub fn subject(&self, key: SubjectKey) -> Result<Option<Subject>, StoreError> {
-        match self
-            .db
-            .get_pinned_cf(self.cf(CF_SUBJECTS), key.to_bytes())
-            .map_err(|e| self.rocks(e))?
-        {
-            Some(v) => Ok(Some(
+        self.subject_within(key, Reach::Disk)
+    }
+
+    /// [`Store::subject`] read within `reach`. At [`Reach::Memory`] a
+    /// subject not found is [`StoreError::NotInMemory`] too: RocksDB has
+    /// reported incomplete memory-only reads as not found (facebook/rocksdb
+    /// #12443 fixed one such path and its review named another, in
+    /// `MultiGet`), and a check must not act on a record it could not read.
+    pub fn subject_within(
+        &self,
+        key: SubjectKey,
+        reach: Reach,
+    ) -> Result<Option<Subject>, StoreError> {
+        let found =
+            self.db
+                .get_pinned_cf_opt(self.cf(CF_SUBJECTS), key.to_bytes(), self.reads(reach));
+        match found {
+            Ok(Some(v)) => Ok(Some(
                 codec::decode::<StoredSubject>(&v, "subject")?.to_model(key)?,
             )),
-            None => Ok(None),
+            Ok(None) if reach == Reach::Memory => Err(StoreError::NotInMemory),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.within(reach, e)),
+        }
+    }
+
+    /// Adds `subject`'s stored person links to `written` (once), for an
+    /// entry that joins or leaves it. Entry writes do not change records,
+    /// so what is stored is what the write leaves.
+    fn note_links(&self, written: &mut Written, subject: SubjectKey) -> Result<(), StoreError> {
+        if written.links_of(subject).is_none() {
+            let links = self
+                .subject(subject)?
+                .map(|s| s.persons)
+                .unwrap_or_default();
+            written.links.push((subject, links));
+        }
+        Ok(())
+    }
+
+    /// The read options of `reach`.
+    fn reads(&self, reach: Reach) -> &ReadOptions {
+        match reach {
+            Reach::Memory => &self.memory_only,
+            Reach::Disk => &self.anywhere,
+        }
+    }
+
+    /// `e` as a [`StoreError`]: an incomplete read at [`Reach::Memory`] is
+    /// [`StoreError::NotInMemory`].
+    fn within(&self, reach: Reach, e: rocksdb::Error) -> StoreError {
+        if reach == Reach::Memory && e.kind() == rocksdb::ErrorKind::Incomplete {
+            StoreError::NotInMemory
+        } else {
+            self.rocks(e)
         }
     }
 
@@ -920,6 +1072,34 @@ impl Store {
         it.status().map_err(|e| self.rocks(e))
     }
 
+    /// Reads the entries family through the block cache, so that flagged
+    /// checks find their blocks in memory from the start instead of each
+    /// missing once: drawn at random from 10^6 flagged subjects they kept
+    /// missing for minutes after a start, each miss a disk read of
+    /// milliseconds. Done only when the family's files take at most a
+    /// quarter of the cache (blocks are cached uncompressed); larger
+    /// stores fill the cache as they are read.
+    pub fn warm_entries(&self) -> Result<Warmed, StoreError> {
+        let cf = self.cf(CF_ENTRIES);
+        let size = self
+            .db
+            .property_int_value_cf(cf, "rocksdb.total-sst-files-size")
+            .map_err(|e| self.rocks(e))?
+            .unwrap_or(0);
+        if size > BLOCK_CACHE_BYTES as u64 / 4 {
+            return Ok(Warmed::TooLarge(size));
+        }
+        let mut read = ReadOptions::default();
+        read.set_readahead_size(2 << 20);
+        let mut it = self.db.raw_iterator_cf_opt(cf, read);
+        it.seek_to_first();
+        while it.valid() {
+            it.next();
+        }
+        it.status().map_err(|e| self.rocks(e))?;
+        Ok(Warmed::Read(size))
+    }
+
     /// Calls `f` with every entry, in entry-id order (a scan that does not
     /// evict the hot blocks).
     pub fn for_each_entry(
@@ -949,7 +1129,7 @@ impl Store {
     /// The subject's entries, in entry-id order.
     pub fn entries_of(&self, key: SubjectKey, catalog: &Catalog) -> Result<Vec<Entry>, StoreError> {
         let ids = self.entry_ids_of(key)?;
-        self.entries_by_id(ids.iter().map(String::as_str), catalog)
+        self.entries_by_id(ids.iter().map(String::as_str), catalog, Reach::Disk)
     }
 
     /// The entries with these ids, in the same order (one batched read; ids
@@ -958,12 +1138,33 @@ impl Store {
         &self,
         ids: impl ExactSizeIterator<Item = &'i str> + Clone,
         catalog: &Catalog,
+        reach: Reach,
     ) -> Result<Vec<Entry>, StoreError> {
         let cf = self.cf(CF_ENTRIES);
+        let mut entries = Vec::with_capacity(ids.len());
+        if reach == Reach::Memory {
+            // One `Get` per id: the bundled RocksDB's `MultiGet` (11.8)
+            // ignores `kBlockCacheTier` for data blocks; a cold read
+            // returned the value from the file, where `Get` answers
+            // incomplete.
+            for id in ids {
+                let found = self
+                    .db
+                    .get_pinned_cf_opt(cf, id.as_bytes(), self.reads(reach))
+                    .map_err(|e| self.within(reach, e))?;
+                // The ids come from the index, so each entry exists: not
+                // found in memory means not read (see
+                // [`Store::subject_within`]).
+                let v = found.ok_or(StoreError::NotInMemory)?;
+                entries.push(
+                    codec::decode::<StoredEntry>(&v, "entry")?.to_entry(id.to_string(), catalog)?,
+                );
+            }
+            return Ok(entries);
+        }
         let values = self
             .db
             .multi_get_cf(ids.clone().map(|id| (cf, id.as_bytes())));
-        let mut entries = Vec::with_capacity(ids.len());
         for (id, value) in ids.zip(values) {
             // A membership without its entry cannot be written by
             // `apply_entries`; skip rather than fail the whole answer.
@@ -1061,7 +1262,7 @@ impl Store {
     }
 
     /// [`Store::apply_subjects`], also returning the changes logged and the
-    /// subjects touched (each subject, and the persons it links or linked).
+    /// records written with their links before and after.
     pub fn write_subjects(
         &self,
         subjects: &[Subject],
@@ -1089,6 +1290,7 @@ impl Store {
             let stored = StoredSubject::from_model(subject);
             let encoded = codec::encode(&stored);
             let previous = current.remove(key).flatten();
+            let mut before = Vec::new();
             let kind = match &previous {
                 Some(old) if *old == encoded => {
                     applied.unchanged += 1;
@@ -1101,8 +1303,11 @@ impl Store {
                     for (person, role) in &old.persons {
                         if !stored.persons.contains(&(*person, *role)) {
                             batch.delete(CF_PERSON_ORGS, person_org_key(person, key, *role));
-                            written.touched.push(key_from(person, "person link")?);
                         }
+                        before.push(PersonLink {
+                            person: key_from(person, "person link")?,
+                            role: role_from(*role)?,
+                        });
                     }
                     ChangeKind::SubjectReplaced
                 }
@@ -1114,9 +1319,11 @@ impl Store {
             for (person, role) in &stored.persons {
                 batch.put(CF_PERSON_ORGS, person_org_key(person, key, *role), []);
             }
-            written.touched.extend(
-                std::iter::once(subject.id).chain(subject.persons.iter().map(|l| l.person)),
-            );
+            written.indexed.push(Indexed::Record {
+                subject: subject.id,
+                before,
+                after: subject.persons.clone(),
+            });
             batch.put(CF_SUBJECTS, key, &encoded);
             written.changes.push(self.log(
                 &mut batch,
@@ -1155,7 +1362,8 @@ impl Store {
     }
 
     /// [`Store::apply_entries`] with the rule for replacing a stored entry,
-    /// also returning the changes logged and the subjects touched.
+    /// also returning the changes logged and the entries new or moved to
+    /// another subject.
     pub fn write_entries(
         &self,
         entries: &[Entry],
@@ -1202,18 +1410,30 @@ impl Store {
                 }
                 Some(old) => {
                     applied.replaced += 1;
-                    written
-                        .touched
-                        .push(key_from(&old.subject, "entry subject")?);
+                    if old.subject != stored.subject {
+                        let from = key_from(&old.subject, "entry subject")?;
+                        self.note_links(&mut written, from)?;
+                        self.note_links(&mut written, entry.subject)?;
+                        written.indexed.push(Indexed::Entry {
+                            entry_id: entry.entry_id.clone(),
+                            subject: entry.subject,
+                            from: Some(from),
+                        });
+                    }
                     ChangeKind::EntryReplaced
                 }
                 None => {
                     applied.inserted += 1;
+                    self.note_links(&mut written, entry.subject)?;
+                    written.indexed.push(Indexed::Entry {
+                        entry_id: entry.entry_id.clone(),
+                        subject: entry.subject,
+                        from: None,
+                    });
                     ChangeKind::EntryInserted
                 }
             };
             self.put_entry(&mut batch, &entry.entry_id, old.as_ref(), &stored, &encoded);
-            written.touched.push(entry.subject);
             written.changes.push(self.log(
                 &mut batch,
                 &mut seq,
@@ -1311,9 +1531,14 @@ impl Store {
         let mut batch = SortedBatch::default();
         self.put_entry(&mut batch, entry_id, Some(&old), &stored, &encoded);
         let mut written = Written::default();
-        written.touched.push(current.subject);
         if next.subject != current.subject {
-            written.touched.push(next.subject);
+            self.note_links(&mut written, current.subject)?;
+            self.note_links(&mut written, next.subject)?;
+            written.indexed.push(Indexed::Entry {
+                entry_id: entry_id.to_string(),
+                subject: next.subject,
+                from: Some(current.subject),
+            });
         }
         written.changes.push(self.log(
             &mut batch,
@@ -1538,6 +1763,119 @@ mod tests {
 
     const ORG: &str = r#"{"id":"91360100705500005G","kind":"org","name":"江西华远科技有限公司","persons":[{"id":"11010519491231002X","role":"legal_rep"}]}"#;
     const ENTRY: &str = r#"{"entry_id":"E1","subject_id":"91360100705500005G","list":"black","category":"dishonest_debtor","authority":"法院","basis":"(2019)赣01执1号","decided_at":"2019-03-01"}"#;
+
+    /// A store that `write` filled, flushed and reopened: its data on disk
+    /// only, the block cache empty.
+    fn reopened_cold(dir: &Path, write: impl FnOnce(&Store)) -> Store {
+        let store = Store::open_or_create(dir).unwrap();
+        write(&store);
+        store.flush().unwrap();
+        drop(store);
+        Store::open_or_create(dir).unwrap()
+    }
+
+    #[test]
+    fn a_memory_read_of_what_only_the_disk_holds_says_so_then_a_disk_read_caches_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let (org, e) = (subject(ORG), entry(ENTRY));
+        let store = reopened_cold(dir.path(), |store| {
+            store.apply_subjects(std::slice::from_ref(&org)).unwrap();
+            store
+                .apply_entries(std::slice::from_ref(&e), &catalog)
+                .unwrap();
+            // In the memtable: memory.
+            assert_eq!(
+                store.subject_within(org.id, Reach::Memory).unwrap(),
+                Some(org.clone())
+            );
+        });
+        let ids = ["E1"];
+        assert!(matches!(
+            store.entries_by_id(ids.iter().copied(), &catalog, Reach::Memory),
+            Err(StoreError::NotInMemory)
+        ));
+        assert!(matches!(
+            store.subject_within(org.id, Reach::Memory),
+            Err(StoreError::NotInMemory)
+        ));
+        assert_eq!(
+            store
+                .entries_by_id(ids.iter().copied(), &catalog, Reach::Disk)
+                .unwrap(),
+            vec![e.clone()]
+        );
+        assert_eq!(
+            store.subject_within(org.id, Reach::Disk).unwrap(),
+            Some(org.clone())
+        );
+        // Read once from disk, now cached.
+        assert_eq!(
+            store
+                .entries_by_id(ids.iter().copied(), &catalog, Reach::Memory)
+                .unwrap(),
+            vec![e]
+        );
+        assert_eq!(
+            store.subject_within(org.id, Reach::Memory).unwrap(),
+            Some(org)
+        );
+        // An id without an entry cannot be told from one not in memory.
+        assert!(matches!(
+            store.entries_by_id(["E2"].into_iter(), &catalog, Reach::Memory),
+            Err(StoreError::NotInMemory)
+        ));
+        assert_eq!(
+            store
+                .entries_by_id(["E2"].into_iter(), &catalog, Reach::Disk)
+                .unwrap(),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn entries_a_flush_or_a_compaction_writes_are_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let memory =
+            |id: &'static str| store.entries_by_id([id].into_iter(), &catalog, Reach::Memory);
+        store.apply_entries(&[entry(ENTRY)], &catalog).unwrap();
+        store.flush().unwrap();
+        assert_eq!(memory("E1").unwrap(), vec![entry(ENTRY)]);
+        let e2 = entry(&ENTRY.replace("\"E1\"", "\"E2\""));
+        store
+            .apply_entries(std::slice::from_ref(&e2), &catalog)
+            .unwrap();
+        store.flush().unwrap();
+        store
+            .db
+            .compact_range_cf(store.cf(CF_ENTRIES), None::<&[u8]>, None::<&[u8]>);
+        assert_eq!(memory("E1").unwrap(), vec![entry(ENTRY)]);
+        assert_eq!(memory("E2").unwrap(), vec![e2]);
+        // Not so for the other families.
+        store
+            .apply_subjects(std::slice::from_ref(&subject(ORG)))
+            .unwrap();
+        store.flush().unwrap();
+        assert!(matches!(
+            store.subject_within(subject(ORG).id, Reach::Memory),
+            Err(StoreError::NotInMemory)
+        ));
+    }
+
+    #[test]
+    fn warming_puts_the_entries_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::bundled();
+        let store = reopened_cold(dir.path(), |store| {
+            store.apply_entries(&[entry(ENTRY)], &catalog).unwrap();
+        });
+        let memory = || store.entries_by_id(["E1"].into_iter(), &catalog, Reach::Memory);
+        assert!(matches!(memory(), Err(StoreError::NotInMemory)));
+        assert!(matches!(store.warm_entries().unwrap(), Warmed::Read(n) if n > 0));
+        assert_eq!(memory().unwrap(), vec![entry(ENTRY)]);
+    }
 
     #[test]
     fn write_read_idempotent_replace() {
