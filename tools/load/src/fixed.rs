@@ -66,12 +66,7 @@ impl Slot {
         self.path.clear();
         match &plan.path {
             Some(p) => self.path.push_str(p),
-            None => data.draw_into(
-                &mut self.path,
-                &mut self.rng,
-                plan.flagged_share,
-                &plan.actions,
-            ),
+            None => data.draw_into(&mut self.path, &mut self.rng, &plan.mix),
         }
         self.request.clear();
         request_into(&mut self.request, "GET", &self.path, &plan.host, "");
@@ -234,7 +229,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use crate::{Dataset, Plan};
+    use crate::{Dataset, Mix, Pick, Plan};
 
     /// Against creditgate's own server with the constant handler, over a
     /// real socket: every request due in the window is sent, answered and
@@ -264,15 +259,18 @@ mod tests {
             host: addr.to_string(),
             addr,
             path: None,
-            actions: vec!["flight".into()],
-            flagged_share: 0.5,
+            mix: Mix {
+                flagged: 0.5,
+                named: 0.0,
+                actions: vec!["flight".into()],
+            },
             start,
             measure_from: start,
             end: start + Duration::from_millis(500),
         });
         let data = Arc::new(Dataset {
-            clean: vec!["91360100MA35XXXXX0".into()],
-            flagged: vec!["91360100MA35YYYYY0".into()],
+            clean: vec![Pick::id("91360100MA35XXXXX0")],
+            flagged: vec![Pick::id("91360100MA35YYYYY0")],
         });
         let reports = super::run(&runtime, plan, data, 4, 400.0).unwrap();
         let _ = stop.send(());

@@ -7,7 +7,9 @@
 //!   instead (which measures latency at a given load; `fixed.rs`, lean on
 //!   purpose since the tool shares the server's cores). Ids are drawn from the
 //!   generator's dataset: `--flagged` of them (default 1%) from subjects with
-//!   entries, the rest from subjects without. Latencies go into an HDR
+//!   entries, the rest from subjects without; `--named` of them carry the
+//!   subject's name (`&name=`), as a booking system passes the passenger's
+//!   name to be matched. Latencies go into an HDR
 //!   histogram; the report gives throughput and p50/p90/p99/p99.9/max, as
 //!   text or, with `--json`, as one JSON object.
 //! * `creditgate-load writes --addr ADDR --dataset DIR --rate R`: lifecycle
@@ -94,6 +96,10 @@ struct MixArgs {
     /// Clean ids to draw from (read from the start of subjects.ndjson).
     #[arg(long, default_value_t = 200_000)]
     pool: usize,
+    /// Share of requests that carry the subject's name (`&name=`), which
+    /// the server matches against the record (`name_match`).
+    #[arg(long, default_value_t = 0.0)]
+    named: f64,
 }
 
 #[derive(clap::Args)]
@@ -145,61 +151,113 @@ struct BaselineArgs {
     threads: Option<usize>,
 }
 
-/// The ids requests are drawn from.
+/// A subject requests ask about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pick {
+    id: String,
+    /// Its name, percent-encoded for a query string; empty when the
+    /// dataset was loaded without names (or the record has none).
+    name: String,
+}
+
+impl Pick {
+    fn id(id: &str) -> Pick {
+        Pick {
+            id: id.to_string(),
+            name: String::new(),
+        }
+    }
+}
+
+/// The subjects requests are drawn from.
 struct Dataset {
-    clean: Vec<String>,
-    flagged: Vec<String>,
+    clean: Vec<Pick>,
+    flagged: Vec<Pick>,
 }
 
 #[derive(Deserialize)]
 struct Line {
     id: Option<String>,
     subject_id: Option<String>,
+    name: Option<String>,
 }
 
-/// The `field` of lines `skip..` of `path`, at most `limit` of them.
-fn read_ids(
-    path: &Path,
-    field: fn(Line) -> Option<String>,
-    skip: usize,
-    limit: usize,
-) -> anyhow::Result<Vec<String>> {
+/// Calls `f` with lines `skip..` of `path` until it returns false.
+fn read_lines(path: &Path, skip: usize, mut f: impl FnMut(Line) -> bool) -> anyhow::Result<()> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut ids = Vec::new();
     for (n, line) in BufReader::with_capacity(1 << 20, file)
         .lines()
         .enumerate()
         .skip(skip)
     {
-        if ids.len() >= limit {
-            break;
-        }
         let line = line.with_context(|| format!("{}: line {}", path.display(), n + 1))?;
         let parsed: Line = serde_json::from_str(&line)
             .with_context(|| format!("{}: line {}", path.display(), n + 1))?;
-        if let Some(id) = field(parsed) {
-            ids.push(id);
+        if !f(parsed) {
+            break;
         }
     }
-    Ok(ids)
+    Ok(())
+}
+
+/// `text` percent-encoded for a query string (every byte but the
+/// unreserved ones).
+fn query_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl Dataset {
     /// The dataset's flagged subjects, and as clean ones those without
-    /// entries among subjects `skip..skip + pool` of subjects.ndjson.
-    fn load(dir: &Path, skip: usize, pool: usize) -> anyhow::Result<Dataset> {
-        let flagged: HashSet<String> =
-            read_ids(&dir.join("entries.ndjson"), |l| l.subject_id, 0, usize::MAX)?
-                .into_iter()
-                .collect();
-        let mut flagged: Vec<String> = flagged.into_iter().collect();
-        flagged.sort();
-        let set: HashSet<&str> = flagged.iter().map(String::as_str).collect();
-        let clean: Vec<String> = read_ids(&dir.join("subjects.ndjson"), |l| l.id, skip, pool)?
+    /// entries among subjects `skip..skip + pool` of subjects.ndjson. With
+    /// `names`, each with its name, which for the flagged ones means
+    /// reading the whole of subjects.ndjson.
+    fn load(dir: &Path, skip: usize, pool: usize, names: bool) -> anyhow::Result<Dataset> {
+        let mut flagged = HashSet::new();
+        read_lines(&dir.join("entries.ndjson"), 0, |l| {
+            flagged.extend(l.subject_id);
+            true
+        })?;
+        let mut clean = Vec::new();
+        let mut named = std::collections::HashMap::new();
+        let mut seen = 0;
+        read_lines(&dir.join("subjects.ndjson"), skip, |l| {
+            let (Some(id), name) = (l.id, l.name) else {
+                return true;
+            };
+            let name = match name {
+                Some(n) if names => query_encoded(&n),
+                _ => String::new(),
+            };
+            if seen < pool {
+                seen += 1;
+                if !flagged.contains(&id) {
+                    clean.push(Pick { id, name });
+                    return true;
+                }
+            }
+            if names && flagged.contains(&id) {
+                named.insert(id, name);
+            }
+            // Without names, nothing past the pool is needed.
+            names || seen < pool
+        })?;
+        let mut flagged: Vec<Pick> = flagged
             .into_iter()
-            .filter(|id| !set.contains(id.as_str()))
+            .map(|id| Pick {
+                name: named.remove(&id).unwrap_or_default(),
+                id,
+            })
             .collect();
+        flagged.sort_by(|a, b| a.id.cmp(&b.id));
         if clean.is_empty() || flagged.is_empty() {
             bail!(
                 "{}: need subjects without entries (among lines {}..{} of subjects.ndjson) and subjects with entries; found {} and {}{}",
@@ -220,26 +278,53 @@ impl Dataset {
 }
 
 impl Dataset {
-    /// A `/v1/check` path: a flagged id with probability `flagged`, else a
-    /// clean one; an action drawn uniformly.
-    fn draw(&self, rng: &mut Rng, flagged: f64, actions: &[String]) -> String {
+    /// A `/v1/check` path: a flagged id with probability `mix.flagged`,
+    /// else a clean one; an action drawn uniformly; the subject's name with
+    /// probability `mix.named`.
+    fn draw(&self, rng: &mut Rng, mix: &Mix) -> String {
         let mut path = String::new();
-        self.draw_into(&mut path, rng, flagged, actions);
+        self.draw_into(&mut path, rng, mix);
         path
     }
 
     /// [`Dataset::draw`], appended to `path`.
-    fn draw_into(&self, path: &mut String, rng: &mut Rng, flagged: f64, actions: &[String]) {
-        let id = if rng.chance(flagged) {
+    fn draw_into(&self, path: &mut String, rng: &mut Rng, mix: &Mix) {
+        let pick = if rng.chance(mix.flagged) {
             &self.flagged[rng.below(self.flagged.len())]
         } else {
             &self.clean[rng.below(self.clean.len())]
         };
-        let action = &actions[rng.below(actions.len())];
+        let action = &mix.actions[rng.below(mix.actions.len())];
         path.push_str("/v1/check?id=");
-        path.push_str(id);
+        path.push_str(&pick.id);
         path.push_str("&action=");
         path.push_str(action);
+        if mix.named > 0.0 && !pick.name.is_empty() && rng.chance(mix.named) {
+            path.push_str("&name=");
+            path.push_str(&pick.name);
+        }
+    }
+}
+
+/// How requests are drawn: shares of flagged and named ones, and the
+/// actions.
+struct Mix {
+    flagged: f64,
+    named: f64,
+    actions: Vec<String>,
+}
+
+impl MixArgs {
+    fn mix(&self) -> Mix {
+        Mix {
+            flagged: self.flagged,
+            named: self.named,
+            actions: split_actions(&self.actions),
+        }
+    }
+
+    fn load(&self) -> anyhow::Result<Dataset> {
+        Dataset::load(&self.dataset, 0, self.pool, self.named > 0.0)
     }
 }
 
@@ -248,12 +333,12 @@ fn split_actions(actions: &str) -> Vec<String> {
 }
 
 fn paths(args: &PathsArgs) -> anyhow::Result<()> {
-    let data = Dataset::load(&args.mix.dataset, 0, args.mix.pool)?;
-    let actions = split_actions(&args.mix.actions);
+    let data = args.mix.load()?;
+    let mix = args.mix.mix();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for _ in 0..args.count {
-        writeln!(out, "{}", data.draw(&mut rng, args.mix.flagged, &actions))?;
+        writeln!(out, "{}", data.draw(&mut rng, &mix))?;
     }
     out.flush()?;
     Ok(())
@@ -291,8 +376,7 @@ struct Plan {
     host: String,
     addr: SocketAddr,
     path: Option<String>,
-    actions: Vec<String>,
-    flagged_share: f64,
+    mix: Mix,
     start: Instant,
     measure_from: Instant,
     end: Instant,
@@ -356,7 +440,7 @@ async fn drive(plan: Arc<Plan>, data: Arc<Dataset>, index: usize) -> anyhow::Res
         }
         let uri = match &plan.path {
             Some(p) => p.clone(),
-            None => data.draw(&mut rng, plan.flagged_share, &plan.actions),
+            None => data.draw(&mut rng, &plan.mix),
         };
         let req = Request::get(uri)
             .header(hyper::header::HOST, plan.host.as_str())
@@ -399,10 +483,10 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         .context("no address")?;
     let data = Arc::new(match &args.path {
         Some(_) => Dataset {
-            clean: vec![String::new()],
-            flagged: vec![String::new()],
+            clean: vec![Pick::id("")],
+            flagged: vec![Pick::id("")],
         },
-        None => Dataset::load(&args.mix.dataset, 0, args.mix.pool)?,
+        None => args.mix.load()?,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))
@@ -414,8 +498,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         host: host.clone(),
         addr,
         path: args.path.clone(),
-        actions: split_actions(&args.mix.actions),
-        flagged_share: args.mix.flagged,
+        mix: args.mix.mix(),
         start,
         measure_from,
         end: measure_from + Duration::from_secs_f64(args.duration),
@@ -457,6 +540,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         "errors": errors,
         "throughput_rps": total as f64 / seconds,
         "flagged_share": args.mix.flagged,
+        "named_share": args.mix.named,
         "latency_us": {
             "p50": us(0.50), "p90": us(0.90), "p99": us(0.99), "p999": us(0.999),
             "max": latency.max() as f64 / 1000.0, "mean": latency.mean() / 1000.0,
@@ -522,5 +606,82 @@ fn main() -> anyhow::Result<()> {
         Command::Screen(args) => screen::screen(&args),
         Command::Writes(args) => writes::writes(&args),
         Command::Stalls(args) => stalls::stalls(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dataset directory of three subjects, the second with an entry.
+    fn dataset() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("creditgate-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("subjects.ndjson"),
+            concat!(
+                r#"{"id":"A1","kind":"org","name":"江西 华远"}"#,
+                "\n",
+                r#"{"id":"B2","kind":"person","name":"张三"}"#,
+                "\n",
+                r#"{"id":"C3","kind":"person","name":"Li&Si"}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("entries.ndjson"),
+            r#"{"entry_id":"E1","subject_id":"B2"}"#.to_string() + "\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    #[test]
+    fn names_are_loaded_only_when_asked_and_encoded_for_a_query() {
+        let dir = dataset();
+        let plain = Dataset::load(&dir, 0, 10, false).unwrap();
+        assert_eq!(plain.clean, vec![Pick::id("A1"), Pick::id("C3")]);
+        assert_eq!(plain.flagged, vec![Pick::id("B2")]);
+        let named = Dataset::load(&dir, 0, 10, true).unwrap();
+        let names: Vec<&str> = named.clean.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["%E6%B1%9F%E8%A5%BF%20%E5%8D%8E%E8%BF%9C", "Li%26Si"]
+        );
+        // The flagged subject's name, found past the clean pool too.
+        let past_pool = Dataset::load(&dir, 0, 1, true).unwrap();
+        assert_eq!(past_pool.clean, vec![named.clean[0].clone()]);
+        assert_eq!(past_pool.flagged[0].name, "%E5%BC%A0%E4%B8%89");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_named_share_adds_the_name_to_that_share_of_paths() {
+        let data = Dataset {
+            clean: vec![Pick {
+                id: "A1".into(),
+                name: "N".into(),
+            }],
+            flagged: vec![Pick::id("B2")],
+        };
+        let mix = |named| Mix {
+            flagged: 0.0,
+            named,
+            actions: vec!["flight".into()],
+        };
+        let mut rng = Rng(7);
+        assert_eq!(
+            data.draw(&mut rng, &mix(1.0)),
+            "/v1/check?id=A1&action=flight&name=N"
+        );
+        assert_eq!(
+            data.draw(&mut rng, &mix(0.0)),
+            "/v1/check?id=A1&action=flight"
+        );
+        let half = (0..1000)
+            .filter(|_| data.draw(&mut rng, &mix(0.5)).contains("&name="))
+            .count();
+        assert!((400..600).contains(&half), "{half} of 1000 named");
     }
 }

@@ -51,7 +51,7 @@ pub struct WritesArgs {
 }
 
 pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
-    let data = Arc::new(Dataset::load(&args.dataset, args.skip, args.pool)?);
+    let data = Arc::new(Dataset::load(&args.dataset, args.skip, args.pool, false)?);
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + Duration::from_secs_f64(args.duration);
     let mut senders = Vec::new();
@@ -80,7 +80,7 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
                     ),
                     None => {
                         let id = format!("{prefix}-{c}-{k}");
-                        let subject = &data.clean[rng.below(data.clean.len())];
+                        let subject = &data.clean[rng.below(data.clean.len())].id;
                         let body = format!(
                             r#"{{"subject_id":"{subject}","list":"black","category":"dishonest_debtor","authority":"load","basis":"load {k}","decided_at":"2026-01-01"}}"#
                         );
