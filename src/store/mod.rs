@@ -1354,7 +1354,16 @@ impl Store {
         entries: &[Entry],
         catalog: &Catalog,
     ) -> Result<Applied, StoreError> {
-        match self.write_entries(entries, catalog, Replace::AsGiven, Durability::Buffered) {
+        // An import publishes nothing: the indexes are rebuilt after it,
+        // so it reads no links ([`Written::links`]: a point read of the
+        // subject's record per entry, which made the 10^7 import 4x slower).
+        match self.entries_written(
+            entries,
+            catalog,
+            Replace::AsGiven,
+            Durability::Buffered,
+            false,
+        ) {
             Ok((applied, _)) => Ok(applied),
             Err(WriteError::Store(e)) => Err(e),
             Err(e) => unreachable!("an import replaces without conditions: {e}"),
@@ -1370,6 +1379,19 @@ impl Store {
         catalog: &Catalog,
         replace: Replace,
         durability: Durability,
+    ) -> Result<(Applied, Written), WriteError> {
+        self.entries_written(entries, catalog, replace, durability, true)
+    }
+
+    /// [`Store::write_entries`]; with `links` false, [`Written::links`] is
+    /// left empty (nothing will publish the write).
+    fn entries_written(
+        &self,
+        entries: &[Entry],
+        catalog: &Catalog,
+        replace: Replace,
+        durability: Durability,
+        links: bool,
     ) -> Result<(Applied, Written), WriteError> {
         let cf = self.cf(CF_ENTRIES);
         let mut writer = self.lock_writer();
@@ -1412,8 +1434,10 @@ impl Store {
                     applied.replaced += 1;
                     if old.subject != stored.subject {
                         let from = key_from(&old.subject, "entry subject")?;
-                        self.note_links(&mut written, from)?;
-                        self.note_links(&mut written, entry.subject)?;
+                        if links {
+                            self.note_links(&mut written, from)?;
+                            self.note_links(&mut written, entry.subject)?;
+                        }
                         written.indexed.push(Indexed::Entry {
                             entry_id: entry.entry_id.clone(),
                             subject: entry.subject,
@@ -1424,7 +1448,9 @@ impl Store {
                 }
                 None => {
                     applied.inserted += 1;
-                    self.note_links(&mut written, entry.subject)?;
+                    if links {
+                        self.note_links(&mut written, entry.subject)?;
+                    }
                     written.indexed.push(Indexed::Entry {
                         entry_id: entry.entry_id.clone(),
                         subject: entry.subject,
