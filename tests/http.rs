@@ -298,3 +298,15 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The value of the unlabelled series `name` in `/metrics`.
+pub fn metric(addr: SocketAddr, name: &str) -> f64 {
+    let res = get(addr, "/metrics");
+    assert_eq!(res.status, 200);
+    let text = String::from_utf8(res.body).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} is not in /metrics"))
+        .parse()
+        .unwrap()
+}

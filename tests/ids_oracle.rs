@@ -9,6 +9,8 @@
 use creditgate::date::Date;
 use creditgate::id::{SubjectKey, SubjectKind};
 
+use crate::util::Rand;
+
 const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 const TODAY: (i32, u32, u32) = (2026, 11, 25);
 
@@ -97,23 +99,6 @@ fn oracle_person(input: &str) -> bool {
         .map(|(i, ch)| ch.to_digit(10).unwrap() * (2u32.pow(17 - i as u32) % 11))
         .sum();
     c[17] == "10X98765432".chars().nth((sum % 11) as usize).unwrap()
-}
-
-/// A small deterministic generator (xorshift) so failures reproduce.
-struct Rand(u64);
-impl Rand {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick(&mut self, s: &str) -> char {
-        s.chars().nth(self.below(s.chars().count())).unwrap()
-    }
 }
 
 /// A valid credit code made with the oracle's own arithmetic.

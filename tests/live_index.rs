@@ -16,21 +16,9 @@ use creditgate::model::{
     Entry, EntryRecord, EntryStatus, OutcomeKind, Subject, SubjectRecord, parse_record,
 };
 
-use crate::util::tempdir;
+use crate::util::{Rand as Rng, tempdir};
 
 const TODAY: &str = "2026-11-25";
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
 
 /// The identifier `build` completes from its first `N` characters.
 fn completed<const N: usize>(first: &str, build: fn(&[u8; N]) -> Option<[u8; 18]>) -> String {

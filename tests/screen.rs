@@ -9,7 +9,7 @@ use creditgate::catalog::Catalog;
 use creditgate::engine::Engine;
 use creditgate::id::SubjectKey;
 
-use crate::http::{Conn, Server, get};
+use crate::http::{Conn, Server, get, metric};
 use crate::util::{
     SAMPLE_TODAY as AT, creditgate, creditgate_with_stdin, import_sample, load_sample, tempdir,
     texts,
@@ -413,15 +413,10 @@ fn an_aborted_upload_leaves_the_server_healthy() {
     );
     stalled.send_raw(head.as_bytes()).unwrap();
     stalled.send_raw(few.as_bytes()).unwrap();
-    let metric = |name: &str| -> f64 {
-        let text = String::from_utf8(get(server.addr, "/metrics").body).unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name}"))
-    };
+    let metric_now = |name: &str| metric(server.addr, name);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while metric("creditgate_screens_active ") > 0.0
-        || metric("creditgate_screens_failed_total ") < 2.0
+    while metric_now("creditgate_screens_active") > 0.0
+        || metric_now("creditgate_screens_failed_total") < 2.0
     {
         assert!(Instant::now() < deadline, "the screenings did not end");
         std::thread::sleep(Duration::from_millis(100));

@@ -10,7 +10,7 @@ use creditgate::catalog::Catalog;
 use creditgate::engine::Engine;
 use creditgate::id::SubjectKey;
 
-use crate::http::{Conn, Server, get};
+use crate::http::{Conn, Server, get, metric};
 use crate::util::{SAMPLE_TODAY as AT, import_sample, load_sample, tempdir};
 
 /// Every subject of the sample (and every linked person), each action in
@@ -71,7 +71,7 @@ fn check_over_http_answers_as_the_engine_for_every_sample_subject() {
             assert_eq!(&res.json(), want, "{key}");
             decisions.insert(want["decision"].as_str().unwrap().to_string());
         }
-        from_disk.push(metric(&mut conn, "creditgate_checks_from_disk_total"));
+        from_disk.push(metric(server.addr, "creditgate_checks_from_disk_total"));
     }
     assert!(from_disk[0] > 0.0, "a cold check went to a disk reader");
     assert_eq!(from_disk[1], from_disk[0], "a warm one did not");
@@ -98,19 +98,10 @@ fn a_warmed_server_answers_flagged_checks_from_memory() {
         restricted += usize::from(res.json()["decision"] != "allow");
     }
     assert!(restricted > 0);
-    assert_eq!(metric(&mut conn, "creditgate_checks_from_disk_total"), 0.0);
-}
-
-/// The value of an unlabelled series of `/metrics`.
-fn metric(conn: &mut Conn, name: &str) -> f64 {
-    let res = conn.get("/metrics");
-    assert_eq!(res.status, 200);
-    let text = String::from_utf8(res.body.clone()).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{name} is not in /metrics"))
-        .parse()
-        .unwrap()
+    assert_eq!(
+        metric(server.addr, "creditgate_checks_from_disk_total"),
+        0.0
+    );
 }
 
 #[test]

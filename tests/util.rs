@@ -121,3 +121,23 @@ pub fn import_sample(dir: &Path) -> (String, String) {
     assert!(out.status.success(), "{}", t.1);
     t
 }
+
+/// A small deterministic generator (xorshift) so failures reproduce.
+pub struct Rand(pub u64);
+
+impl Rand {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick(&mut self, s: &str) -> char {
+        s.chars().nth(self.below(s.chars().count())).unwrap()
+    }
+}
