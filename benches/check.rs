@@ -88,14 +88,16 @@ fn bench(c: &mut Criterion) {
     let engine = Engine::open(&dir, catalog.clone()).expect("store opens");
     let snapshot = engine.snapshot();
     eprintln!(
-        "store {}: opened with status index in {:.2} s; {} flagged subjects, index ≈ {:.1} MB ({:.1} bytes/flagged subject); known set {} subjects, {:.1} MB",
+        "store {}: opened with status index in {:.2} s; {} flagged subjects, index ≈ {:.1} MB ({:.1} bytes/flagged subject); known set {} subjects and {} aliases, {:.1} MB (name prints {:.1} MB)",
         dir.display(),
         started.elapsed().as_secs_f64(),
         snapshot.base_status().len(),
         snapshot.base_status().heap_bytes() as f64 / 1e6,
         snapshot.base_status().heap_bytes() as f64 / snapshot.base_status().len().max(1) as f64,
         snapshot.base_known().len(),
-        snapshot.base_known().heap_bytes() as f64 / 1e6
+        snapshot.base_known().aliases(),
+        snapshot.base_known().heap_bytes() as f64 / 1e6,
+        snapshot.base_known().print_bytes() as f64 / 1e6
     );
     let at: Date = "2026-11-25".parse().unwrap();
     let flight = catalog.action_by_code("flight").unwrap();
@@ -130,6 +132,11 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     known_clean.retain(|k| snapshot.lookup(*k).0.is_none());
     known_clean.truncate(4096);
+    // Their names, as an airline sends them with the id.
+    let names: Vec<String> = known_clean
+        .iter()
+        .map(|k| engine.store().subject(*k).unwrap().expect("a record").name)
+        .collect();
     let baseline: HashMap<SubjectKey, u8> = flagged.iter().map(|k| (*k, 1)).collect();
 
     let mut group = c.benchmark_group("check");
@@ -154,6 +161,24 @@ fn bench(c: &mut Criterion) {
             json.clear();
             engine
                 .check_json(known_clean[i], flight, at, None, Reach::Memory, &mut json)
+                .unwrap();
+            json.len()
+        })
+    });
+    // The same with the subject's name (`name_match` from the prints).
+    group.bench_function(BenchmarkId::new("known_clean_id_named_json", "store"), |b| {
+        b.iter(|| {
+            i = (i + 1) % known_clean.len();
+            json.clear();
+            engine
+                .check_json(
+                    known_clean[i],
+                    flight,
+                    at,
+                    Some(&names[i]),
+                    Reach::Memory,
+                    &mut json,
+                )
                 .unwrap();
             json.len()
         })

@@ -34,10 +34,10 @@ use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdi
 use crate::id::{IdReadings, SubjectKey};
 use crate::index::known::KnownSet;
 use crate::index::live::{Base, FOLD_AT, Reclaimer, Snapshot};
+use crate::index::prints::{self, NamePrints};
 use crate::index::status::StatusIndex;
 use crate::lifecycle::Transition;
 use crate::model::{Entry, EntryStatus, Note, PersonLink, Role, Subject};
-use crate::names;
 use crate::search::{Hit, NameIndex, SearchError, SearchQuery};
 use crate::store::{
     Applied, Change, Durability, Reach, Replace, Store, StoreError, WriteError, Written,
@@ -64,6 +64,38 @@ pub struct Engine {
     next_seq: tokio::sync::watch::Sender<u64>,
     /// Tells this engine's entries in [`CLEAN_TAILS`] from another's.
     serial: u64,
+    /// How the open went.
+    opened: Opened,
+}
+
+/// How long each step of [`Engine::open`] took, for the operator watching
+/// a start (`creditgate serve` prints it).
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// RocksDB opened.
+    pub store: std::time::Duration,
+    /// The status index built.
+    pub status: std::time::Duration,
+    /// The known set loaded or built (and then saved).
+    pub known: std::time::Duration,
+    /// Whether the known set was loaded from its saved file.
+    pub known_loaded: bool,
+    /// The name index opened.
+    pub names: std::time::Duration,
+}
+
+impl std::fmt::Display for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "store {:.2} s, status index {:.2} s, known set {} {:.2} s, names {:.2} s",
+            self.store.as_secs_f64(),
+            self.status.as_secs_f64(),
+            if self.known_loaded { "loaded" } else { "built" },
+            self.known.as_secs_f64(),
+            self.names.as_secs_f64()
+        )
+    }
 }
 
 /// How many clean-answer tails each thread keeps (an action, known or not,
@@ -393,21 +425,25 @@ pub struct HistoryOut {
 }
 
 /// The known set saved beside the store, if it was saved at the store's
-/// current write sequence; otherwise built from the subject keys and saved
-/// (best effort: a read-only directory only costs the next open a rebuild).
-fn known_set(store: &Store) -> Result<KnownSet, StoreError> {
+/// current write sequence (`true`); otherwise built from the subject
+/// records and saved (best effort: a read-only directory only costs the
+/// next open a rebuild).
+pub fn known_set(store: &Store) -> Result<(KnownSet, bool), StoreError> {
     let path = store.path().join(KNOWN_SET_FILE);
     let stamp = store.write_sequence();
     if let Some(set) = KnownSet::load(&path, stamp) {
-        return Ok(set);
+        return Ok((set, true));
     }
-    let mut keys = Vec::new();
-    store.for_each_subject_key(|k| keys.push(k))?;
-    let set = KnownSet::build(keys);
+    let mut records = Vec::new();
+    store.for_each_subject(|s| {
+        let prints = NamePrints::of(&s.name, s.aliases.iter().map(String::as_str));
+        records.push((s.id, prints));
+    })?;
+    let set = KnownSet::build(records);
     if let Err(e) = set.save(&path, stamp) {
         eprintln!("creditgate: cannot save {}: {e}", path.display());
     }
-    Ok(set)
+    Ok((set, false))
 }
 
 /// The known set's file in the store directory.
@@ -422,16 +458,27 @@ impl Engine {
     /// Opens the store at `path`, builds the status index and loads (or
     /// builds) the known set and the name index.
     pub fn open(path: &Path, catalog: Catalog) -> Result<Engine, StoreError> {
+        let started = std::time::Instant::now();
         let store = Store::open(path)?;
         let covers = store.next_change_seq();
+        let opened_store = started.elapsed();
         let status = StatusIndex::build(&store)?;
-        let mut known = known_set(&store)?;
+        let built_status = started.elapsed();
+        let (mut known, known_loaded) = known_set(&store)?;
         // One probe of the known set then also says whether to ask the
         // status index at all.
         for key in status.flagged_keys() {
             known.mark_flagged(key);
         }
+        let made_known = started.elapsed();
         let names = NameIndex::open(&store)?;
+        let opened = Opened {
+            store: opened_store,
+            status: built_status - opened_store,
+            known: made_known - built_status,
+            known_loaded,
+            names: started.elapsed() - made_known,
+        };
         static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Engine {
             names: ArcSwap::from_pointee(names),
@@ -444,7 +491,13 @@ impl Engine {
             publish: Mutex::new(()),
             folding: Arc::default(),
             next_seq: tokio::sync::watch::Sender::new(covers),
+            opened,
         })
+    }
+
+    /// How the open went.
+    pub fn opened(&self) -> &Opened {
+        &self.opened
     }
 
     /// The catalog in use.
@@ -491,10 +544,11 @@ impl Engine {
         (flags.is_some(), known)
     }
 
-    /// Hints that `key` is about to be checked: see [`KnownSet::prefetch`].
+    /// Hints that `key` is about to be checked (`name`: with a name): see
+    /// [`KnownSet::prefetch`].
     #[inline]
-    pub fn prefetch(&self, key: SubjectKey) {
-        self.live.load().prefetch(key);
+    pub fn prefetch(&self, key: SubjectKey, name: bool) {
+        self.live.load().prefetch(key, name);
     }
 
     /// The reading of `readings` the platform knows (the first when both or
@@ -520,25 +574,11 @@ impl Engine {
     }
 
     /// Whether `name` is the subject's current name or an alias
-    /// ([`names::matches`]), the record read within `reach`. A subject
-    /// without a record (as the index says) matches no name, and costs no
-    /// read.
-    pub fn name_matches(
-        &self,
-        key: SubjectKey,
-        name: &str,
-        reach: Reach,
-    ) -> Result<bool, StoreError> {
-        if !self.live.load().has_record(key) {
-            return Ok(false);
-        }
-        Ok(match self.store.subject_within(key, reach)? {
-            Some(s) => names::matches(
-                name,
-                std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)),
-            ),
-            None => false,
-        })
+    /// ([`crate::names::matches`]), from the prints of its names the snapshot
+    /// holds ([`crate::index::prints`]): no I/O. A subject without a
+    /// record matches no name.
+    pub fn name_matches(&self, key: SubjectKey, name: &str) -> bool {
+        self.live.load().has_name(key, prints::of_name(name))
     }
 
     /// Writes the check answer as JSON into `out`, the same document as
@@ -555,7 +595,7 @@ impl Engine {
         reach: Reach,
         out: &mut Vec<u8>,
     ) -> Result<Verdict, StoreError> {
-        let name_match = name.map(|n| self.name_matches(key, n, reach)).transpose()?;
+        let name_match = name.map(|n| self.name_matches(key, n));
         self.check_json_with(key, action, at, name_match, reach, out)
     }
 

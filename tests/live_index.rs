@@ -1,8 +1,9 @@
 //! The live indexes follow the writes exactly: after every write of a long
 //! random sequence (records with changing person links, new entries,
 //! entries moved to another subject by a replacement or a correction,
-//! status changes), what checks read from the current snapshot equals the
-//! index built afresh from the store.
+//! status changes, renames), what checks read from the current snapshot
+//! (the prints of the subjects' names included) equals the index built
+//! afresh from the store.
 
 use std::collections::HashSet;
 
@@ -10,6 +11,7 @@ use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 use creditgate::engine::Engine;
 use creditgate::id::{SubjectKey, build};
+use creditgate::index::prints::NamePrints;
 use creditgate::index::status::StatusIndex;
 use creditgate::lifecycle::Transition;
 use creditgate::model::{
@@ -45,9 +47,16 @@ fn org_record(rng: &mut Rng, i: usize, persons: usize) -> Subject {
             links.push(format!(r#"{{"id":"{}","role":"{role}"}}"#, person(p)));
         }
     }
+    // Renamed now and then, the former names kept as aliases or not.
+    let version = rng.below(3);
+    let aliases: Vec<String> = (0..version)
+        .filter(|_| rng.below(2) == 0)
+        .map(|v| format!(r#""江西测试{i}号{v}有限公司""#))
+        .collect();
     let line = format!(
-        r#"{{"id":"{}","kind":"org","name":"江西测试{i}有限公司","persons":[{}]}}"#,
+        r#"{{"id":"{}","kind":"org","name":"江西测试{i}号{version}有限公司","aliases":[{}],"persons":[{}]}}"#,
         org(i),
+        aliases.join(","),
         links.join(",")
     );
     parse_record::<SubjectRecord>(&line)
@@ -80,6 +89,7 @@ type Seen = (
     bool,
     Vec<String>,
     Vec<(SubjectKey, creditgate::model::Role)>,
+    NamePrints,
 );
 
 fn live(engine: &Engine, key: SubjectKey) -> Seen {
@@ -96,22 +106,27 @@ fn live(engine: &Engine, key: SubjectKey) -> Seen {
             .map(|s| s.to_string())
             .collect(),
         roles,
+        snapshot.name_prints(key),
     )
 }
 
 fn rebuilt(engine: &Engine, status: &StatusIndex, key: SubjectKey) -> Seen {
     let mut roles = status.org_roles(key).to_vec();
     roles.sort_unstable();
+    let record = engine.store().subject(key).unwrap();
     (
         status.get(key).is_some(),
         // Checks answer `known` for a record or entries of its own.
-        engine.store().subject(key).unwrap().is_some() || !status.entry_ids(key).is_empty(),
+        record.is_some() || !status.entry_ids(key).is_empty(),
         status
             .entry_ids(key)
             .iter()
             .map(|s| s.to_string())
             .collect(),
         roles,
+        record
+            .map(|s| NamePrints::of(&s.name, s.aliases.iter().map(String::as_str)))
+            .unwrap_or_default(),
     )
 }
 

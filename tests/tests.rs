@@ -10,6 +10,7 @@ mod ids_oracle;
 mod import;
 mod lifecycle;
 mod live_index;
+mod named;
 mod sample;
 mod screen;
 mod server;

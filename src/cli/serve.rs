@@ -114,6 +114,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
     let engine = Engine::open(&dir, catalog.clone())
         .with_context(|| format!("cannot open the store {}", dir.display()))?;
     let flagged = engine.snapshot().flagged();
+    eprintln!("creditgate: opened ({})", engine.opened());
     let defaults = ScreenLimits::default();
     let screen_limits = ScreenLimits {
         max_body_bytes: args.screen_max_mib.max(1) << 20,

@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::live::{LiveState, Snapshot};
+use super::prints::NamePrints;
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::{PersonLink, Role};
 use crate::store::{Indexed, Written};
@@ -36,6 +37,7 @@ struct Draft {
     known: bool,
     entry_ids: Vec<Box<str>>,
     org_roles: Vec<(SubjectKey, Role)>,
+    names: NamePrints,
 }
 
 /// An organization whose persons' roles may change: whether it had
@@ -68,6 +70,7 @@ impl<'w> Drafts<'_, 'w> {
             known: current.has_record(key),
             entry_ids: current.entry_ids(key).to_vec(),
             org_roles: current.org_roles(key).to_vec(),
+            names: current.name_prints(key),
         }
     }
 
@@ -115,8 +118,12 @@ pub fn next_states(current: &Snapshot, written: &Written) -> Vec<(SubjectKey, Ar
                 subject,
                 before,
                 after,
+                name,
+                aliases,
             } => {
-                drafts.get(*subject).known = true;
+                let draft = drafts.get(*subject);
+                draft.known = true;
+                draft.names = NamePrints::of(name, aliases.iter().map(String::as_str));
                 let listing = drafts.listing(*subject);
                 // Written twice in one call: the links before the first, after
                 // the last.
@@ -186,6 +193,7 @@ pub fn next_states(current: &Snapshot, written: &Written) -> Vec<(SubjectKey, Ar
                         known: draft.known,
                         entry_ids: draft.entry_ids.into(),
                         org_roles: draft.org_roles.into(),
+                        names: draft.names,
                     }),
                 )
             })

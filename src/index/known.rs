@@ -1,4 +1,5 @@
-//! Which subjects the platform has a record of, in 9 bytes per subject.
+//! Which subjects the platform has a record of, and the prints of their
+//! names: 15 bytes per subject and 12 per alias.
 //!
 //! `/v1/check` answers `known` for every id, and most ids asked about are
 //! known but clean. Answering that from RocksDB cost a point lookup (index
@@ -15,15 +16,22 @@
 //! clean-record benefit) on an id the platform does not have. Decisions never
 //! depend on it: restrictions come from entries, which the status index
 //! holds exactly.
+//!
+//! Beside the slots, a second table holds the [print](super::prints) of
+//! each subject's current name at the same position (4 bytes per slot, 5
+//! per subject), and [`AliasPrints`] the prints of aliases by the same
+//! hash: a check that carries a name compares prints and never reads the
+//! subject's record.
 
 use std::io::{Read, Write};
 use std::path::Path;
 
 use super::fmix64;
+use super::prints::{AliasPrints, NamePrints, PRINT_VERSION, Print};
 use crate::id::SubjectKey;
 
 /// First bytes of a saved set.
-const MAGIC: &[u8; 8] = b"CGKNOWN3";
+const MAGIC: &[u8; 8] = b"CGKNOWN4";
 
 /// Slot bit: the subject has a record.
 const KNOWN: u64 = 2;
@@ -54,6 +62,11 @@ pub struct KnownSet {
     /// [`stored`] hashes with their [`KNOWN`] and [`FLAGGED`] bits, at their
     /// probe positions; 0 marks an empty slot.
     slots: Vec<u64>,
+    /// The print of the current name of the subject in the same slot (0:
+    /// none, or an empty slot).
+    prints: Vec<Print>,
+    /// The prints of aliases, by stored hash.
+    aliases: AliasPrints,
     /// Slots with [`KNOWN`].
     len: usize,
     /// Slots in use (known or flagged).
@@ -70,23 +83,40 @@ fn hash(key: SubjectKey) -> u64 {
 }
 
 impl KnownSet {
-    /// Builds the set from every key (duplicates allowed).
-    pub fn build(keys: impl IntoIterator<Item = SubjectKey>) -> KnownSet {
-        let mut hashes: Vec<u64> = keys.into_iter().map(|k| stored(hash(k))).collect();
-        // Sorted, the inserts walk the table front to back (the home slot
-        // grows with the hash), which is far kinder to the cache.
-        hashes.sort_unstable();
-        hashes.dedup();
-        let mut set = KnownSet::with_size(hashes.len() + hashes.len() / 4);
-        for h in hashes {
-            set.insert(h, KNOWN);
+    /// Builds the set from every subject with a record and its names'
+    /// prints (a key given twice: the last prints win).
+    pub fn build(records: impl IntoIterator<Item = (SubjectKey, NamePrints)>) -> KnownSet {
+        let mut rows: Vec<(u64, Print)> = Vec::new();
+        let mut aliases = Vec::new();
+        for (key, prints) in records {
+            let h = stored(hash(key));
+            rows.push((h, prints.current));
+            aliases.extend(prints.aliases.iter().map(|&p| (h, p)));
         }
+        Self::from_rows(rows, AliasPrints::build(aliases))
+    }
+
+    /// The set of `rows` (stored hash, current name's print), any order.
+    fn from_rows(mut rows: Vec<(u64, Print)>, aliases: AliasPrints) -> KnownSet {
+        // Sorted, the inserts walk the table front to back (the home slot
+        // grows with the hash), which is far kinder to the cache. A stable
+        // sort keeps a repeated key's rows in order: the last one wins.
+        rows.sort_by_key(|&(h, _)| h);
+        let mut set = KnownSet::with_size(rows.len() + rows.len() / 4);
+        for (h, print) in rows {
+            let i = set.insert(h, KNOWN);
+            set.prints[i] = print;
+        }
+        set.aliases = aliases;
         set
     }
 
     fn with_size(size: usize) -> KnownSet {
+        let size = size.max(16);
         KnownSet {
-            slots: super::zeroed_table(size.max(16)),
+            slots: super::zeroed_table(size),
+            prints: super::zeroed_table(size),
+            aliases: AliasPrints::default(),
             len: 0,
             used: 0,
         }
@@ -111,8 +141,8 @@ impl KnownSet {
         }
     }
 
-    /// Adds `bits` to stored hash `h`, inserting it if absent.
-    fn insert(&mut self, h: u64, bits: u64) {
+    /// Adds `bits` to stored hash `h`, inserting it if absent; its slot.
+    fn insert(&mut self, h: u64, bits: u64) -> usize {
         // At most 90% full, so that probes stay short and always end.
         if (self.used + 1) * 10 > self.slots.len() * 9 {
             self.grow();
@@ -126,31 +156,52 @@ impl KnownSet {
             self.len += 1;
         }
         self.slots[i] = h | (old & BITS) | bits;
+        i
     }
 
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        *self = KnownSet::with_size(old.len() * 2);
-        for v in old.into_iter().filter(|&v| v != 0) {
-            self.insert(v & !BITS, v & BITS);
+        let old = std::mem::take(self);
+        *self = KnownSet::with_size(old.slots.len() * 2);
+        for (&v, &print) in old.slots.iter().zip(&old.prints).filter(|(v, _)| **v != 0) {
+            let i = self.insert(v & !BITS, v & BITS);
+            self.prints[i] = print;
         }
+        self.aliases = old.aliases;
     }
 
-    /// Adds `key` as a subject with a record.
-    pub fn mark_known(&mut self, key: SubjectKey) {
-        self.insert(stored(hash(key)), KNOWN);
-    }
-
-    /// A copy, for folding live writes into a new base off the request path
-    /// (the original keeps serving meanwhile).
-    pub fn copy(&self) -> KnownSet {
-        let mut slots = super::zeroed_table(self.slots.len());
-        slots.copy_from_slice(&self.slots);
-        KnownSet {
-            slots,
+    /// A copy with `records` (subjects with a record and their names'
+    /// prints) added or replacing what the set held of them: the fold of
+    /// live writes into a new base, done off the request path (the
+    /// original keeps serving meanwhile).
+    pub fn with_records<'a>(
+        &self,
+        records: impl IntoIterator<Item = (SubjectKey, &'a NamePrints)>,
+    ) -> KnownSet {
+        let mut set = KnownSet {
+            slots: super::zeroed_table(self.slots.len()),
+            prints: super::zeroed_table(self.prints.len()),
+            aliases: AliasPrints::default(),
             len: self.len,
             used: self.used,
+        };
+        set.slots.copy_from_slice(&self.slots);
+        set.prints.copy_from_slice(&self.prints);
+        let mut replaced = Vec::new();
+        let mut added = Vec::new();
+        for (key, prints) in records {
+            let h = stored(hash(key));
+            let i = set.insert(h, KNOWN);
+            set.prints[i] = prints.current;
+            replaced.push(h);
+            added.extend(prints.aliases.iter().map(|&p| (h, p)));
         }
+        replaced.sort_unstable();
+        set.aliases = if replaced.is_empty() {
+            self.aliases.clone()
+        } else {
+            self.aliases.with_changes(&replaced, added)
+        };
+        set
     }
 
     /// Marks `key` as possibly flagged (adding it if it has no record), so
@@ -176,25 +227,49 @@ impl KnownSet {
         }
     }
 
+    /// Whether `given` (a non-zero print) is the print of the current name
+    /// or of an alias of `key`, a subject with a record. No I/O: a probe,
+    /// the print beside it, and the alias table only when that differs.
+    pub fn has_name(&self, key: SubjectKey, given: Print) -> bool {
+        if self.slots.is_empty() || given == 0 {
+            return false;
+        }
+        let h = stored(hash(key));
+        let i = self.find(h);
+        self.slots[i] & KNOWN != 0
+            && (self.prints[i] == given || self.aliases.has(h, given))
+    }
+
+    /// The prints of `key`'s names (none when it has no record).
+    pub fn name_prints(&self, key: SubjectKey) -> NamePrints {
+        if self.slots.is_empty() {
+            return NamePrints::default();
+        }
+        let h = stored(hash(key));
+        let i = self.find(h);
+        if self.slots[i] & KNOWN == 0 {
+            return NamePrints::default();
+        }
+        NamePrints {
+            current: self.prints[i],
+            aliases: self.aliases.of(h).into(),
+        }
+    }
+
     /// Starts loading the cache line [`KnownSet::probe`] will read first for
     /// `key`, so that a caller with other work to do before the probe does it
     /// while the line (usually a miss: the table is far larger than the
-    /// caches) comes in from memory.
+    /// caches) comes in from memory. `name`: also the line of its print.
     #[inline]
-    pub fn prefetch(&self, key: SubjectKey) {
+    pub fn prefetch(&self, key: SubjectKey, name: bool) {
         if self.slots.is_empty() {
             return;
         }
-        let slot = &self.slots[self.home(stored(hash(key)))];
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint; it reads nothing into the program
-        // and cannot fault, and `slot` is a valid reference anyway.
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(slot).cast());
+        let i = self.home(stored(hash(key)));
+        prefetch_line(&self.slots[i]);
+        if name {
+            prefetch_line(&self.prints[i]);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
     }
 
     /// Whether `key` is in the set.
@@ -213,9 +288,20 @@ impl KnownSet {
         self.len == 0
     }
 
-    /// Heap bytes held.
+    /// Aliases held.
+    pub fn aliases(&self) -> usize {
+        self.aliases.len()
+    }
+
+    /// Heap bytes held: the slots, the current names' prints and the
+    /// alias table.
     pub fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * 8
+        self.slots.capacity() * 8 + self.prints.capacity() * 4 + self.aliases.heap_bytes()
+    }
+
+    /// Heap bytes of the name prints alone (current names and aliases).
+    pub fn print_bytes(&self) -> usize {
+        self.prints.capacity() * 4 + self.aliases.heap_bytes()
     }
 
     /// Saves the set to `path`, stamped with `stamp` (the store's write
@@ -230,60 +316,117 @@ impl KnownSet {
             ));
         }
         let tmp = path.with_extension("tmp");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         out.write_all(MAGIC)?;
+        out.write_all(&u64::from(PRINT_VERSION).to_le_bytes())?;
         out.write_all(&stamp.to_le_bytes())?;
         out.write_all(&(self.len as u64).to_le_bytes())?;
         out.write_all(&(self.slots.len() as u64).to_le_bytes())?;
+        out.write_all(&(self.aliases.len() as u64).to_le_bytes())?;
         for slot in &self.slots {
             out.write_all(&slot.to_le_bytes())?;
+        }
+        for print in &self.prints {
+            out.write_all(&print.to_le_bytes())?;
+        }
+        for (h, print) in self.aliases.rows_iter() {
+            out.write_all(&h.to_le_bytes())?;
+            out.write_all(&print.to_le_bytes())?;
         }
         out.into_inner()?.sync_all()?;
         std::fs::rename(&tmp, path)
     }
 
     /// Loads a set saved with `stamp`; `None` if the file is missing, from
-    /// another stamp, or not a consistent set (it is then rebuilt).
+    /// another stamp or print version, or not a consistent set (it is then
+    /// rebuilt).
     pub fn load(path: &Path, stamp: u64) -> Option<KnownSet> {
-        let mut input = std::io::BufReader::new(std::fs::File::open(path).ok()?);
-        let mut header = [0u8; 32];
+        let mut input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).ok()?);
+        let mut header = [0u8; 48];
         input.read_exact(&mut header).ok()?;
         let u64_at = |i: usize| u64::from_le_bytes(header[i..i + 8].try_into().expect("8 bytes"));
-        if &header[..8] != MAGIC || u64_at(8) != stamp {
+        if &header[..8] != MAGIC || u64_at(8) != u64::from(PRINT_VERSION) || u64_at(16) != stamp {
             return None;
         }
-        let (len, size) = (u64_at(16) as usize, u64_at(24) as usize);
-        if size < 16 || len > size || size > (1 << 40) {
+        let (len, size, aliases) = (
+            u64_at(24) as usize,
+            u64_at(32) as usize,
+            u64_at(40) as usize,
+        );
+        if size < 16 || len > size || size > (1 << 40) || aliases > (1 << 36) {
             return None;
         }
-        let mut slots = super::zeroed_table(size);
-        let mut bytes = vec![0u8; 1 << 20];
-        for chunk in slots.chunks_mut(bytes.len() / 8) {
-            let bytes = &mut bytes[..chunk.len() * 8];
-            input.read_exact(bytes).ok()?;
-            for (slot, b) in chunk.iter_mut().zip(bytes.chunks_exact(8)) {
-                *slot = u64::from_le_bytes(b.try_into().expect("8 bytes"));
-            }
+        let mut slots = super::zeroed_table::<u64>(size);
+        read_words(&mut input, &mut slots, u64::from_le_bytes)?;
+        let mut prints = super::zeroed_table::<Print>(size);
+        read_words(&mut input, &mut prints, u32::from_le_bytes)?;
+        let mut rows = Vec::with_capacity(aliases);
+        let mut row = [0u8; 12];
+        for _ in 0..aliases {
+            input.read_exact(&mut row).ok()?;
+            let h = u64::from_le_bytes(row[..8].try_into().expect("8 bytes"));
+            let p = u32::from_le_bytes(row[8..].try_into().expect("4 bytes"));
+            rows.push((h, p));
         }
-        if input.read(&mut [0u8; 1]).ok()? != 0 {
+        if input.read(&mut [0u8; 1]).ok()? != 0 || !rows.is_sorted() {
             return None;
         }
         let set = KnownSet {
             slots,
+            prints,
+            aliases: AliasPrints::build(rows),
             len,
             used: len,
         };
         // Every slot must hold a known, unmarked hash found from its home
-        // slot, and the count must match. Anything else is a damaged file.
+        // slot (an empty one no print), and the count must match. Anything
+        // else is a damaged file.
         let mut found = 0;
-        for &v in set.slots.iter().filter(|&&v| v != 0) {
+        for (&v, &print) in set.slots.iter().zip(&set.prints) {
+            if v == 0 {
+                if print != 0 {
+                    return None;
+                }
+                continue;
+            }
             if v & BITS != KNOWN || set.slots[set.find(v & !BITS)] != v {
                 return None;
             }
             found += 1;
         }
-        (found == len && len * 10 <= size * 9).then_some(set)
+        (found == len && len * 10 <= size * 9 && set.aliases.len() == aliases).then_some(set)
     }
+}
+
+/// Fills `words` from `input`, each read from its little-endian bytes.
+fn read_words<const N: usize, T>(
+    input: &mut impl Read,
+    words: &mut [T],
+    from_le: fn([u8; N]) -> T,
+) -> Option<()> {
+    let mut bytes = vec![0u8; 1 << 20];
+    for chunk in words.chunks_mut(bytes.len() / N) {
+        let bytes = &mut bytes[..chunk.len() * N];
+        input.read_exact(bytes).ok()?;
+        for (word, b) in chunk.iter_mut().zip(bytes.chunks_exact(N)) {
+            *word = from_le(b.try_into().expect("N bytes"));
+        }
+    }
+    Some(())
+}
+
+/// Hints the processor to load the cache line holding `value`.
+#[inline]
+fn prefetch_line<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it reads nothing into the program
+    // and cannot fault, and `value` is a valid reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(value).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use std::time::Duration;
 use crossbeam_channel::TryRecvError;
 
 use super::known::KnownSet;
+use super::prints::{NamePrints, Print};
 use super::status::{Flags, KeyMap, StatusIndex};
 use crate::id::SubjectKey;
 use crate::model::Role;
@@ -71,6 +72,8 @@ pub struct LiveState {
     pub entry_ids: Box<[Box<str>]>,
     /// Its roles in organizations that have entries.
     pub org_roles: Box<[(SubjectKey, Role)]>,
+    /// The prints of its names (none without a record).
+    pub names: NamePrints,
 }
 
 /// One generation of the indexes: a base and the subjects written since.
@@ -123,11 +126,12 @@ impl Snapshot {
     /// done without any lock), then [`Snapshot::rebased`] on whatever is
     /// current when it is done.
     pub fn fold(&self) -> Base {
-        let mut known = self.base.known.copy();
+        let mut known = self.base.known.with_records(
+            self.overlay()
+                .filter(|(_, s)| s.known)
+                .map(|(k, s)| (*k, &s.names)),
+        );
         for (key, state) in self.overlay() {
-            if state.known {
-                known.mark_known(*key);
-            }
             if !state.entry_ids.is_empty() || !state.org_roles.is_empty() {
                 known.mark_flagged(*key);
             }
@@ -206,6 +210,23 @@ impl Snapshot {
         }
     }
 
+    /// Whether `given`, a name's print, is the subject's current name or an
+    /// alias (false without a record). No I/O.
+    pub fn has_name(&self, key: SubjectKey, given: Print) -> bool {
+        match self.live(key) {
+            Some(s) => s.known && s.names.has(given),
+            None => self.base.known.has_name(key, given),
+        }
+    }
+
+    /// The prints of the subject's names.
+    pub fn name_prints(&self, key: SubjectKey) -> NamePrints {
+        match self.live(key) {
+            Some(s) => s.names.clone(),
+            None => self.base.known.name_prints(key),
+        }
+    }
+
     /// The ids of the subject's own entries.
     pub fn entry_ids(&self, key: SubjectKey) -> &[Box<str>] {
         match self.live(key) {
@@ -222,10 +243,10 @@ impl Snapshot {
         }
     }
 
-    /// Hints that `key` is about to be looked up.
+    /// Hints that `key` is about to be looked up (`name`: with a name).
     #[inline]
-    pub fn prefetch(&self, key: SubjectKey) {
-        self.base.known.prefetch(key);
+    pub fn prefetch(&self, key: SubjectKey, name: bool) {
+        self.base.known.prefetch(key, name);
     }
 
     /// The base's status index.
@@ -349,19 +370,29 @@ mod tests {
         let person = key("11010519491231002X");
         let base = Base {
             status: StatusIndex::default(),
-            known: KnownSet::build([org]),
+            known: KnownSet::build([(org, NamePrints::of("甲乙科技有限公司", ["甲乙厂"]))]),
         };
         let s0 = Snapshot::new(base);
+        let name = super::super::prints::of_name;
         assert_eq!(s0.lookup(org), (None, true));
         assert_eq!(s0.lookup(person), (None, false));
+        assert!(s0.has_name(org, name("甲乙科技有限公司")));
+        assert!(s0.has_name(org, name("甲乙厂")));
+        assert!(!s0.has_name(person, name("甲乙厂")));
+        // Listed and renamed; the old name kept as an alias.
         let s1 = s0.with([(
             org,
             Arc::new(LiveState {
                 known: true,
                 entry_ids: vec!["E1".into()].into(),
                 org_roles: Box::default(),
+                names: NamePrints::of("丙丁科技有限公司", ["甲乙科技有限公司"]),
             }),
         )]);
+        assert!(s1.has_name(org, name("丙丁科技有限公司")));
+        assert!(s1.has_name(org, name("甲乙科技有限公司")));
+        assert!(!s1.has_name(org, name("甲乙厂")), "an alias dropped");
+        assert!(s0.has_name(org, name("甲乙厂")), "the older generation unchanged");
         assert_eq!(s1.lookup(org), (Flags::of(true, false), true));
         assert_eq!(s1.flagged(), 1);
         let s2 = s1.with([(
@@ -370,6 +401,7 @@ mod tests {
                 known: true,
                 entry_ids: Box::default(),
                 org_roles: vec![(org, Role::LegalRep)].into(),
+                names: NamePrints::default(),
             }),
         )]);
         // Fold s1 while s2 is current: the person, written after, stays in
@@ -380,6 +412,11 @@ mod tests {
         assert_eq!(folded.entry_ids(org).len(), 1);
         assert_eq!(folded.lookup(person), (Flags::of(false, true), true));
         assert_eq!((folded.flagged(), folded.known()), (2, 2));
+        // The names folded with the organization.
+        assert!(folded.has_name(org, name("丙丁科技有限公司")));
+        assert!(folded.has_name(org, name("甲乙科技有限公司")));
+        assert!(!folded.has_name(org, name("甲乙厂")));
+        assert_eq!(folded.base_known().aliases(), 1);
     }
 
     #[test]
@@ -446,6 +483,7 @@ mod tests {
                 known: true,
                 entry_ids: vec![format!("E{i}").into()].into(),
                 org_roles: Box::default(),
+                names: NamePrints::default(),
             };
             s = s.with([(*k, Arc::new(state))]);
             assert!(s.recent.len() <= RECENT_AT);

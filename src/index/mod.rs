@@ -3,6 +3,7 @@
 pub mod follow;
 pub mod known;
 pub mod live;
+pub mod prints;
 pub mod status;
 
 /// A zeroed table of `len` slots for an index probed at random.
@@ -13,15 +14,33 @@ pub mod status;
 /// is given before any page is touched, so faults bring in huge pages from
 /// the start. (Elsewhere, or when the kernel declines, it is an ordinary
 /// table.)
-pub(crate) fn zeroed_table(len: usize) -> Vec<u64> {
-    let table = vec![0u64; len];
+pub(crate) fn zeroed_table<T: Word>(len: usize) -> Vec<T> {
+    let table = T::zeroed(len);
     #[cfg(target_os = "linux")]
     advise_huge_pages(&table);
     table
 }
 
+/// The integer types an index table holds: `vec![0; len]` of them is one
+/// zeroed allocation (pages the kernel maps on first touch), not a fill.
+pub(crate) trait Word: Copy {
+    fn zeroed(len: usize) -> Vec<Self>;
+}
+
+impl Word for u64 {
+    fn zeroed(len: usize) -> Vec<u64> {
+        vec![0; len]
+    }
+}
+
+impl Word for u32 {
+    fn zeroed(len: usize) -> Vec<u32> {
+        vec![0; len]
+    }
+}
+
 #[cfg(target_os = "linux")]
-fn advise_huge_pages(table: &[u64]) {
+fn advise_huge_pages<T>(table: &[T]) {
     const HUGE: usize = 2 << 20;
     let start = table.as_ptr() as usize;
     let end = start + std::mem::size_of_val(table);

@@ -340,12 +340,12 @@ impl Api {
         let readings = SubjectKey::parse_readings_at(id, today)
             .map_err(|e| Refusal::bad("invalid_id", format!("parameter \"id\": {e}")))?;
         let key = self.engine.pick_reading(readings);
-        // The probe's memory read overlaps the parsing of the other parameters.
-        self.engine.prefetch(key);
+        let name = q.get("name");
+        // The probe's memory reads overlap the parsing of the other parameters.
+        self.engine.prefetch(key, name.is_some());
         let action = self.action(required(q, "action")?)?;
         caller.may_ask(&self.engine.catalog().action(action).code)?;
         let at = date_param(q, today)?;
-        let name = q.get("name");
         let mut body = Vec::with_capacity(1024);
         match self
             .engine

@@ -396,7 +396,7 @@ impl Metrics {
             (
                 "creditgate_known_set_bytes",
                 "gauge",
-                "Heap bytes of the known set.",
+                "Heap bytes of the known set, its name prints included.",
                 engine.known_set_bytes as f64,
             ),
             (

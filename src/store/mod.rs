@@ -453,7 +453,7 @@ pub enum Indexed {
         from: Option<SubjectKey>,
     },
     /// `subject`'s record was written: its person links before (empty for
-    /// a new record) and after.
+    /// a new record) and after, and its names now.
     Record {
         /// The subject.
         subject: SubjectKey,
@@ -461,6 +461,10 @@ pub enum Indexed {
         before: Vec<PersonLink>,
         /// Its links now.
         after: Vec<PersonLink>,
+        /// Its current name now.
+        name: String,
+        /// Its aliases now.
+        aliases: Vec<String>,
     },
 }
 
@@ -1323,6 +1327,8 @@ impl Store {
                 subject: subject.id,
                 before,
                 after: subject.persons.clone(),
+                name: subject.name.clone(),
+                aliases: subject.aliases.clone(),
             });
             batch.put(CF_SUBJECTS, key, &encoded);
             written.changes.push(self.log(
