@@ -166,23 +166,26 @@ fn bench(c: &mut Criterion) {
         })
     });
     // The same with the subject's name (`name_match` from the prints).
-    group.bench_function(BenchmarkId::new("known_clean_id_named_json", "store"), |b| {
-        b.iter(|| {
-            i = (i + 1) % known_clean.len();
-            json.clear();
-            engine
-                .check_json(
-                    known_clean[i],
-                    flight,
-                    at,
-                    Some(&names[i]),
-                    Reach::Memory,
-                    &mut json,
-                )
-                .unwrap();
-            json.len()
-        })
-    });
+    group.bench_function(
+        BenchmarkId::new("known_clean_id_named_json", "store"),
+        |b| {
+            b.iter(|| {
+                i = (i + 1) % known_clean.len();
+                json.clear();
+                engine
+                    .check_json(
+                        known_clean[i],
+                        flight,
+                        at,
+                        Some(&names[i]),
+                        Reach::Memory,
+                        &mut json,
+                    )
+                    .unwrap();
+                json.len()
+            })
+        },
+    );
     group.bench_function(BenchmarkId::new("flagged_id_full_reasons", "store"), |b| {
         b.iter(|| {
             i = (i + 1) % flagged.len();

@@ -54,7 +54,10 @@ fn every_sample_name_and_alias_is_matched_from_memory() {
     let server = Server::start(tmp.path(), &["--data", "store", "--no-warm"]);
     let mut conn = Conn::open(server.addr);
     // Clean subjects first, so that the disk counter speaks of them alone.
-    let mut ordered: Vec<&Subject> = subjects.iter().filter(|s| !flagged.contains(&s.id)).collect();
+    let mut ordered: Vec<&Subject> = subjects
+        .iter()
+        .filter(|s| !flagged.contains(&s.id))
+        .collect();
     let clean = ordered.len();
     ordered.extend(subjects.iter().filter(|s| flagged.contains(&s.id)));
     let (mut matched, mut refused, mut aliases) = (0, 0, 0);
@@ -92,7 +95,10 @@ fn every_sample_name_and_alias_is_matched_from_memory() {
         false
     );
     // A name that normalizes to nothing matches nothing, even an empty one.
-    assert_eq!(name_match(&mut conn, &subjects[0].id.to_string(), " ·"), false);
+    assert_eq!(
+        name_match(&mut conn, &subjects[0].id.to_string(), " ·"),
+        false
+    );
 }
 
 /// An organization the sample does not have.
@@ -124,13 +130,23 @@ fn renames_and_aliases_written_live_are_matched_at_once_and_after_restarts() {
     let (subjects, _) = load_sample();
     let imported = subjects
         .iter()
-        .find(|s| !s.aliases.is_empty() && s.persons.is_empty())
-        .expect("an organization with an alias");
+        .find(|s| s.aliases.len() > 1)
+        .expect("an organization with aliases");
+    // Rewritten with its persons, so that only its names change.
+    let persons: Vec<Value> = imported
+        .persons
+        .iter()
+        .map(|l| json!({"id": l.person.to_string(), "role": l.role.as_str()}))
+        .collect();
     let imported_id = imported.id.to_string();
     let server = Server::start(tmp.path(), &["--data", "store", "--today", AT]);
     let addr = server.addr;
 
-    let names = ["赣江测绘科技有限公司", "赣江测量所", "洪城勘察设计院有限公司"];
+    let names = [
+        "赣江测绘科技有限公司",
+        "赣江测量所",
+        "洪城勘察设计院有限公司",
+    ];
     assert_eq!(answers(addr, ORG, &names), [false, false, false]);
     put_subject(addr, ORG, &json!({"kind": "org", "name": names[0]}));
     assert_eq!(answers(addr, ORG, &names), [true, false, false]);
@@ -157,7 +173,7 @@ fn renames_and_aliases_written_live_are_matched_at_once_and_after_restarts() {
     put_subject(
         addr,
         &imported_id,
-        &json!({"kind": "org", "name": renamed, "aliases": [old[0]]}),
+        &json!({"kind": "org", "name": renamed, "aliases": [old[0]], "persons": persons}),
     );
     let mut asked = old.clone();
     asked.push(renamed);

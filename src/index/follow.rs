@@ -2,11 +2,12 @@
 //! changed, worked out from the current snapshot and the write's own
 //! account of what it did ([`Indexed`]), not by reading the store again.
 //!
-//! A subject's state is whether it has a record, its own entry ids, and its
-//! roles in organizations that have entries. A write changes them in only
-//! three ways: a new entry (or one a correction moved) gives its subject an
-//! id, and may take one from the subject it left; a record makes its subject
-//! known and replaces its person links; and an organization that gains its
+//! A subject's state is whether it has a record, the prints of its names,
+//! its own entry ids, and its roles in organizations that have entries. A
+//! write changes them in only three ways: a new entry (or one a correction
+//! moved) gives its subject an id, and may take one from the subject it
+//! left; a record makes its subject known, replaces its names' prints
+//! (a rename, new aliases) and its person links; and an organization that gains its
 //! first entry, or loses its last, adds or withdraws its persons' roles.
 //! Status changes (objection, repair, revocation, expiry) change none of
 //! this: a check reads an entry's status from the store. Re-reading the

@@ -392,7 +392,10 @@ mod tests {
         assert!(s1.has_name(org, name("丙丁科技有限公司")));
         assert!(s1.has_name(org, name("甲乙科技有限公司")));
         assert!(!s1.has_name(org, name("甲乙厂")), "an alias dropped");
-        assert!(s0.has_name(org, name("甲乙厂")), "the older generation unchanged");
+        assert!(
+            s0.has_name(org, name("甲乙厂")),
+            "the older generation unchanged"
+        );
         assert_eq!(s1.lookup(org), (Flags::of(true, false), true));
         assert_eq!(s1.flagged(), 1);
         let s2 = s1.with([(
