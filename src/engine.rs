@@ -74,8 +74,10 @@ pub struct Engine {
 pub struct Opened {
     /// RocksDB opened.
     pub store: std::time::Duration,
-    /// The status index built.
+    /// The status index loaded or built (and then saved).
     pub status: std::time::Duration,
+    /// Whether the status index was loaded from its saved file.
+    pub status_loaded: bool,
     /// The known set loaded or built (and then saved).
     pub known: std::time::Duration,
     /// Whether the known set was loaded from its saved file.
@@ -88,8 +90,13 @@ impl std::fmt::Display for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "store {:.2} s, status index {:.2} s, known set {} {:.2} s, names {:.2} s",
+            "store {:.2} s, status index {} {:.2} s, known set {} {:.2} s, names {:.2} s",
             self.store.as_secs_f64(),
+            if self.status_loaded {
+                "loaded"
+            } else {
+                "built"
+            },
             self.status.as_secs_f64(),
             if self.known_loaded { "loaded" } else { "built" },
             self.known.as_secs_f64(),
@@ -449,6 +456,25 @@ pub fn known_set(store: &Store) -> Result<(KnownSet, bool), StoreError> {
 /// The known set's file in the store directory.
 pub const KNOWN_SET_FILE: &str = "known-set.idx";
 
+/// The status index's file in the store directory.
+pub const STATUS_FILE: &str = "status.idx";
+
+/// The status index saved beside the store at its current write sequence
+/// (`true`), or built from the store and saved (best effort, as the known
+/// set).
+pub fn status_index(store: &Store) -> Result<(StatusIndex, bool), StoreError> {
+    let path = store.path().join(STATUS_FILE);
+    let stamp = store.write_sequence();
+    if let Some(index) = StatusIndex::load(&path, stamp) {
+        return Ok((index, true));
+    }
+    let index = StatusIndex::build(store)?;
+    if let Err(e) = index.save(&path, stamp) {
+        eprintln!("creditgate: cannot save {}: {e}", path.display());
+    }
+    Ok((index, false))
+}
+
 /// Serialises an answer into `out`.
 fn write_answer(out: &mut Vec<u8>, answer: &CheckAnswer) {
     serde_json::to_writer(out, answer).expect("serialising plain fields into a Vec cannot fail");
@@ -462,7 +488,7 @@ impl Engine {
         let store = Store::open(path)?;
         let covers = store.next_change_seq();
         let opened_store = started.elapsed();
-        let status = StatusIndex::build(&store)?;
+        let (status, status_loaded) = status_index(&store)?;
         let built_status = started.elapsed();
         let (mut known, known_loaded) = known_set(&store)?;
         // One probe of the known set then also says whether to ask the
@@ -475,6 +501,7 @@ impl Engine {
         let opened = Opened {
             store: opened_store,
             status: built_status - opened_store,
+            status_loaded,
             known: made_known - built_status,
             known_loaded,
             names: started.elapsed() - made_known,

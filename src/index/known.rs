@@ -23,11 +23,11 @@
 //! hash: a check that carries a name compares prints and never reads the
 //! subject's record.
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use super::fmix64;
 use super::prints::{AliasPrints, NamePrints, PRINT_VERSION, Print};
+use super::saved::{SavedReader, SavedWriter};
 use crate::id::SubjectKey;
 
 /// First bytes of a saved set.
@@ -311,7 +311,7 @@ impl KnownSet {
     }
 
     /// Saves the set to `path`, stamped with `stamp` (the store's write
-    /// sequence), through a temporary file renamed into place.
+    /// sequence; [`super::saved`]).
     /// Only the known subjects are saved: call it before
     /// [`KnownSet::mark_flagged`], which is derived from the status index.
     pub fn save(&self, path: &Path, stamp: u64) -> std::io::Result<()> {
@@ -321,75 +321,59 @@ impl KnownSet {
                 "the known set holds flagged marks; save it before marking",
             ));
         }
-        let tmp = path.with_extension("tmp");
-        let mut out = Summed {
-            inner: std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?),
-            sum: Sum::default(),
-        };
-        out.write_all(MAGIC)?;
-        out.write_all(&u64::from(PRINT_VERSION).to_le_bytes())?;
-        out.write_all(&stamp.to_le_bytes())?;
-        out.write_all(&(self.len as u64).to_le_bytes())?;
-        out.write_all(&(self.slots.len() as u64).to_le_bytes())?;
-        out.write_all(&(self.aliases.len() as u64).to_le_bytes())?;
-        for slot in &self.slots {
-            out.write_all(&slot.to_le_bytes())?;
+        let mut out = SavedWriter::create(path, MAGIC, stamp)?;
+        out.u64(u64::from(PRINT_VERSION))?;
+        out.u64(self.len as u64)?;
+        out.u64(self.slots.len() as u64)?;
+        out.u64(self.aliases.len() as u64)?;
+        let mut block = Vec::with_capacity(1 << 20);
+        for chunk in self.slots.chunks(1 << 17) {
+            block.clear();
+            block.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+            out.put(&block)?;
         }
-        for print in &self.prints {
-            out.write_all(&print.to_le_bytes())?;
+        for chunk in self.prints.chunks(1 << 18) {
+            block.clear();
+            block.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+            out.put(&block)?;
         }
         for (h, print) in self.aliases.rows_iter() {
-            out.write_all(&h.to_le_bytes())?;
-            out.write_all(&print.to_le_bytes())?;
+            out.put(&h.to_le_bytes())?;
+            out.put(&print.to_le_bytes())?;
         }
-        let sum = out.sum.value();
-        let mut out = out.inner;
-        out.write_all(&sum.to_le_bytes())?;
-        out.into_inner()?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        out.finish()
     }
 
     /// Loads a set saved with `stamp`; `None` if the file is missing, from
     /// another stamp or print version, or not a consistent set (it is then
     /// rebuilt).
     pub fn load(path: &Path, stamp: u64) -> Option<KnownSet> {
-        let mut input = Summed {
-            inner: std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).ok()?),
-            sum: Sum::default(),
-        };
-        let mut header = [0u8; 48];
-        input.read_exact(&mut header).ok()?;
-        let u64_at = |i: usize| u64::from_le_bytes(header[i..i + 8].try_into().expect("8 bytes"));
-        if &header[..8] != MAGIC || u64_at(8) != u64::from(PRINT_VERSION) || u64_at(16) != stamp {
+        let mut input = SavedReader::open(path, MAGIC, stamp)?;
+        if input.u64()? != u64::from(PRINT_VERSION) {
             return None;
         }
         let (len, size, aliases) = (
-            u64_at(24) as usize,
-            u64_at(32) as usize,
-            u64_at(40) as usize,
+            input.u64()? as usize,
+            input.u64()? as usize,
+            input.u64()? as usize,
         );
         if size < 16 || len > size || size > (1 << 40) || aliases > (1 << 36) {
             return None;
         }
         let mut slots = super::zeroed_table::<u64>(size);
-        read_words(&mut input, &mut slots, u64::from_le_bytes)?;
+        input.words(&mut slots, u64::from_le_bytes)?;
         let mut prints = super::zeroed_table::<Print>(size);
-        read_words(&mut input, &mut prints, u32::from_le_bytes)?;
+        input.words(&mut prints, u32::from_le_bytes)?;
         let mut rows = Vec::with_capacity(aliases);
         let mut row = [0u8; 12];
         for _ in 0..aliases {
-            input.read_exact(&mut row).ok()?;
+            input.take(&mut row)?;
             let h = u64::from_le_bytes(row[..8].try_into().expect("8 bytes"));
             let p = u32::from_le_bytes(row[8..].try_into().expect("4 bytes"));
             rows.push((h, p));
         }
-        let sum = input.sum.value();
-        let mut stored_sum = [0u8; 8];
-        input.inner.read_exact(&mut stored_sum).ok()?;
-        if u64::from_le_bytes(stored_sum) != sum
-            || input.inner.read(&mut [0u8; 1]).ok()? != 0
-            || !rows.is_sorted()
-        {
+        input.finish()?;
+        if !rows.is_sorted() {
             return None;
         }
         let set = KnownSet {
@@ -417,95 +401,6 @@ impl KnownSet {
         }
         (found == len && len * 10 <= size * 9 && set.aliases.len() == aliases).then_some(set)
     }
-}
-
-/// A running checksum of the bytes of a saved set: the slots check
-/// themselves (each must be found from its home), the prints do not, and
-/// a damaged print would turn a right name into a mismatch.
-/// It takes 8 bytes at a time: a set of 10^8 subjects is 1.5 GB.
-#[derive(Default)]
-struct Sum {
-    h: u64,
-    /// Bytes of an unfinished word.
-    pending: [u8; 8],
-    filled: usize,
-}
-
-impl Sum {
-    fn word(&mut self, w: u64) {
-        self.h = (self.h ^ w)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(31);
-    }
-
-    fn add(&mut self, mut bytes: &[u8]) {
-        while self.filled > 0 && !bytes.is_empty() {
-            self.pending[self.filled] = bytes[0];
-            self.filled += 1;
-            bytes = &bytes[1..];
-            if self.filled == 8 {
-                self.word(u64::from_le_bytes(self.pending));
-                self.filled = 0;
-            }
-        }
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.word(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        for &b in words.remainder() {
-            self.pending[self.filled] = b;
-            self.filled += 1;
-        }
-    }
-
-    fn value(&self) -> u64 {
-        let mut tail = [0u8; 8];
-        tail[..self.filled].copy_from_slice(&self.pending[..self.filled]);
-        fmix64(self.h ^ fmix64(u64::from_le_bytes(tail) ^ self.filled as u64))
-    }
-}
-
-/// A reader or writer that sums what passes through it.
-struct Summed<T> {
-    inner: T,
-    sum: Sum,
-}
-
-impl<W: Write> Write for Summed<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.sum.add(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl<R: Read> Read for Summed<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.sum.add(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// Fills `words` from `input`, each read from its little-endian bytes.
-fn read_words<const N: usize, T>(
-    input: &mut impl Read,
-    words: &mut [T],
-    from_le: fn([u8; N]) -> T,
-) -> Option<()> {
-    let mut bytes = vec![0u8; 1 << 20];
-    for chunk in words.chunks_mut(bytes.len() / N) {
-        let bytes = &mut bytes[..chunk.len() * N];
-        input.read_exact(bytes).ok()?;
-        for (word, b) in chunk.iter_mut().zip(bytes.chunks_exact(N)) {
-            *word = from_le(b.try_into().expect("N bytes"));
-        }
-    }
-    Some(())
 }
 
 /// Hints the processor to load the cache line holding `value`.

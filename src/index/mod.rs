@@ -4,6 +4,7 @@ pub mod follow;
 pub mod known;
 pub mod live;
 pub mod prints;
+mod saved;
 pub mod status;
 
 /// A zeroed table of `len` slots for an index probed at random.

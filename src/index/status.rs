@@ -14,11 +14,16 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::path::Path;
 
 use super::fmix64;
+use super::saved::{SavedReader, SavedWriter};
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::Role;
 use crate::store::{Store, StoreError};
+
+/// First bytes of a saved index.
+const MAGIC: &[u8; 8] = b"CGSTATS1";
 
 /// Why a subject is flagged.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -202,6 +207,90 @@ impl StatusIndex {
         self.entry_ids.is_empty() && self.org_roles.is_empty()
     }
 
+    /// Saves the index to `path`, stamped with `stamp` (the store's write
+    /// sequence; [`super::saved`]).
+    pub fn save(&self, path: &Path, stamp: u64) -> std::io::Result<()> {
+        let mut out = SavedWriter::create(path, MAGIC, stamp)?;
+        out.u64(self.entry_ids.len() as u64)?;
+        for (key, ids) in &self.entry_ids {
+            out.put(&key.to_bytes())?;
+            out.put(&(ids.len() as u32).to_le_bytes())?;
+            for id in ids.iter() {
+                let len = u16::try_from(id.len()).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "an entry id over 64 KiB")
+                })?;
+                out.put(&len.to_le_bytes())?;
+                out.put(id.as_bytes())?;
+            }
+        }
+        out.u64(self.org_roles.len() as u64)?;
+        for (key, roles) in &self.org_roles {
+            out.put(&key.to_bytes())?;
+            out.put(&(roles.len() as u32).to_le_bytes())?;
+            for (org, role) in roles.iter() {
+                out.put(&org.to_bytes())?;
+                out.put(&[*role as u8])?;
+            }
+        }
+        out.finish()
+    }
+
+    /// Loads an index saved with `stamp`; `None` if the file is missing,
+    /// from another stamp, or damaged (it is then rebuilt).
+    pub fn load(path: &Path, stamp: u64) -> Option<StatusIndex> {
+        let mut input = SavedReader::open(path, MAGIC, stamp)?;
+        let mut key = [0u8; 12];
+        let mut count = [0u8; 4];
+        let mut key_at = |input: &mut SavedReader| -> Option<SubjectKey> {
+            input.take(&mut key)?;
+            SubjectKey::from_bytes(&key)
+        };
+        let mut count_at = |input: &mut SavedReader| -> Option<usize> {
+            input.take(&mut count)?;
+            Some(u32::from_le_bytes(count) as usize)
+        };
+        let listed = input.u64()? as usize;
+        let mut entry_ids = KeyMap::default();
+        entry_ids.try_reserve(listed).ok()?;
+        let mut text = Vec::new();
+        for _ in 0..listed {
+            let subject = key_at(&mut input)?;
+            let n = count_at(&mut input)?;
+            let mut ids = Vec::with_capacity(n.min(1 << 16));
+            for _ in 0..n {
+                let mut len = [0u8; 2];
+                input.take(&mut len)?;
+                text.resize(u16::from_le_bytes(len) as usize, 0);
+                input.take(&mut text)?;
+                ids.push(Box::<str>::from(std::str::from_utf8(&text).ok()?));
+            }
+            entry_ids.insert(subject, ids.into_boxed_slice());
+        }
+        let persons = input.u64()? as usize;
+        let mut org_roles = KeyMap::default();
+        org_roles.try_reserve(persons).ok()?;
+        for _ in 0..persons {
+            let person = key_at(&mut input)?;
+            let n = count_at(&mut input)?;
+            let mut roles = Vec::with_capacity(n.min(1 << 16));
+            for _ in 0..n {
+                let org = key_at(&mut input)?;
+                let mut role = [0u8; 1];
+                input.take(&mut role)?;
+                roles.push((org, *Role::ALL.get(role[0] as usize)?));
+            }
+            org_roles.insert(person, roles.into_boxed_slice());
+        }
+        input.finish()?;
+        let mut index = StatusIndex {
+            entry_ids,
+            org_roles,
+            flagged: 0,
+        };
+        index.flagged = index.flagged_keys().count();
+        Some(index)
+    }
+
     /// Approximate heap bytes held: table slots and control bytes, and the
     /// entry-id and role lists.
     pub fn heap_bytes(&self) -> usize {
@@ -220,5 +309,44 @@ impl StatusIndex {
             .map(|r| std::mem::size_of_val::<[(SubjectKey, Role)]>(r))
             .sum();
         table(&self.entry_ids) + table(&self.org_roles) + ids + roles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> SubjectKey {
+        SubjectKey::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_saved_index_loads_as_it_was_and_only_with_its_stamp() {
+        let org = key("91360100705500005G");
+        let person = key("11010519491231002X");
+        let listed_person = key("36102519400601500X");
+        let ids: Vec<Box<str>> = vec!["JXFY-2022-1".into(), "JXFY-2023-法院-2".into()];
+        let one: Vec<Box<str>> = vec!["E1".into()];
+        let roles = [(org, Role::LegalRep), (org, Role::DirectResponsible)];
+        let index = StatusIndex::default().with_changes([
+            (org, &ids[..], &[][..]),
+            (person, &[][..], &roles[..]),
+            (listed_person, &one[..], &roles[..1]),
+        ]);
+        assert_eq!(index.len(), 3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("status.idx");
+        index.save(&path, 9).unwrap();
+        let loaded = StatusIndex::load(&path, 9).expect("same stamp");
+        assert_eq!(loaded.len(), 3);
+        for k in [org, person, listed_person] {
+            assert_eq!(loaded.get(k), index.get(k));
+            assert_eq!(loaded.entry_ids(k), index.entry_ids(k));
+            assert_eq!(loaded.org_roles(k), index.org_roles(k));
+        }
+        assert!(StatusIndex::load(&path, 10).is_none());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
+        assert!(StatusIndex::load(&path, 9).is_none());
     }
 }
