@@ -32,7 +32,7 @@ use crate::catalog::{ActionId, Catalog};
 use crate::date::Date;
 use crate::decide::{BenefitSource, Decision, OrgRole, Reason, SubjectView, Verdict, decide};
 use crate::id::{IdReadings, SubjectKey};
-use crate::index::known::KnownSet;
+use crate::index::known::{KnownSet, KnownSetBuilder};
 use crate::index::live::{Base, FOLD_AT, Reclaimer, Snapshot};
 use crate::index::prints::{self, NamePrints};
 use crate::index::status::StatusIndex;
@@ -441,12 +441,17 @@ pub fn known_set(store: &Store) -> Result<(KnownSet, bool), StoreError> {
     if let Some(set) = KnownSet::load(&path, stamp) {
         return Ok((set, true));
     }
-    let mut records = Vec::new();
+    // Sized from RocksDB's estimate, a little over: growing a list of 10^8
+    // rows copies it while both copies are held.
+    let estimate = store.estimated_subjects();
+    let mut builder = KnownSetBuilder::with_capacity(estimate + estimate / 50);
     store.for_each_subject(|s| {
-        let prints = NamePrints::of(&s.name, s.aliases.iter().map(String::as_str));
-        records.push((s.id, prints));
+        builder.add(
+            s.id,
+            &NamePrints::of(&s.name, s.aliases.iter().map(String::as_str)),
+        );
     })?;
-    let set = KnownSet::build(records);
+    let set = builder.finish();
     if let Err(e) = set.save(&path, stamp) {
         eprintln!("creditgate: cannot save {}: {e}", path.display());
     }

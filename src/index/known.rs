@@ -73,6 +73,38 @@ pub struct KnownSet {
     used: usize,
 }
 
+/// Collects subjects for [`KnownSet::build`] in 12 bytes each (16 with
+/// alignment) and 12 per alias: at 10^8 subjects, a list of the records'
+/// keys and prints as they were scanned took 4.8 GB.
+#[derive(Default)]
+pub struct KnownSetBuilder {
+    rows: Vec<(u64, Print)>,
+    aliases: Vec<(u64, Print)>,
+}
+
+impl KnownSetBuilder {
+    /// A builder with room for `subjects` (an estimate: more may be added).
+    pub fn with_capacity(subjects: usize) -> KnownSetBuilder {
+        KnownSetBuilder {
+            rows: Vec::with_capacity(subjects),
+            aliases: Vec::new(),
+        }
+    }
+
+    /// Adds a subject with a record and the prints of its names.
+    pub fn add(&mut self, key: SubjectKey, prints: &NamePrints) {
+        let h = stored(hash(key));
+        self.rows.push((h, prints.current));
+        self.aliases.extend(prints.aliases.iter().map(|&p| (h, p)));
+    }
+
+    /// The set of everything added (a key added twice keeps the prints of
+    /// one of them).
+    pub fn finish(self) -> KnownSet {
+        KnownSet::from_rows(self.rows, AliasPrints::build(self.aliases))
+    }
+}
+
 /// The 64-bit hash of a key.
 #[inline]
 fn hash(key: SubjectKey) -> u64 {
@@ -84,24 +116,21 @@ fn hash(key: SubjectKey) -> u64 {
 
 impl KnownSet {
     /// Builds the set from every subject with a record and its names'
-    /// prints (a key given twice: the last prints win).
+    /// prints (a key given twice keeps the prints of one of them).
     pub fn build(records: impl IntoIterator<Item = (SubjectKey, NamePrints)>) -> KnownSet {
-        let mut rows: Vec<(u64, Print)> = Vec::new();
-        let mut aliases = Vec::new();
+        let mut builder = KnownSetBuilder::default();
         for (key, prints) in records {
-            let h = stored(hash(key));
-            rows.push((h, prints.current));
-            aliases.extend(prints.aliases.iter().map(|&p| (h, p)));
+            builder.add(key, &prints);
         }
-        Self::from_rows(rows, AliasPrints::build(aliases))
+        builder.finish()
     }
 
     /// The set of `rows` (stored hash, current name's print), any order.
     fn from_rows(mut rows: Vec<(u64, Print)>, aliases: AliasPrints) -> KnownSet {
         // Sorted, the inserts walk the table front to back (the home slot
-        // grows with the hash), which is far kinder to the cache. A stable
-        // sort keeps a repeated key's rows in order: the last one wins.
-        rows.sort_by_key(|&(h, _)| h);
+        // grows with the hash), which is far kinder to the cache. (Not a
+        // stable sort: its buffer would be half the rows again.)
+        rows.sort_unstable_by_key(|&(h, _)| h);
         rows.dedup_by(|later, kept| {
             let same = later.0 == kept.0;
             if same {

@@ -960,6 +960,16 @@ impl Store {
         self.db.latest_sequence_number()
     }
 
+    /// RocksDB's estimate of the number of subject records (from its
+    /// files' and memtables' counts; 0 when it has none).
+    pub fn estimated_subjects(&self) -> usize {
+        self.db
+            .property_int_value_cf(self.cf(CF_SUBJECTS), "rocksdb.estimate-num-keys")
+            .ok()
+            .flatten()
+            .unwrap_or(0) as usize
+    }
+
     /// RocksDB figures for monitoring: per family, the estimated number of
     /// keys, the size of its SST files and of its memtables, as
     /// `(family, property, value)`. Properties RocksDB cannot give are left out.

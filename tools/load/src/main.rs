@@ -215,11 +215,15 @@ fn query_encoded(text: &str) -> String {
     out
 }
 
+/// Flagged subjects whose names a named run reads before it stops reading
+/// subjects.ndjson (all of them when the dataset has fewer).
+const NAMED_FLAGGED: usize = 100_000;
+
 impl Dataset {
     /// The dataset's flagged subjects, and as clean ones those without
     /// entries among subjects `skip..skip + pool` of subjects.ndjson. With
-    /// `names`, each with its name, which for the flagged ones means
-    /// reading the whole of subjects.ndjson.
+    /// `names`, each with its name; the flagged ones are then those of the
+    /// first [`NAMED_FLAGGED`] found in subjects.ndjson.
     fn load(dir: &Path, skip: usize, pool: usize, names: bool) -> anyhow::Result<Dataset> {
         let mut flagged = HashSet::new();
         read_lines(&dir.join("entries.ndjson"), 0, |l| {
@@ -247,14 +251,21 @@ impl Dataset {
             if names && flagged.contains(&id) {
                 named.insert(id, name);
             }
-            // Without names, nothing past the pool is needed.
-            names || seen < pool
+            // Past the pool, only the names of flagged subjects are needed,
+            // and a sample of them will do: at 10^8 subjects reading the
+            // whole file takes minutes.
+            seen < pool || (names && named.len() < NAMED_FLAGGED.min(flagged.len()))
         })?;
         let mut flagged: Vec<Pick> = flagged
             .into_iter()
-            .map(|id| Pick {
-                name: named.remove(&id).unwrap_or_default(),
-                id,
+            .filter_map(|id| match named.remove(&id) {
+                Some(name) => Some(Pick { name, id }),
+                // With names, every flagged pick carries one.
+                None if names => None,
+                None => Some(Pick {
+                    name: String::new(),
+                    id,
+                }),
             })
             .collect();
         flagged.sort_by(|a, b| a.id.cmp(&b.id));
