@@ -432,12 +432,13 @@ pub struct HistoryOut {
 }
 
 /// The known set saved beside the store, if it was saved at the store's
-/// current write sequence (`true`); otherwise built from the subject
+/// current change sequence (`true`; [`crate::index`]'s saved files);
+/// otherwise built from the subject
 /// records and saved (best effort: a read-only directory only costs the
 /// next open a rebuild).
 pub fn known_set(store: &Store) -> Result<(KnownSet, bool), StoreError> {
     let path = store.path().join(KNOWN_SET_FILE);
-    let stamp = store.write_sequence();
+    let stamp = store.next_change_seq();
     if let Some(set) = KnownSet::load(&path, stamp) {
         return Ok((set, true));
     }
@@ -464,12 +465,12 @@ pub const KNOWN_SET_FILE: &str = "known-set.idx";
 /// The status index's file in the store directory.
 pub const STATUS_FILE: &str = "status.idx";
 
-/// The status index saved beside the store at its current write sequence
+/// The status index saved beside the store at its current change sequence
 /// (`true`), or built from the store and saved (best effort, as the known
 /// set).
 pub fn status_index(store: &Store) -> Result<(StatusIndex, bool), StoreError> {
     let path = store.path().join(STATUS_FILE);
-    let stamp = store.write_sequence();
+    let stamp = store.next_change_seq();
     if let Some(index) = StatusIndex::load(&path, stamp) {
         return Ok((index, true));
     }

@@ -227,7 +227,7 @@ fn warm_entries(engine: Arc<Engine>) {
                     started.elapsed().as_secs_f64()
                 ),
                 Ok(Warmed::TooLarge(bytes)) => eprintln!(
-                    "creditgate: entries ({} of files) exceed a quarter of the block cache; not warmed",
+                    "creditgate: entries ({} of files) are too large to be held in the block cache; not warmed",
                     size(bytes)
                 ),
                 Err(e) => eprintln!("creditgate: cannot warm the block cache: {e}"),

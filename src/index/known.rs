@@ -339,7 +339,7 @@ impl KnownSet {
         self.prints.capacity() * 4 + self.aliases.heap_bytes()
     }
 
-    /// Saves the set to `path`, stamped with `stamp` (the store's write
+    /// Saves the set to `path`, stamped with `stamp` (the store's change
     /// sequence; [`super::saved`]).
     /// Only the known subjects are saved: call it before
     /// [`KnownSet::mark_flagged`], which is derived from the status index.

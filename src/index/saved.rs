@@ -3,9 +3,15 @@
 //! index (at 10^8 subjects, minutes of scanning against seconds of
 //! reading).
 //!
-//! A saved file is stamped with the store's write sequence: it is loaded
-//! only by an open at that same sequence, so a file that no longer
-//! describes the store is rebuilt instead of believed. It is written to a
+//! A saved file is stamped with the store's change sequence (the next
+//! sequence of its change log): it is loaded only by an open at that same
+//! sequence, so a file that no longer describes the store is rebuilt
+//! instead of believed. Every write that changes what these indexes hold
+//! (a record, an entry joining or leaving a subject) logs a change; writes
+//! that log none (the expiry sweep's marker, feedback, the sequence
+//! counter) leave them valid. RocksDB's own write sequence, the stamp
+//! before, moved with those too: a server's expiry sweep at start made the
+//! next open rebuild both indexes, four minutes at 10^8 subjects. It is written to a
 //! temporary file, synced and renamed into place, and ends with a checksum
 //! of everything before it: a truncated or damaged file is refused, never
 //! misread.

@@ -207,7 +207,7 @@ impl StatusIndex {
         self.entry_ids.is_empty() && self.org_roles.is_empty()
     }
 
-    /// Saves the index to `path`, stamped with `stamp` (the store's write
+    /// Saves the index to `path`, stamped with `stamp` (the store's change
     /// sequence; [`super::saved`]).
     pub fn save(&self, path: &Path, stamp: u64) -> std::io::Result<()> {
         let mut out = SavedWriter::create(path, MAGIC, stamp)?;

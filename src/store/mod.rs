@@ -550,11 +550,29 @@ fn family_options(cache: Option<&Cache>) -> Options {
     cf
 }
 
-/// The block cache shared by every family. Sized to hold the entries
-/// family of 10^7 subjects (61 MB of LZ4 files, about twice that
-/// uncompressed) beside the index and filter partitions: a flagged check
-/// whose blocks are not here waits for the disk ([`Reach`]).
+/// The block cache shared by every family, beside room for the entries
+/// ([`entries_cache_bytes`]): the index and filter partitions and the
+/// blocks of the other families. A flagged check whose blocks are not in
+/// the cache waits for the disk ([`Reach`]).
 pub const BLOCK_CACHE_BYTES: usize = 512 << 20;
+
+/// Entries files above this size are not given room in the block cache:
+/// their flagged checks read through it like any other family.
+const ENTRIES_CACHED_AT_MOST: u64 = 2 << 30;
+
+/// The room the block cache adds for an entries family of `files` bytes
+/// of LZ4 files: twice that, blocks being cached uncompressed. Flagged
+/// checks read entries drawn over every flagged subject, so all of them are
+/// hot: at 10^8 subjects the entries (416 MB of files) did not fit the
+/// 512 MB cache, half of the flagged checks went to disk readers, and check
+/// p99 (1% of checks are flagged) rose to 1–46 ms.
+fn entries_cache_bytes(files: u64) -> usize {
+    if files > ENTRIES_CACHED_AT_MOST {
+        0
+    } else {
+        2 * files as usize
+    }
+}
 
 /// What [`Store::warm_entries`] did.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -841,11 +859,19 @@ impl Store {
         }
         // One block cache shared by every family; bloom filters so that a
         // lookup of an absent key rarely reads a data block.
-        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let mut cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let families = FAMILIES
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, family_options(Some(&cache))));
         let db = DB::open_cf_descriptors(&opts, path, families).map_err(rocks)?;
+        let entries_files = db
+            .property_int_value_cf(
+                db.cf_handle(CF_ENTRIES).expect("entries family is opened"),
+                "rocksdb.total-sst-files-size",
+            )
+            .map_err(rocks)?
+            .unwrap_or(0);
+        cache.set_capacity(BLOCK_CACHE_BYTES + entries_cache_bytes(entries_files));
         // The entries family is what flagged checks read, all of it hot
         // (they are drawn over every flagged subject) and small enough to
         // be cached whole: the files a flush or a compaction writes go into
@@ -1090,9 +1116,9 @@ impl Store {
     /// checks find their blocks in memory from the start instead of each
     /// missing once: drawn at random from 10^6 flagged subjects they kept
     /// missing for minutes after a start, each miss a disk read of
-    /// milliseconds. Done only when the family's files take at most a
-    /// quarter of the cache (blocks are cached uncompressed); larger
-    /// stores fill the cache as they are read.
+    /// milliseconds. The cache was given room for them at open
+    /// ([`entries_cache_bytes`]), unless their files are larger than
+    /// [`ENTRIES_CACHED_AT_MOST`]: then they fill the cache as they are read.
     pub fn warm_entries(&self) -> Result<Warmed, StoreError> {
         let cf = self.cf(CF_ENTRIES);
         let size = self
@@ -1100,7 +1126,7 @@ impl Store {
             .property_int_value_cf(cf, "rocksdb.total-sst-files-size")
             .map_err(|e| self.rocks(e))?
             .unwrap_or(0);
-        if size > BLOCK_CACHE_BYTES as u64 / 4 {
+        if entries_cache_bytes(size) == 0 && size > 0 {
             return Ok(Warmed::TooLarge(size));
         }
         let mut read = ReadOptions::default();
