@@ -90,7 +90,7 @@ impl std::fmt::Display for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "store {:.2} s, status index {} {:.2} s, known set {} {:.2} s, names {:.2} s",
+            "store {:.2} s, then side by side status index {} {:.2} s and known set {} {:.2} s, names {:.2} s",
             self.store.as_secs_f64(),
             if self.status_loaded {
                 "loaded"
@@ -494,9 +494,23 @@ impl Engine {
         let store = Store::open(path)?;
         let covers = store.next_change_seq();
         let opened_store = started.elapsed();
-        let (status, status_loaded) = status_index(&store)?;
-        let built_status = started.elapsed();
-        let (mut known, known_loaded) = known_set(&store)?;
+        // The two indexes load (or build) side by side: at 10^8 subjects
+        // their files are 0.5 and 1.6 GB, and one thread reading and
+        // checking them in turn took 7–14 s.
+        let (status, known) = std::thread::scope(|scope| {
+            let status = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                status_index(&store).map(|(index, loaded)| (index, loaded, t.elapsed()))
+            });
+            let t = std::time::Instant::now();
+            let known = known_set(&store).map(|(set, loaded)| (set, loaded, t.elapsed()));
+            let status = status
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (status, known)
+        });
+        let ((status, status_loaded, status_took), (mut known, known_loaded, known_took)) =
+            (status?, known?);
         // One probe of the known set then also says whether to ask the
         // status index at all.
         for key in status.flagged_keys() {
@@ -506,9 +520,9 @@ impl Engine {
         let names = NameIndex::open(&store)?;
         let opened = Opened {
             store: opened_store,
-            status: built_status - opened_store,
+            status: status_took,
             status_loaded,
-            known: made_known - built_status,
+            known: known_took,
             known_loaded,
             names: started.elapsed() - made_known,
         };
