@@ -89,7 +89,7 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
         any_rejected |= rejected > 0;
         let rate = report.read as f64 / report.seconds.max(1e-9);
         eprintln!(
-            "{}: {} {} read: {} inserted, {} replaced, {} unchanged, {} rejected ({:.2} s, {:.0} records/s)",
+            "{}: {} {} read: {} inserted, {} replaced, {} unchanged, {} rejected ({:.2} s, {:.0} records/s; parsed in {:.2} s)",
             path.display(),
             report.read,
             report.kind.map_or("records", |k| k.noun()),
@@ -98,7 +98,8 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
             report.applied.unchanged,
             rejected,
             report.seconds,
-            rate
+            rate,
+            report.parse_seconds
         );
         for (reason, count) in &report.rejected {
             eprintln!("  rejected {count:>8}  {reason}");
