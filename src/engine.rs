@@ -1147,7 +1147,7 @@ impl Engine {
     /// A logged change as the feed shows it, the entry's statuses derived
     /// as of `at`.
     pub fn change_out(&self, c: &Change, at: Date) -> Result<ChangeOut, StoreError> {
-        let subject_key = c.subject_key().ok_or(StoreError::Corrupt {
+        let subject_key = c.subject_key().ok_or_else(|| StoreError::Corrupt {
             what: "change",
             detail: format!("bad subject key {:02x?}", c.subject),
         })?;

@@ -578,10 +578,12 @@ impl Input {
                 "line {n}: {e}, so whether the input is NDJSON or CSV cannot be told from it; say format=ndjson or format=csv"
             )));
         }
-        let format = format.unwrap_or(if looks_json || first.is_none() {
-            Format::Ndjson
-        } else {
-            Format::Csv
+        let format = format.unwrap_or_else(|| {
+            if looks_json || first.is_none() {
+                Format::Ndjson
+            } else {
+                Format::Csv
+            }
         });
         let (layout, pending) = match format {
             Format::Ndjson => (Layout::Ndjson, first),

@@ -38,7 +38,7 @@ use fst::{Map, MapBuilder};
 use super::normalize::{
     Form, NameParts, PINYIN_READINGS, normalize, parse, pinyin_keys, place_id, place_of,
 };
-use super::spill::{Item, Merged, Sorter};
+use super::spill::{Item, ReadAhead, Sorter};
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::Subject;
 
@@ -510,7 +510,7 @@ impl SegmentBuilder {
             }
             Ok(())
         };
-        for item in self.by_core.finish()? {
+        for item in self.by_core.finish()?.read_ahead()? {
             let item = item?;
             if current.as_deref() != Some(&item.key[..]) {
                 if let Some(text) = current.take() {
@@ -524,9 +524,13 @@ impl SegmentBuilder {
             flush_core(&text, &mut group)?;
         }
         // Tags in byte order: C (above) < D < N < P.
-        insert_groups(&mut keys, &mut postings, TAG_DELETION, deletions.finish()?)?;
-        insert_groups(&mut keys, &mut postings, TAG_NAME, self.full.finish()?)?;
-        insert_groups(&mut keys, &mut postings, TAG_PINYIN, pinyin.finish()?)?;
+        // Each merged ahead while the map is built.
+        let deletions = deletions.finish()?.read_ahead()?;
+        insert_groups(&mut keys, &mut postings, TAG_DELETION, deletions)?;
+        let full = self.full.finish()?.read_ahead()?;
+        insert_groups(&mut keys, &mut postings, TAG_NAME, full)?;
+        let pinyin = pinyin.finish()?.read_ahead()?;
+        insert_groups(&mut keys, &mut postings, TAG_PINYIN, pinyin)?;
         let keys = keys.into_inner().map_err(io::Error::other)?.finish()?;
         let postings = postings.finish()?;
         let cores = cores.finish()?;
@@ -561,7 +565,7 @@ fn insert_groups(
     keys: &mut MapBuilder<Sink>,
     postings: &mut Sink,
     tag: u8,
-    items: Merged,
+    items: ReadAhead,
 ) -> io::Result<()> {
     let mut current: Option<Box<[u8]>> = None;
     let mut ids: Vec<u32> = Vec::new();

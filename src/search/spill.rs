@@ -6,6 +6,11 @@
 //! sorts them in batches of a fixed budget, writes each batch to a run file,
 //! and hands back one stream merged from all runs in order. A sorter without
 //! a directory (the in-memory delta) never spills.
+//!
+//! The index is built on two cores: a full batch is sorted and written on a
+//! thread of its own while the next one fills (one run in flight per
+//! sorter), and [`Merged::read_ahead`] merges the runs on a thread of its own
+//! while the caller consumes the items.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -65,6 +70,8 @@ pub struct Sorter {
     batch: Vec<Item>,
     batch_cost: usize,
     runs: Vec<PathBuf>,
+    /// The last run, being sorted and written while the next batch fills.
+    spilling: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
 impl Sorter {
@@ -78,6 +85,7 @@ impl Sorter {
             batch: Vec::new(),
             batch_cost: 0,
             runs: Vec::new(),
+            spilling: None,
         }
     }
 
@@ -91,21 +99,33 @@ impl Sorter {
         Ok(())
     }
 
+    /// Hands the batch to a thread that sorts it and writes it as a run,
+    /// once the previous run is written.
     fn spill(&mut self) -> io::Result<()> {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
-        self.batch.sort_unstable();
         let path = dir.join(format!("{}-{}.run", self.name, self.runs.len()));
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-        for item in self.batch.drain(..) {
-            item.write(&mut out)?;
-        }
-        out.flush()?;
-        self.runs.push(path);
+        self.wait()?;
+        self.runs.push(path.clone());
+        let capacity = self.batch.len();
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(capacity));
         self.batch_cost = 0;
-        self.batch.shrink_to(0);
+        let thread = std::thread::Builder::new()
+            .name(format!("sort-{}", self.name))
+            .spawn(move || write_run(batch, &path))?;
+        self.spilling = Some(thread);
         Ok(())
+    }
+
+    /// Waits for the run in flight to be written.
+    fn wait(&mut self) -> io::Result<()> {
+        match self.spilling.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| io::Error::other("a sort thread panicked"))?,
+            None => Ok(()),
+        }
     }
 
     /// Every item pushed, in order.
@@ -117,6 +137,7 @@ impl Sorter {
         if !self.batch.is_empty() {
             self.spill()?;
         }
+        self.wait()?;
         let mut readers = Vec::with_capacity(self.runs.len());
         let mut heap = BinaryHeap::new();
         for (i, path) in self.runs.iter().enumerate() {
@@ -132,6 +153,23 @@ impl Sorter {
             paths: std::mem::take(&mut self.runs),
         })
     }
+}
+
+impl Drop for Sorter {
+    fn drop(&mut self) {
+        // A sorter dropped on an error leaves no thread writing behind it.
+        let _ = self.wait();
+    }
+}
+
+/// Sorts `batch` and writes it to `path`.
+fn write_run(mut batch: Vec<Item>, path: &std::path::Path) -> io::Result<()> {
+    batch.sort_unstable();
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    for item in &batch {
+        item.write(&mut out)?;
+    }
+    out.flush()
 }
 
 /// The sorted items of a [`Sorter`]. Run files are removed when it is dropped.
@@ -164,6 +202,86 @@ impl Iterator for Merged {
                 }
                 Some(Ok(item))
             }
+        }
+    }
+}
+
+/// Items handed from the merging thread at once.
+const READ_AHEAD_BATCH: usize = 4096;
+
+impl Merged {
+    /// The same items, merged on a thread of their own and handed over a
+    /// batch at a time, so that the caller's work on them and the merge
+    /// (reads, heap, comparisons) run side by side.
+    /// Items sorted in memory are handed over as they are.
+    pub fn read_ahead(mut self) -> io::Result<ReadAhead> {
+        if let Merged::Memory(items) = &mut self {
+            let items: Vec<_> = std::mem::take(items).map(Ok).collect();
+            return Ok(ReadAhead {
+                batches: None,
+                current: items.into_iter(),
+                thread: None,
+            });
+        }
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<io::Result<Item>>>(4);
+        let thread = std::thread::Builder::new()
+            .name("merge-runs".into())
+            .spawn(move || {
+                let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
+                for item in self {
+                    let failed = item.is_err();
+                    batch.push(item);
+                    if (batch.len() == READ_AHEAD_BATCH || failed)
+                        && tx
+                            .send(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(READ_AHEAD_BATCH),
+                            ))
+                            .is_err()
+                    {
+                        return;
+                    }
+                    if failed {
+                        return;
+                    }
+                }
+                let _ = tx.send(batch);
+            })?;
+        Ok(ReadAhead {
+            batches: Some(rx),
+            current: Vec::new().into_iter(),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// The items of a [`Merged`] merged ahead on a thread of their own.
+pub struct ReadAhead {
+    batches: Option<crossbeam_channel::Receiver<Vec<io::Result<Item>>>>,
+    current: std::vec::IntoIter<io::Result<Item>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Iterator for ReadAhead {
+    type Item = io::Result<Item>;
+
+    fn next(&mut self) -> Option<io::Result<Item>> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(item);
+            }
+            self.current = self.batches.as_ref()?.recv().ok()?.into_iter();
+        }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // Hanging up stops the merging thread; joining it removes the runs
+        // before the caller goes on.
+        self.batches = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -207,6 +325,32 @@ mod tests {
         assert_eq!(merged.len(), 5000);
         assert_eq!(merged, sorted);
         // The run files are gone once the merge is dropped.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn read_ahead_gives_the_same_items_and_removes_the_runs_when_dropped_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let sorter = |budget| {
+            let mut s = Sorter::new(Some(dir.path().to_path_buf()), "t", budget);
+            for i in 0..20_000u32 {
+                s.push(item(&format!("k{}", (i * 7919) % 3000), i)).unwrap();
+            }
+            s
+        };
+        let direct: Vec<Item> = sorter(8192).finish().unwrap().map(Result::unwrap).collect();
+        let ahead: Vec<Item> = sorter(8192)
+            .finish()
+            .unwrap()
+            .read_ahead()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(ahead.len(), 20_000);
+        assert_eq!(ahead, direct);
+        let mut early = sorter(8192).finish().unwrap().read_ahead().unwrap();
+        early.next().unwrap().unwrap();
+        drop(early);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -469,12 +469,13 @@ impl Api {
         refuse_unknown(&q, &SCREEN_PARAMS)?;
         let (hinted_format, hinted_encoding) = super::screen::content_type_hints(req)
             .map_err(|e| Refusal::bad("invalid_header", e))?;
-        let output =
-            optional(&q, "output", Format::parse)?.unwrap_or(if super::screen::accepts_csv(req) {
+        let output = optional(&q, "output", Format::parse)?.unwrap_or_else(|| {
+            if super::screen::accepts_csv(req) {
                 Format::Csv
             } else {
                 Format::Ndjson
-            });
+            }
+        });
         Ok(ScreenRequest {
             action: self.action(required(&q, "action")?)?,
             at: date_param(&q, today)?,

@@ -53,7 +53,7 @@ fn window(q: &Query<'_>, today: Date) -> Result<(Date, Date), Refusal> {
             .map_err(|e| Refusal::bad("invalid_date", format!("parameter {name:?}: {e}")))
     };
     let from = day("from")?.unwrap_or(today);
-    let to = day("to")?.unwrap_or(today.max(from));
+    let to = day("to")?.unwrap_or_else(|| today.max(from));
     if to < from {
         return Err(Refusal::bad(
             "invalid_parameter",
