@@ -35,6 +35,7 @@ use crate::id::{IdReadings, SubjectKey};
 use crate::index::known::{KnownSet, KnownSetBuilder};
 use crate::index::live::{Base, FOLD_AT, Reclaimer, Snapshot};
 use crate::index::prints::{self, NamePrints};
+use crate::index::saved::stamp_of;
 use crate::index::status::StatusIndex;
 use crate::lifecycle::Transition;
 use crate::model::{Entry, EntryStatus, Note, PersonLink, Role, Subject};
@@ -82,26 +83,33 @@ pub struct Opened {
     pub known: std::time::Duration,
     /// Whether the known set was loaded from its saved file.
     pub known_loaded: bool,
+    /// Caught up with the change log since the saved indexes' stamp:
+    /// changes read, subjects read again, time taken.
+    pub caught_up: Option<(u64, usize, std::time::Duration)>,
     /// The name index opened.
     pub names: std::time::Duration,
 }
 
 impl std::fmt::Display for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let made = |loaded| if loaded { "loaded" } else { "built" };
         write!(
             f,
-            "store {:.2} s, then side by side status index {} {:.2} s and known set {} {:.2} s, names {:.2} s",
+            "store {:.2} s, then side by side status index {} {:.2} s and known set {} {:.2} s",
             self.store.as_secs_f64(),
-            if self.status_loaded {
-                "loaded"
-            } else {
-                "built"
-            },
+            made(self.status_loaded),
             self.status.as_secs_f64(),
-            if self.known_loaded { "loaded" } else { "built" },
+            made(self.known_loaded),
             self.known.as_secs_f64(),
-            self.names.as_secs_f64()
-        )
+        )?;
+        if let Some((changes, subjects, took)) = self.caught_up {
+            write!(
+                f,
+                ", caught up with {changes} changes ({subjects} subjects read again) in {:.2} s",
+                took.as_secs_f64()
+            )?;
+        }
+        write!(f, ", names {:.2} s", self.names.as_secs_f64())
     }
 }
 
@@ -431,17 +439,23 @@ pub struct HistoryOut {
     pub note: Option<String>,
 }
 
-/// The known set saved beside the store, if it was saved at the store's
-/// current change sequence (`true`; [`crate::index`]'s saved files);
-/// otherwise built from the subject
-/// records and saved (best effort: a read-only directory only costs the
-/// next open a rebuild).
-pub fn known_set(store: &Store) -> Result<(KnownSet, bool), StoreError> {
+/// The known set saved beside the store (with its stamp: the change
+/// sequence it covers, at most the store's; [`crate::index`]'s saved
+/// files), or, when there is none that fits, built from the store.
+pub fn known_set(store: &Store) -> Result<(KnownSet, Option<u64>), StoreError> {
+    let path = store.path().join(KNOWN_SET_FILE);
+    if let Some((set, stamp)) = KnownSet::load(&path, store.next_change_seq()) {
+        return Ok((set, Some(stamp)));
+    }
+    Ok((build_known_set(store)?, None))
+}
+
+/// The known set built from the subject records and saved at the store's
+/// change sequence (best effort: a read-only directory only costs the next
+/// open a rebuild).
+pub fn build_known_set(store: &Store) -> Result<KnownSet, StoreError> {
     let path = store.path().join(KNOWN_SET_FILE);
     let stamp = store.next_change_seq();
-    if let Some(set) = KnownSet::load(&path, stamp) {
-        return Ok((set, true));
-    }
     // Sized from RocksDB's estimate, a little over: growing a list of 10^8
     // rows copies it while both copies are held.
     let estimate = store.estimated_subjects();
@@ -456,7 +470,7 @@ pub fn known_set(store: &Store) -> Result<(KnownSet, bool), StoreError> {
     if let Err(e) = set.save(&path, stamp) {
         eprintln!("creditgate: cannot save {}: {e}", path.display());
     }
-    Ok((set, false))
+    Ok(set)
 }
 
 /// The known set's file in the store directory.
@@ -465,20 +479,81 @@ pub const KNOWN_SET_FILE: &str = "known-set.idx";
 /// The status index's file in the store directory.
 pub const STATUS_FILE: &str = "status.idx";
 
-/// The status index saved beside the store at its current change sequence
-/// (`true`), or built from the store and saved (best effort, as the known
-/// set).
-pub fn status_index(store: &Store) -> Result<(StatusIndex, bool), StoreError> {
+/// The status index saved beside the store, with its stamp, or built from
+/// the store and saved, as [`known_set`].
+pub fn status_index(store: &Store) -> Result<(StatusIndex, Option<u64>), StoreError> {
+    let path = store.path().join(STATUS_FILE);
+    if let Some((index, stamp)) = StatusIndex::load(&path, store.next_change_seq()) {
+        return Ok((index, Some(stamp)));
+    }
+    Ok((build_status_index(store)?, None))
+}
+
+/// The status index built from the store and saved, as
+/// [`build_known_set`].
+pub fn build_status_index(store: &Store) -> Result<StatusIndex, StoreError> {
     let path = store.path().join(STATUS_FILE);
     let stamp = store.next_change_seq();
-    if let Some(index) = StatusIndex::load(&path, stamp) {
-        return Ok((index, true));
-    }
     let index = StatusIndex::build(store)?;
     if let Err(e) = index.save(&path, stamp) {
         eprintln!("creditgate: cannot save {}: {e}", path.display());
     }
-    Ok((index, false))
+    Ok(index)
+}
+
+/// Saves a folded base beside the store, stamped `covers` (best effort,
+/// as at open).
+fn save_base(base: &Base, dir: &Path, covers: u64) {
+    let saved = [
+        (
+            STATUS_FILE,
+            base.status.save(&dir.join(STATUS_FILE), covers),
+        ),
+        (
+            KNOWN_SET_FILE,
+            base.known.save(&dir.join(KNOWN_SET_FILE), covers),
+        ),
+    ];
+    for (file, result) in saved {
+        if let Err(e) = result {
+            eprintln!("creditgate: cannot save {}: {e}", dir.join(file).display());
+        }
+    }
+}
+
+/// The two indexes as the base of a snapshot: the known set marks the
+/// flagged subjects, so that one probe also says whether to ask the status
+/// index.
+fn base_of(status: StatusIndex, mut known: KnownSet) -> Base {
+    for key in status.flagged_keys() {
+        known.mark_flagged(key);
+    }
+    Base { status, known }
+}
+
+/// Runs `a` on a thread of its own and `b` on this one.
+fn side_by_side<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|scope| {
+        let a = scope.spawn(a);
+        let b = b();
+        let a = a
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
+    })
+}
+
+/// Whether the saved indexes of `store` are missing or so far behind its
+/// change log that the next open would rebuild them rather than catch up
+/// ([`crate::index::catch_up::MAX_CHANGES`]). The import asks, to rebuild
+/// them itself.
+pub fn saved_indexes_stale(store: &Store) -> bool {
+    let newest = store.next_change_seq();
+    let behind = |stamp: Option<u64>| {
+        stamp.is_none_or(|at| newest - at > crate::index::catch_up::MAX_CHANGES as u64)
+    };
+    behind(stamp_of(&store.path().join(STATUS_FILE)))
+        || behind(stamp_of(&store.path().join(KNOWN_SET_FILE)))
 }
 
 /// Serialises an answer into `out`.
@@ -497,33 +572,53 @@ impl Engine {
         // The two indexes load (or build) side by side: at 10^8 subjects
         // their files are 0.5 and 1.6 GB, and one thread reading and
         // checking them in turn took 7–14 s.
-        let (status, known) = std::thread::scope(|scope| {
-            let status = scope.spawn(|| {
-                let t = std::time::Instant::now();
-                status_index(&store).map(|(index, loaded)| (index, loaded, t.elapsed()))
-            });
+        fn timed<T>(
+            make: impl FnOnce() -> Result<(T, Option<u64>), StoreError>,
+        ) -> Result<(T, Option<u64>, std::time::Duration), StoreError> {
             let t = std::time::Instant::now();
-            let known = known_set(&store).map(|(set, loaded)| (set, loaded, t.elapsed()));
-            let status = status
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (status, known)
-        });
-        let ((status, status_loaded, status_took), (mut known, known_loaded, known_took)) =
+            make().map(|(index, stamp)| (index, stamp, t.elapsed()))
+        }
+        let (status, known) = side_by_side(
+            || timed(|| status_index(&store)),
+            || timed(|| known_set(&store)),
+        );
+        let ((status, status_stamp, status_took), (known, known_stamp, known_took)) =
             (status?, known?);
-        // One probe of the known set then also says whether to ask the
-        // status index at all.
-        for key in status.flagged_keys() {
-            known.mark_flagged(key);
+        let mut base = base_of(status, known);
+        // Saved indexes behind the store catch up with the log: the
+        // subjects it names since are read again, as the first overlay.
+        let since = status_stamp
+            .unwrap_or(covers)
+            .min(known_stamp.unwrap_or(covers));
+        let mut overlay = Vec::new();
+        let mut caught_up = None;
+        if since < covers {
+            let t = std::time::Instant::now();
+            match crate::index::catch_up::states_since(&store, &base, since)? {
+                Some(states) => {
+                    caught_up = Some((covers - since, states.len(), t.elapsed()));
+                    overlay = states;
+                }
+                None => {
+                    eprintln!(
+                        "creditgate: the saved indexes are {} changes behind the store: rebuilding them",
+                        covers - since
+                    );
+                    let (status, known) =
+                        side_by_side(|| build_status_index(&store), || build_known_set(&store));
+                    base = base_of(status?, known?);
+                }
+            }
         }
         let made_known = started.elapsed();
         let names = NameIndex::open(&store)?;
         let opened = Opened {
             store: opened_store,
             status: status_took,
-            status_loaded,
+            status_loaded: status_stamp.is_some(),
             known: known_took,
-            known_loaded,
+            known_loaded: known_stamp.is_some(),
+            caught_up,
             names: started.elapsed() - made_known,
         };
         static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -533,7 +628,7 @@ impl Engine {
             serial: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             clean_json: CleanJson::new(&catalog),
             catalog,
-            live: Arc::new(ArcSwap::from_pointee(Snapshot::new(Base { status, known }))),
+            live: Arc::new(ArcSwap::from_pointee(Snapshot::new(base).with(overlay))),
             reclaimer: Arc::new(Reclaimer::start()),
             publish: Mutex::new(()),
             folding: Arc::default(),
@@ -996,10 +1091,16 @@ impl Engine {
             let live = self.live.clone();
             let folding = self.folding.clone();
             let reclaimer = self.reclaimer.clone();
+            let published = self.next_seq.subscribe();
+            let dir = self.store.path().to_path_buf();
             let spawned = std::thread::Builder::new()
                 .name("creditgate-fold".into())
                 .spawn(move || {
                     crate::priority::lower_priority();
+                    // Every write before this sequence is in the snapshot
+                    // loaded next (a write is published before its sequence
+                    // is sent): the stamp of the folded base.
+                    let covers = *published.borrow();
                     let from = live.load_full();
                     let base = Arc::new(from.fold());
                     let replaced = live.rcu(|now| Snapshot::rebased(now, &from, base.clone()));
@@ -1010,6 +1111,9 @@ impl Engine {
                     // it (a write, or this rebase).
                     reclaimer.retire(replaced);
                     drop(from);
+                    // Saved, so that a restart catches up from here rather
+                    // than from the last open.
+                    save_base(&base, &dir, covers);
                     folding.store(false, Ordering::Release);
                 });
             if spawned.is_err() {

@@ -406,7 +406,7 @@ fn an_import_killed_with_sigkill_leaves_a_store_that_opens_and_resumes() {
 }
 
 #[test]
-fn the_saved_known_set_is_used_only_while_the_store_is_unchanged() {
+fn saved_indexes_behind_the_store_catch_up_with_its_log() {
     let tmp = tempdir();
     import_sample(tmp.path());
     let store = tmp.path().join("store");
@@ -437,8 +437,17 @@ fn the_saved_known_set_is_used_only_while_the_store_is_unchanged() {
     .unwrap();
     let out = creditgate(tmp.path(), &["import", "--data", "store", "one.ndjson"]);
     assert!(out.status.success(), "{}", texts(&out).1);
-    // The store changed: the saved set is stale and is rebuilt.
+    // The store changed: the saved indexes are loaded and caught up with
+    // the one change, not rebuilt.
     let engine = Engine::open(&store, catalog.clone()).unwrap();
+    let opened = engine.opened();
+    assert!(opened.status_loaded && opened.known_loaded, "{opened}");
+    assert_eq!(
+        opened
+            .caught_up
+            .map(|(changes, subjects, _)| (changes, subjects)),
+        Some((1, 1))
+    );
     let flight = catalog.action_by_code("flight").unwrap();
     assert!(
         engine

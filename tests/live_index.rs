@@ -3,7 +3,9 @@
 //! entries moved to another subject by a replacement or a correction,
 //! status changes, renames), what checks read from the current snapshot
 //! (the prints of the subjects' names included) equals the index built
-//! afresh from the store.
+//! afresh from the store. The engine is reopened every 50 writes, its
+//! saved indexes now and then saved again: an open catches them up with the
+//! change log, and must reach the same state.
 
 use std::collections::HashSet;
 
@@ -136,9 +138,10 @@ fn after_every_write_the_snapshot_equals_the_index_rebuilt_from_the_store() {
     let path = tmp.path().join("store");
     drop(creditgate::store::Store::open_or_create(&path).unwrap());
     let catalog = Catalog::bundled();
-    let engine = Engine::open(&path, catalog.clone()).unwrap();
+    let mut engine = Engine::open(&path, catalog.clone()).unwrap();
     let on: Date = TODAY.parse().unwrap();
     let (orgs, persons) = (6, 10);
+    let mut caught_up = 0;
     let keys: Vec<SubjectKey> = (0..orgs)
         .map(|i| SubjectKey::parse(&org(i)).unwrap())
         .chain((0..persons).map(|i| SubjectKey::parse(&person(i)).unwrap()))
@@ -226,6 +229,19 @@ fn after_every_write_the_snapshot_equals_the_index_rebuilt_from_the_store() {
         if done.is_ok() {
             kinds[kind] += 1;
         }
+        if step % 50 == 49 {
+            drop(engine);
+            if step % 150 == 149 {
+                // Saved here: later opens catch up from this point.
+                let store = creditgate::store::Store::open(&path).unwrap();
+                creditgate::engine::build_status_index(&store).unwrap();
+                creditgate::engine::build_known_set(&store).unwrap();
+            }
+            engine = Engine::open(&path, catalog.clone()).unwrap();
+            let opened = engine.opened();
+            assert!(opened.status_loaded && opened.known_loaded, "{opened}");
+            caught_up += usize::from(opened.caught_up.is_some());
+        }
         let status = StatusIndex::build(engine.store()).unwrap();
         for &key in &keys {
             assert_eq!(
@@ -237,6 +253,8 @@ fn after_every_write_the_snapshot_equals_the_index_rebuilt_from_the_store() {
     }
     // Every kind of write happened, and some entries moved and stayed put.
     assert!(kinds.iter().all(|&n| n > 10), "{kinds:?}");
+    // Of 12 opens, the 4 right after a save have nothing to catch up.
+    assert_eq!(caught_up, 8, "opens that caught up");
     let moved_or_corrected = entries
         .iter()
         .filter_map(|id| engine.store().entry(id, &catalog).unwrap())

@@ -118,24 +118,23 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
     }
     drop(names);
     // So do the status index and the known set with its name prints (saved
-    // beside the store), which an open would otherwise build from the
-    // store: at 10^8 subjects, minutes.
-    let started = std::time::Instant::now();
-    let (status, loaded) =
-        creditgate::engine::status_index(&store).context("cannot build the status index")?;
-    if !loaded {
+    // beside the store): an open catches saved ones up with the changes
+    // since, but rebuilds them when they are far behind (at 10^8 subjects,
+    // minutes), so after a large import they are rebuilt here.
+    if creditgate::engine::saved_indexes_stale(&store) {
+        let started = std::time::Instant::now();
+        let status = creditgate::engine::build_status_index(&store)
+            .context("cannot build the status index")?;
         eprintln!(
             "status index: {} flagged subjects, {:.1} MB, built in {:.2} s",
             status.len(),
             status.heap_bytes() as f64 / 1e6,
             started.elapsed().as_secs_f64()
         );
-    }
-    drop(status);
-    let started = std::time::Instant::now();
-    let (known, loaded) =
-        creditgate::engine::known_set(&store).context("cannot build the known set")?;
-    if !loaded {
+        drop(status);
+        let started = std::time::Instant::now();
+        let known =
+            creditgate::engine::build_known_set(&store).context("cannot build the known set")?;
         eprintln!(
             "known set: {} subjects, {} aliases, {:.1} MB, built in {:.2} s",
             known.len(),

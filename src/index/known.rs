@@ -340,25 +340,21 @@ impl KnownSet {
     }
 
     /// Saves the set to `path`, stamped with `stamp` (the store's change
-    /// sequence; [`super::saved`]).
-    /// Only the known subjects are saved: call it before
-    /// [`KnownSet::mark_flagged`], which is derived from the status index.
+    /// sequence; [`super::saved`]). Flagged marks are not saved on the
+    /// subjects with a record (the status index gives them again at open);
+    /// a slot marked for a subject without a record stays, as a mark that
+    /// costs at most an extra look at the status index.
     pub fn save(&self, path: &Path, stamp: u64) -> std::io::Result<()> {
-        if self.used != self.len {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the known set holds flagged marks; save it before marking",
-            ));
-        }
         let mut out = SavedWriter::create(path, MAGIC, stamp)?;
         out.u64(u64::from(PRINT_VERSION))?;
         out.u64(self.len as u64)?;
         out.u64(self.slots.len() as u64)?;
         out.u64(self.aliases.len() as u64)?;
         let mut block = Vec::with_capacity(1 << 20);
+        let unmarked = |v: u64| if v & KNOWN != 0 { v & !FLAGGED } else { v };
         for chunk in self.slots.chunks(1 << 17) {
             block.clear();
-            block.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+            block.extend(chunk.iter().flat_map(|&v| unmarked(v).to_le_bytes()));
             out.put(&block)?;
         }
         for chunk in self.prints.chunks(1 << 18) {
@@ -374,10 +370,11 @@ impl KnownSet {
     }
 
     /// Loads a set saved with `stamp`; `None` if the file is missing, from
-    /// another stamp or print version, or not a consistent set (it is then
-    /// rebuilt).
-    pub fn load(path: &Path, stamp: u64) -> Option<KnownSet> {
-        let mut input = SavedReader::open(path, MAGIC, stamp)?;
+    /// another print version, stamped after `newest`, or not a consistent
+    /// set (it is then rebuilt). Gives the set and its stamp: the changes
+    /// from there on are still to be caught up ([`super::catch_up`]).
+    pub fn load(path: &Path, newest: u64) -> Option<(KnownSet, u64)> {
+        let (mut input, stamp) = SavedReader::open(path, MAGIC, newest)?;
         if input.u64()? != u64::from(PRINT_VERSION) {
             return None;
         }
@@ -405,30 +402,38 @@ impl KnownSet {
         if !rows.is_sorted() {
             return None;
         }
-        let set = KnownSet {
+        let mut set = KnownSet {
             slots,
             prints,
             aliases: AliasPrints::build(rows),
             len,
-            used: len,
+            used: 0,
         };
-        // Every slot must hold a known, unmarked hash found from its home
-        // slot (an empty one no print), and the count must match. Anything
-        // else is a damaged file.
-        let mut found = 0;
+        // Every slot must hold a hash found from its home slot, known and
+        // unmarked or only marked (a marked one, as an empty one, has no
+        // print), and the count of known ones must match. Anything else is
+        // a damaged file.
+        let (mut found, mut used) = (0, 0);
         for (&v, &print) in set.slots.iter().zip(&set.prints) {
-            if v == 0 {
+            if v == 0 || v & BITS == FLAGGED {
                 if print != 0 {
                     return None;
                 }
-                continue;
-            }
-            if v & BITS != KNOWN || set.slots[set.find(v & !BITS)] != v {
+                if v == 0 {
+                    continue;
+                }
+            } else if v & BITS != KNOWN {
                 return None;
             }
-            found += 1;
+            if set.slots[set.find(v & !BITS)] != v {
+                return None;
+            }
+            used += 1;
+            found += usize::from(v & KNOWN != 0);
         }
-        (found == len && len * 10 <= size * 9 && set.aliases.len() == aliases).then_some(set)
+        set.used = used;
+        (found == len && used * 10 <= size * 9 && set.aliases.len() == aliases)
+            .then_some((set, stamp))
     }
 }
 
@@ -496,13 +501,14 @@ mod tests {
     }
 
     #[test]
-    fn saved_sets_load_only_with_their_stamp() {
+    fn saved_sets_load_at_or_behind_the_store_and_never_damaged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known.idx");
         let keys: Vec<SubjectKey> = (0..5_000).map(person).collect();
         let set = named(&keys);
         set.save(&path, 42).unwrap();
-        let loaded = KnownSet::load(&path, 42).expect("same stamp");
+        let (loaded, stamp) = KnownSet::load(&path, 42).expect("same stamp");
+        assert_eq!(stamp, 42);
         assert_eq!(loaded.len(), set.len());
         assert!(keys.iter().all(|k| loaded.contains(*k)));
         // With the names' prints.
@@ -519,7 +525,16 @@ mod tests {
         }
         assert!(!loaded.has_name(person(20_000), of_name("测试0有限公司")));
         assert!(!loaded.contains(person(20_000)));
-        assert!(KnownSet::load(&path, 43).is_none(), "another stamp");
+        // Behind the store: loaded, with its stamp to catch up from; ahead
+        // of it: refused.
+        assert_eq!(
+            KnownSet::load(&path, 50).map(|(s, at)| (s.len(), at)),
+            Some((set.len(), 42))
+        );
+        assert!(
+            KnownSet::load(&path, 41).is_none(),
+            "a stamp after the store's"
+        );
         // A truncated or corrupted file is refused, not misread.
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
@@ -568,10 +583,24 @@ mod tests {
                 maybe_flagged: false
             }
         );
-        assert!(
-            set.save(&path.path().join("k2"), 1).is_err(),
-            "marks are not saved"
-        );
+        // Saved with its marks (a fold's set is): the known subjects come
+        // back unmarked, the subjects only marked stay marked.
+        let file = path.path().join("k2");
+        set.save(&file, 1).unwrap();
+        let (loaded, _) = KnownSet::load(&file, 1).expect("a marked set loads");
+        assert_eq!(loaded.len(), set.len());
+        for k in &known {
+            assert_eq!(
+                loaded.probe(*k),
+                Probe {
+                    known: true,
+                    maybe_flagged: false
+                }
+            );
+        }
+        for k in &flagged_only {
+            assert!(loaded.probe(*k).maybe_flagged && !loaded.probe(*k).known);
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! In-memory indexes built from the store, consulted before touching disk.
 
+pub mod catch_up;
 pub mod follow;
 pub mod known;
 pub mod live;
 pub mod prints;
-mod saved;
+pub(crate) mod saved;
 pub mod status;
 
 /// A zeroed table of `len` slots for an index probed at random.

@@ -119,16 +119,27 @@ pub(crate) struct SavedReader {
     sum: Sum,
 }
 
+/// The stamp a saved index at `path` carries, without reading the rest
+/// (whether the file is whole is for the load to find).
+pub(crate) fn stamp_of(path: &Path) -> Option<u64> {
+    let mut head = [0u8; 16];
+    File::open(path).ok()?.read_exact(&mut head).ok()?;
+    Some(u64::from_le_bytes(head[8..].try_into().expect("8 bytes")))
+}
+
 impl SavedReader {
-    /// Opens `path` if it starts with `magic` and `stamp`.
-    pub fn open(path: &Path, magic: &[u8; 8], stamp: u64) -> Option<SavedReader> {
+    /// Opens `path` if it starts with `magic` and a stamp no later than
+    /// `newest` (the store's change sequence: a later stamp is from another
+    /// store, or one restored from a backup), and gives the stamp.
+    pub fn open(path: &Path, magic: &[u8; 8], newest: u64) -> Option<(SavedReader, u64)> {
         let mut r = SavedReader {
             input: BufReader::with_capacity(1 << 20, File::open(path).ok()?),
             sum: Sum::default(),
         };
         let mut head = [0u8; 8];
         r.take(&mut head)?;
-        (&head == magic && r.u64()? == stamp).then_some(r)
+        let stamp = r.u64()?;
+        (&head == magic && stamp <= newest).then_some((r, stamp))
     }
 
     /// Fills `buf`.
@@ -177,7 +188,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_saved_file_reads_back_only_whole_and_with_its_stamp() {
+    fn a_saved_file_reads_back_only_whole_and_stamped_at_most_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.idx");
         let mut w = SavedWriter::create(&path, b"CGTEST01", 7).unwrap();
@@ -185,7 +196,8 @@ mod tests {
         w.put(b"abc").unwrap();
         w.finish().unwrap();
         let read = |path: &Path, stamp: u64| {
-            let mut r = SavedReader::open(path, b"CGTEST01", stamp)?;
+            let (mut r, at) = SavedReader::open(path, b"CGTEST01", stamp)?;
+            assert_eq!(at, 7);
             let n = r.u64()?;
             let mut b = [0u8; 3];
             r.take(&mut b)?;
@@ -193,7 +205,9 @@ mod tests {
             Some((n, b))
         };
         assert_eq!(read(&path, 7), Some((3, *b"abc")));
-        assert_eq!(read(&path, 8), None, "another stamp");
+        assert_eq!(read(&path, 8), Some((3, *b"abc")), "a store ahead");
+        assert_eq!(read(&path, 6), None, "a store behind the stamp");
+        assert_eq!(stamp_of(&path), Some(7));
         assert!(SavedReader::open(&path, b"CGTEST02", 7).is_none());
         let bytes = std::fs::read(&path).unwrap();
         for i in [0, 9, 16, 20, bytes.len() - 1] {

@@ -187,6 +187,16 @@ impl StatusIndex {
         self.entry_ids.keys().chain(via_only).copied()
     }
 
+    /// Every listed subject with its entry ids.
+    pub fn all_entry_ids(&self) -> impl Iterator<Item = (SubjectKey, &[Box<str>])> + '_ {
+        self.entry_ids.iter().map(|(k, ids)| (*k, &**ids))
+    }
+
+    /// Every person with roles in listed organizations, with those roles.
+    pub fn all_org_roles(&self) -> impl Iterator<Item = (SubjectKey, &[(SubjectKey, Role)])> + '_ {
+        self.org_roles.iter().map(|(k, roles)| (*k, &**roles))
+    }
+
     /// The ids of the subject's own entries, ascending (empty if none).
     pub fn entry_ids(&self, key: SubjectKey) -> &[Box<str>] {
         self.entry_ids.get(&key).map_or(&[], |ids| ids)
@@ -235,10 +245,10 @@ impl StatusIndex {
         out.finish()
     }
 
-    /// Loads an index saved with `stamp`; `None` if the file is missing,
-    /// from another stamp, or damaged (it is then rebuilt).
-    pub fn load(path: &Path, stamp: u64) -> Option<StatusIndex> {
-        let mut input = SavedReader::open(path, MAGIC, stamp)?;
+    /// Loads the saved index and its stamp; `None` if the file is missing,
+    /// stamped after `newest`, or damaged (it is then rebuilt).
+    pub fn load(path: &Path, newest: u64) -> Option<(StatusIndex, u64)> {
+        let (mut input, stamp) = SavedReader::open(path, MAGIC, newest)?;
         let mut key = [0u8; 12];
         let mut count = [0u8; 4];
         let mut key_at = |input: &mut SavedReader| -> Option<SubjectKey> {
@@ -288,7 +298,7 @@ impl StatusIndex {
             flagged: 0,
         };
         index.flagged = index.flagged_keys().count();
-        Some(index)
+        Some((index, stamp))
     }
 
     /// Approximate heap bytes held: table slots and control bytes, and the
@@ -337,14 +347,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("status.idx");
         index.save(&path, 9).unwrap();
-        let loaded = StatusIndex::load(&path, 9).expect("same stamp");
+        let (loaded, stamp) = StatusIndex::load(&path, 9).expect("same stamp");
+        assert_eq!(stamp, 9);
         assert_eq!(loaded.len(), 3);
         for k in [org, person, listed_person] {
             assert_eq!(loaded.get(k), index.get(k));
             assert_eq!(loaded.entry_ids(k), index.entry_ids(k));
             assert_eq!(loaded.org_roles(k), index.org_roles(k));
         }
-        assert!(StatusIndex::load(&path, 10).is_none());
+        assert_eq!(StatusIndex::load(&path, 10).map(|(_, at)| at), Some(9));
+        assert!(StatusIndex::load(&path, 8).is_none());
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
         assert!(StatusIndex::load(&path, 9).is_none());
