@@ -999,13 +999,17 @@ impl Store {
     }
 
     /// RocksDB figures for monitoring: per family, the estimated number of
-    /// keys, the size of its SST files and of its memtables, as
+    /// keys, the size of its SST files and of its memtables, the memory its
+    /// open files' indexes and filters hold outside the block cache, and
+    /// the block cache's use (one cache: every family gives the same), as
     /// `(family, property, value)`. Properties RocksDB cannot give are left out.
     pub fn figures(&self) -> Vec<(&'static str, &'static str, u64)> {
-        const PROPERTIES: [&str; 3] = [
+        const PROPERTIES: [&str; 5] = [
             "estimate-num-keys",
             "total-sst-files-size",
             "cur-size-all-mem-tables",
+            "estimate-table-readers-mem",
+            "block-cache-usage",
         ];
         let mut out = Vec::new();
         for property in PROPERTIES {
