@@ -886,11 +886,8 @@ impl Engine {
         let (flags, known) = snapshot.lookup(key);
         // The entry ids and roles come from the index: point reads, no scans.
         let entries_of = |k: SubjectKey| {
-            self.store.entries_by_id(
-                snapshot.entry_ids(k).iter().map(|id| &**id),
-                &self.catalog,
-                reach,
-            )
+            self.store
+                .entries_by_id(snapshot.entry_ids(k).iter(), &self.catalog, reach)
         };
         let own = match flags {
             Some(f) if f.own() => entries_of(key)?,

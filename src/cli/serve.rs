@@ -79,6 +79,13 @@ pub struct Args {
     /// checks then fill it as they are asked (each first one from disk).
     #[arg(long)]
     no_warm: bool,
+    /// Block cache for the store's index and filter partitions and the
+    /// blocks of subjects, links and history, in MiB; the entries that
+    /// flagged checks read get room of their own beside it (twice their
+    /// files, up to 4 GiB). Smaller saves memory at the cost of screening
+    /// and lifecycle reads from disk; checks answer from memory either way.
+    #[arg(long, value_name = "MIB", default_value_t = (creditgate::store::BLOCK_CACHE_BYTES >> 20) as u64)]
+    block_cache_mib: u64,
     /// Days of audit records kept; older ones are deleted, an hour at a time.
     #[arg(long, default_value_t = 365, value_name = "DAYS")]
     audit_retention_days: u32,
@@ -113,6 +120,9 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
     };
     let engine = Engine::open(&dir, catalog.clone())
         .with_context(|| format!("cannot open the store {}", dir.display()))?;
+    engine
+        .store()
+        .set_block_cache(usize::try_from(args.block_cache_mib << 20).unwrap_or(usize::MAX));
     let flagged = engine.snapshot().flagged();
     eprintln!("creditgate: opened ({})", engine.opened());
     let defaults = ScreenLimits::default();

@@ -37,7 +37,7 @@ use crossbeam_channel::TryRecvError;
 
 use super::known::KnownSet;
 use super::prints::{NamePrints, Print};
-use super::status::{Flags, KeyMap, StatusIndex};
+use super::status::{EntryIds, Flags, KeyMap, StatusIndex};
 use crate::id::SubjectKey;
 use crate::model::Role;
 
@@ -228,9 +228,9 @@ impl Snapshot {
     }
 
     /// The ids of the subject's own entries.
-    pub fn entry_ids(&self, key: SubjectKey) -> &[Box<str>] {
+    pub fn entry_ids(&self, key: SubjectKey) -> EntryIds<'_> {
         match self.live(key) {
-            Some(s) => &s.entry_ids,
+            Some(s) => EntryIds::Listed(&s.entry_ids),
             None => self.base.status.entry_ids(key),
         }
     }
