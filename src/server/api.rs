@@ -5,6 +5,7 @@
 //! Unknown query parameters are refused rather than ignored: a misspelt `at`
 //! silently answering for today is worse than a 400.
 
+use super::errors::Code;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -95,9 +96,8 @@ impl Caller {
     /// only: nothing is formatted for a call that is allowed).
     fn may(&self, role: Role, method: &Method, path: &str) -> Result<(), Refusal> {
         match &self.key {
-            Some(k) if !k.has(role) => Err(Refusal(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+            Some(k) if !k.has(role) => Err(Refusal::new(
+                Code::Forbidden,
                 format!(
                     "{} has the roles {}; {method} {path} needs the {} role",
                     Self::who(k),
@@ -116,9 +116,8 @@ impl Caller {
     /// Refuses an action the key may not ask about.
     pub(super) fn may_ask(&self, action: &str) -> Result<(), Refusal> {
         match &self.key {
-            Some(k) if !k.may_ask(action) => Err(Refusal(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+            Some(k) if !k.may_ask(action) => Err(Refusal::new(
+                Code::Forbidden,
                 format!(
                     "{} may ask about {}; not {action:?}",
                     Self::who(k),
@@ -132,9 +131,8 @@ impl Caller {
     /// Refuses a write for an authority the key does not publish for.
     pub(super) fn may_publish_for(&self, authority: &str) -> Result<(), Refusal> {
         match &self.key {
-            Some(k) if !k.may_publish_for(authority) => Err(Refusal(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+            Some(k) if !k.may_publish_for(authority) => Err(Refusal::new(
+                Code::Forbidden,
                 format!(
                     "{} publishes for {}; not for {authority:?}",
                     Self::who(k),
@@ -180,15 +178,12 @@ fn needed_role(method: &Method, path: &str) -> Option<Role> {
 }
 
 /// A refused request: status, code, message.
-pub(super) struct Refusal(
-    pub(super) StatusCode,
-    pub(super) &'static str,
-    pub(super) String,
-);
+pub(super) struct Refusal(pub(super) Code, pub(super) String);
 
 impl Refusal {
-    pub(super) fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
-        Refusal(StatusCode::BAD_REQUEST, code, message.into())
+    /// A refusal with `code` (its status from [`Code`]) and `message`.
+    pub(super) fn new(code: Code, message: impl Into<String>) -> Refusal {
+        Refusal(code, message.into())
     }
 }
 
@@ -244,7 +239,7 @@ impl Api {
         match keys.load().authenticate(header) {
             Ok(key) => Ok(Caller { key: Some(key) }),
             Err(e) => {
-                let mut res = error_reply(StatusCode::UNAUTHORIZED, "unauthorized", &e.to_string());
+                let mut res = error_reply(Code::Unauthorized, &e.to_string());
                 res.headers_mut().insert(
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"creditgate\""),
@@ -287,9 +282,8 @@ impl Api {
         if !methods_ok {
             return (
                 route,
-                Err(Refusal(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
+                Err(Refusal::new(
+                    Code::NotFound,
                     format!(
                         "no such route {path:?}; the routes are /v1/check, /v1/search, /v1/screen, /v1/subjects/{{id}}, /v1/entries/{{entry_id}}, /v1/changes, /v1/feedback, /v1/stats, /v1/audit, /healthz and /metrics"
                     ),
@@ -299,16 +293,15 @@ impl Api {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return (
                 route,
-                Err(Refusal(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
+                Err(Refusal::new(
+                    Code::MethodNotAllowed,
                     format!("{} {path} is not supported; use GET", req.method()),
                 )),
             );
         }
         let query = match Query::parse(req.uri().query()) {
             Ok(q) => q,
-            Err(e) => return (route, Err(Refusal::bad("bad_query", e.to_string()))),
+            Err(e) => return (route, Err(Refusal::new(Code::BadQuery, e.to_string()))),
         };
         let answer = match route {
             Route::Check => return (route, self.check(&query, today, caller, started)),
@@ -338,7 +331,7 @@ impl Api {
         refuse_unknown(q, &CHECK_PARAMS)?;
         let id = required(q, "id")?;
         let readings = SubjectKey::parse_readings_at(id, today)
-            .map_err(|e| Refusal::bad("invalid_id", format!("parameter \"id\": {e}")))?;
+            .map_err(|e| Refusal::new(Code::InvalidId, format!("parameter \"id\": {e}")))?;
         let key = self.engine.pick_reading(readings);
         let name = q.get("name");
         // The probe's memory reads overlap the parsing of the other parameters.
@@ -418,7 +411,7 @@ impl Api {
             .get("born")
             .map(|b| b.trim().parse::<Date>())
             .transpose()
-            .map_err(|e| Refusal::bad("invalid_date", format!("parameter \"born\": {e}")))?;
+            .map_err(|e| Refusal::new(Code::InvalidDate, format!("parameter \"born\": {e}")))?;
         let query = SearchQuery {
             text,
             kind,
@@ -431,7 +424,7 @@ impl Api {
         let results = self
             .engine
             .search(&query)
-            .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter \"q\": {e}")))?;
+            .map_err(|e| Refusal::new(Code::InvalidParameter, format!("parameter \"q\": {e}")))?;
         self.audit(
             caller,
             Fields {
@@ -455,9 +448,8 @@ impl Api {
         today: Date,
     ) -> Result<ScreenRequest, Refusal> {
         if req.method() != Method::POST {
-            return Err(Refusal(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+            return Err(Refusal::new(
+                Code::MethodNotAllowed,
                 format!(
                     "{} {SCREEN_PATH} is not supported; POST the rows as the body",
                     req.method()
@@ -465,10 +457,10 @@ impl Api {
             ));
         }
         let q = Query::parse(req.uri().query())
-            .map_err(|e| Refusal::bad("bad_query", e.to_string()))?;
+            .map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))?;
         refuse_unknown(&q, &SCREEN_PARAMS)?;
         let (hinted_format, hinted_encoding) = super::screen::content_type_hints(req)
-            .map_err(|e| Refusal::bad("invalid_header", e))?;
+            .map_err(|e| Refusal::new(Code::InvalidHeader, e))?;
         let output = optional(&q, "output", Format::parse)?.unwrap_or_else(|| {
             if super::screen::accepts_csv(req) {
                 Format::Csv
@@ -489,19 +481,18 @@ impl Api {
     fn subject(&self, raw_id: &str, q: &Query<'_>, today: Date, caller: &Caller) -> Answer {
         refuse_unknown(q, &SUBJECT_PARAMS)?;
         let id = decode_path_segment(raw_id).ok_or_else(|| {
-            Refusal::bad(
-                "invalid_id",
+            Refusal::new(
+                Code::InvalidId,
                 "path identifier: not valid percent-encoded UTF-8",
             )
         })?;
         let key = SubjectKey::parse(&id)
-            .map_err(|e| Refusal::bad("invalid_id", format!("path identifier: {e}")))?;
+            .map_err(|e| Refusal::new(Code::InvalidId, format!("path identifier: {e}")))?;
         let at = date_param(q, today)?;
         let answer = self.engine.show(key, at).map_err(store_failed)?;
         if !answer.known {
-            return Err(Refusal(
-                StatusCode::NOT_FOUND,
-                "unknown_subject",
+            return Err(Refusal::new(
+                Code::UnknownSubject,
                 format!("the platform has no record of {key}"),
             ));
         }
@@ -556,8 +547,8 @@ impl Api {
     fn action(&self, code: &str) -> Result<ActionId, Refusal> {
         let catalog = self.engine.catalog();
         catalog.action_by_code(code.trim()).ok_or_else(|| {
-            Refusal::bad(
-                "unknown_action",
+            Refusal::new(
+                Code::UnknownAction,
                 format!(
                     "parameter \"action\": unknown action {code:?}; the catalog has: {}",
                     catalog.action_codes().join(", ")
@@ -621,11 +612,7 @@ pub(super) async fn blocking<T: Send + 'static>(
 
 /// The 500 for work (`what`) that panicked; the panic itself is on stderr.
 pub(super) fn internal(what: &str) -> Refusal {
-    Refusal(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        format!("{what} failed; it has been logged"),
-    )
+    Refusal::new(Code::Internal, format!("{what} failed; it has been logged"))
 }
 
 pub(super) fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
@@ -635,31 +622,26 @@ pub(super) fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
     match serde_json::to_writer(&mut body, value) {
         Ok(()) => json_reply(StatusCode::OK, body),
         Err(e) => error_reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            &format!("cannot encode the answer: {e}"),
+            Code::Internal,
+            &Code::Internal.logged("encoding the answer", &e),
         ),
     }
 }
 
 pub(super) fn store_failed(e: crate::store::StoreError) -> Refusal {
-    eprintln!("creditgate: store error: {e}");
-    Refusal(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "store_error",
-        format!("the store failed: {e}"),
-    )
+    let code = Code::StoreError;
+    Refusal::new(code, code.logged("the store", &e))
 }
 
 pub(super) fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal> {
     match q.get(name) {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        Some(_) => Err(Refusal::bad(
-            "missing_parameter",
+        Some(_) => Err(Refusal::new(
+            Code::MissingParameter,
             format!("parameter {name:?} is empty"),
         )),
-        None => Err(Refusal::bad(
-            "missing_parameter",
+        None => Err(Refusal::new(
+            Code::MissingParameter,
             format!("parameter {name:?} is required"),
         )),
     }
@@ -675,7 +657,7 @@ pub(super) fn optional<'q, T>(
     q.get(name)
         .map(parse)
         .transpose()
-        .map_err(|e| Refusal::bad("invalid_parameter", format!("parameter {name:?}: {e}")))
+        .map_err(|e| Refusal::new(Code::InvalidParameter, format!("parameter {name:?}: {e}")))
 }
 
 pub(super) fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
@@ -684,15 +666,15 @@ pub(super) fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
         Some(raw) => raw
             .trim()
             .parse()
-            .map_err(|e| Refusal::bad("invalid_date", format!("parameter \"at\": {e}"))),
+            .map_err(|e| Refusal::new(Code::InvalidDate, format!("parameter \"at\": {e}"))),
     }
 }
 
 pub(super) fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
     match q.unknown(known).next() {
         None => Ok(()),
-        Some(name) => Err(Refusal::bad(
-            "unknown_parameter",
+        Some(name) => Err(Refusal::new(
+            Code::UnknownParameter,
             format!(
                 "unknown parameter {name:?}; this route takes: {}",
                 known.join(", ")
@@ -701,9 +683,9 @@ pub(super) fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusa
     }
 }
 
-pub(super) fn refused(Refusal(status, code, message): Refusal, allow: &'static str) -> Reply {
-    let mut res = error_reply(status, code, &message);
-    if status == StatusCode::METHOD_NOT_ALLOWED {
+pub(super) fn refused(Refusal(code, message): Refusal, allow: &'static str) -> Reply {
+    let mut res = error_reply(code, &message);
+    if code == Code::MethodNotAllowed {
         res.headers_mut()
             .insert(ALLOW, HeaderValue::from_static(allow));
     }

@@ -14,6 +14,7 @@
 //! A long poll waits on the engine's watch of the next sequence, which
 //! every commit moves; reading the log runs on the blocking pool.
 
+use super::errors::Code;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -91,7 +92,7 @@ pub(super) fn start(
     caller: Caller,
 ) -> Handled {
     let asked = match Query::parse(query)
-        .map_err(|e| Refusal::bad("bad_query", e.to_string()))
+        .map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))
         .and_then(|q| parse(&q, &engine))
     {
         Ok(a) => a,

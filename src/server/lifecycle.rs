@@ -22,6 +22,7 @@
 //! 400 naming the field; transitions the entry's state forbids are 409
 //! (`lifecycle`); an unknown entry is 404.
 
+use super::errors::Code;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -113,9 +114,8 @@ impl Step {
 /// `None` when the path is not one of these.
 pub(super) fn route(method: &Method, path: &str) -> Option<Result<WriteRoute, Refusal>> {
     let not_allowed = |allow: &str| {
-        Refusal(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+        Refusal::new(
+            Code::MethodNotAllowed,
             format!("{method} {path} is not supported; use {allow}"),
         )
     };
@@ -144,9 +144,8 @@ pub(super) fn route(method: &Method, path: &str) -> Option<Result<WriteRoute, Re
             }
         }
         Some((id, step)) => match Step::ALL.iter().find(|(name, _)| *name == step) {
-            None => Err(Refusal(
-                StatusCode::NOT_FOUND,
-                "not_found",
+            None => Err(Refusal::new(
+                Code::NotFound,
                 format!(
                     "no such route {path:?}; an entry's lifecycle steps are objection, outcome, repair and revoke"
                 ),
@@ -159,13 +158,13 @@ pub(super) fn route(method: &Method, path: &str) -> Option<Result<WriteRoute, Re
 
 fn decode(raw: &str) -> Result<String, Refusal> {
     let id = super::query::decode_path_segment(raw).ok_or_else(|| {
-        Refusal::bad(
-            "invalid_id",
+        Refusal::new(
+            Code::InvalidId,
             "path identifier: not valid percent-encoded UTF-8",
         )
     })?;
     if id.trim().is_empty() {
-        return Err(Refusal::bad("invalid_id", "path identifier is empty"));
+        return Err(Refusal::new(Code::InvalidId, "path identifier is empty"));
     }
     Ok(id.into_owned())
 }
@@ -212,7 +211,7 @@ pub(super) fn start(
 
 fn get_entry(served: &Served, id: &str, req: &Request<Incoming>, today: Date) -> Answer {
     let q = super::query::Query::parse(req.uri().query())
-        .map_err(|e| Refusal::bad("bad_query", e.to_string()))?;
+        .map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))?;
     super::api::refuse_unknown(&q, &["at"])?;
     let at = super::api::date_param(&q, today)?;
     let engine = &served.engine;
@@ -247,9 +246,8 @@ fn feedback_out(f: &Feedback) -> serde_json::Value {
 }
 
 fn unknown_entry(id: &str) -> Refusal {
-    Refusal(
-        StatusCode::NOT_FOUND,
-        "unknown_entry",
+    Refusal::new(
+        Code::UnknownEntry,
         format!("the platform has no entry {id:?}"),
     )
 }
@@ -259,30 +257,28 @@ fn unknown_entry(id: &str) -> Refusal {
 async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
     let collect = Limited::new(body, MAX_WRITE_BODY).collect();
     match tokio::time::timeout(BODY_TIME, collect).await {
-        Err(_) => Err(Refusal(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
+        Err(_) => Err(Refusal::new(
+            Code::BodyTimeout,
             format!(
                 "the request body did not arrive within {} s",
                 BODY_TIME.as_secs()
             ),
         )),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Refusal::new(
+            Code::PayloadTooLarge,
             format!("the request body is larger than {MAX_WRITE_BODY} bytes"),
         )),
-        Ok(Err(e)) => Err(Refusal::bad(
-            "bad_body",
+        Ok(Err(e)) => Err(Refusal::new(
+            Code::BadBody,
             format!("the request body could not be read: {e}"),
         )),
     }
 }
 
 fn invalid(e: RecordError) -> Refusal {
-    Refusal::bad(
-        "invalid_body",
+    Refusal::new(
+        Code::InvalidBody,
         format!("field {:?}: {}", e.field, e.problem),
     )
 }
@@ -290,17 +286,17 @@ fn invalid(e: RecordError) -> Refusal {
 /// The body as a JSON object, or a 400 saying what it is instead.
 fn object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
     let text = std::str::from_utf8(body)
-        .map_err(|e| Refusal::bad("invalid_body", format!("the body is not UTF-8: {e}")))?;
+        .map_err(|e| Refusal::new(Code::InvalidBody, format!("the body is not UTF-8: {e}")))?;
     if text.trim().is_empty() {
-        return Err(Refusal::bad(
-            "invalid_body",
+        return Err(Refusal::new(
+            Code::InvalidBody,
             "the body is empty; a JSON object is expected",
         ));
     }
     match parse_record::<serde_json::Value>(text).map_err(invalid)? {
         serde_json::Value::Object(map) => Ok(map),
-        other => Err(Refusal::bad(
-            "invalid_body",
+        other => Err(Refusal::new(
+            Code::InvalidBody,
             format!("the body is JSON {}, not an object", json_type(&other)),
         )),
     }
@@ -330,8 +326,8 @@ fn with_path_id(
         }
         Some(serde_json::Value::String(given)) if given.trim() == id.trim() => {}
         Some(given) => {
-            return Err(Refusal::bad(
-                "invalid_body",
+            return Err(Refusal::new(
+                Code::InvalidBody,
                 format!("field {field:?}: {given} differs from the path's {id:?}"),
             ));
         }
@@ -350,8 +346,8 @@ fn record<T: DeserializeOwned>(
         } else {
             path
         };
-        Refusal::bad(
-            "invalid_body",
+        Refusal::new(
+            Code::InvalidBody,
             format!("field {field:?}: {}", e.into_inner()),
         )
     })
@@ -364,9 +360,8 @@ fn entry_record(
     id: &str,
     field: &str,
 ) -> Result<EntryRecord, Refusal> {
-    let map = with_path_id(map, "entry_id", id).map_err(|Refusal(s, c, m)| {
+    let map = with_path_id(map, "entry_id", id).map_err(|Refusal(c, m)| {
         Refusal(
-            s,
             c,
             if field.is_empty() {
                 m
@@ -378,8 +373,8 @@ fn entry_record(
     if let Some(status) = map.get("status")
         && status.as_str() != Some("active")
     {
-        return Err(Refusal::bad(
-            "invalid_body",
+        return Err(Refusal::new(
+            Code::InvalidBody,
             format!(
                 "field \"{field}{}status\": {status} cannot be published; an entry's status changes through its objection, outcome, repair and revoke steps",
                 if field.is_empty() { "" } else { "." }
@@ -397,8 +392,8 @@ fn text(field: &str, value: &str) -> Result<String, Refusal> {
 /// A transition's date: the one given, not after today, or today.
 fn day(field: &str, given: Option<Date>, today: Date) -> Result<Date, Refusal> {
     match given {
-        Some(d) if d > today => Err(Refusal::bad(
-            "invalid_body",
+        Some(d) if d > today => Err(Refusal::new(
+            Code::InvalidBody,
             format!("field {field:?}: {d} is in the future (today is {today})"),
         )),
         Some(d) => Ok(d),
@@ -562,8 +557,8 @@ fn feedback(
         .map(|m| catalog.measure(*m))
         .find(|m| m.code == b.measure.trim())
         .ok_or_else(|| {
-            Refusal::bad(
-                "invalid_body",
+            Refusal::new(
+                Code::InvalidBody,
                 format!(
                     "field \"measure\": {:?} is not a measure of category {}; its measures are {}",
                     b.measure,
@@ -578,14 +573,14 @@ fn feedback(
             )
         })?;
     let action = catalog.action_by_code(b.action.trim()).ok_or_else(|| {
-        Refusal::bad(
-            "invalid_body",
+        Refusal::new(
+            Code::InvalidBody,
             format!("field \"action\": unknown action {:?}", b.action),
         )
     })?;
     if !measure.actions.contains(&action) {
-        return Err(Refusal::bad(
-            "invalid_body",
+        return Err(Refusal::new(
+            Code::InvalidBody,
             format!(
                 "field \"action\": measure {} does not concern {}; it concerns {}",
                 measure.code,
@@ -603,8 +598,8 @@ fn feedback(
         (Some(i), _) => text("implementer", i)?,
         (None, Some(key)) => key.department.clone(),
         (None, None) => {
-            return Err(Refusal::bad(
-                "invalid_body",
+            return Err(Refusal::new(
+                Code::InvalidBody,
                 "missing field `implementer` (the implementing department)",
             ));
         }
@@ -617,8 +612,8 @@ fn feedback(
         None => now,
     };
     if at_ms > now {
-        return Err(Refusal::bad(
-            "invalid_body",
+        return Err(Refusal::new(
+            Code::InvalidBody,
             "field \"at\": the day is in the future",
         ));
     }
@@ -667,14 +662,14 @@ fn transition(
                     Some(Box::new(entry))
                 }
                 (OutcomeKind::Corrected, None) => {
-                    return Err(Refusal::bad(
-                        "invalid_body",
+                    return Err(Refusal::new(
+                        Code::InvalidBody,
                         "field \"entry\": a corrected outcome carries the corrected entry (an entries.ndjson record)",
                     ));
                 }
                 (_, Some(_)) => {
-                    return Err(Refusal::bad(
-                        "invalid_body",
+                    return Err(Refusal::new(
+                        Code::InvalidBody,
                         "field \"entry\": only a corrected outcome carries an entry",
                     ));
                 }
@@ -706,7 +701,7 @@ fn transition(
 
 fn write_failed(e: WriteError) -> Refusal {
     match e {
-        WriteError::Conflict(c) => Refusal(StatusCode::CONFLICT, "conflict", c.0),
+        WriteError::Conflict(c) => Refusal::new(Code::Conflict, c.0),
         WriteError::NoEntry(id) => unknown_entry(&id),
         WriteError::Store(e) => store_failed(e),
     }
@@ -742,7 +737,9 @@ mod tests {
 
     #[test]
     fn routes() {
-        let r = |m: Method, p: &str| route(&m, p).map(|r| r.map_err(|Refusal(s, c, _)| (s, c)));
+        let r = |m: Method, p: &str| {
+            route(&m, p).map(|r| r.map_err(|Refusal(c, _)| (c.status(), c.name())))
+        };
         assert_eq!(r(Method::GET, "/v1/subjects/X"), None);
         assert_eq!(
             r(Method::PUT, "/v1/subjects/X"),

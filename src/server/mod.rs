@@ -31,6 +31,7 @@
 
 pub mod api;
 pub mod disk;
+pub mod errors;
 pub mod feed;
 pub mod lifecycle;
 pub mod maintenance;
@@ -40,6 +41,7 @@ pub mod query;
 pub mod screen;
 pub mod spool;
 
+use errors::Code;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -187,9 +189,9 @@ pub fn json_reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
 }
 
 /// The SPEC §6 error body `{"error":{"code","message"}}`.
-pub fn error_reply(status: StatusCode, code: &str, message: &str) -> Reply {
-    let body = serde_json::json!({"error": {"code": code, "message": message}});
-    json_reply(status, serde_json::to_vec(&body).unwrap_or_default())
+pub fn error_reply(code: Code, message: &str) -> Reply {
+    let body = serde_json::json!({"error": {"code": code.name(), "message": message}});
+    json_reply(code.status(), serde_json::to_vec(&body).unwrap_or_default())
 }
 
 fn declared_body_too_large(req: &Request<Incoming>, max: u64) -> Option<u64> {
@@ -203,8 +205,7 @@ fn answer<H: Handler>(handler: &H, limits: &Limits, req: Request<Incoming>) -> H
     if let Some(len) = declared_body_too_large(&req, max_body) {
         handler.refused(StatusCode::PAYLOAD_TOO_LARGE);
         let mut res = error_reply(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             &format!("the request body is {len} bytes; at most {max_body} are accepted"),
         );
         // The body will not be read: the connection cannot be reused.
@@ -217,8 +218,7 @@ fn answer<H: Handler>(handler: &H, limits: &Limits, req: Request<Incoming>) -> H
         Err(_) => {
             handler.panicked();
             Handled::Now(error_reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                Code::Internal,
                 "the server failed while answering this request; it has been logged",
             ))
         }

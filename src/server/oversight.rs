@@ -13,12 +13,13 @@
 //! Both scan (the entries, the audit segments of the window) on the
 //! blocking pool.
 
+use super::errors::Code;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use hyper::Request;
 use hyper::body::Incoming;
-use hyper::{Request, StatusCode};
 use serde_json::{Value, json};
 
 use super::api::{Caller, Refusal, blocking, json_ok, optional, refuse_unknown, store_failed};
@@ -50,13 +51,13 @@ fn window(q: &Query<'_>, today: Date) -> Result<(Date, Date), Refusal> {
         q.get(name)
             .map(|v| v.trim().parse::<Date>())
             .transpose()
-            .map_err(|e| Refusal::bad("invalid_date", format!("parameter {name:?}: {e}")))
+            .map_err(|e| Refusal::new(Code::InvalidDate, format!("parameter {name:?}: {e}")))
     };
     let from = day("from")?.unwrap_or(today);
     let to = day("to")?.unwrap_or_else(|| today.max(from));
     if to < from {
-        return Err(Refusal::bad(
-            "invalid_parameter",
+        return Err(Refusal::new(
+            Code::InvalidParameter,
             format!("parameter \"to\": {to} is before \"from\" {from}"),
         ));
     }
@@ -119,7 +120,7 @@ pub(super) fn start(
     caller: Caller,
 ) -> Handled {
     let asked = Query::parse(req.uri().query())
-        .map_err(|e| Refusal::bad("bad_query", e.to_string()))
+        .map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))
         .and_then(|q| parse(req.uri().path(), &q, today));
     let asked = match asked {
         Ok(a) => a,
@@ -140,19 +141,14 @@ pub(super) fn start(
 }
 
 fn audit_failed(e: std::io::Error) -> Refusal {
-    eprintln!("creditgate: audit read failed: {e}");
-    Refusal(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "audit_error",
-        format!("the audit log could not be read: {e}"),
-    )
+    let code = Code::AuditError;
+    Refusal::new(code, code.logged("reading the audit log", &e))
 }
 
 fn no_audit() -> Refusal {
-    Refusal(
-        StatusCode::NOT_FOUND,
-        "audit_off",
-        "this server keeps no audit log (started with --no-audit)".into(),
+    Refusal::new(
+        Code::AuditOff,
+        "this server keeps no audit log (started with --no-audit)",
     )
 }
 

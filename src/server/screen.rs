@@ -15,6 +15,7 @@
 //! that no HTTP client takes the answer for complete. An answer is complete
 //! exactly when it ends with the summary.
 
+use super::errors::Code;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use tokio::sync::mpsc::error::SendTimeoutError;
 
 use super::metrics::{Metrics, Route};
@@ -166,9 +167,9 @@ pub fn start(
     oversight: Oversight,
 ) -> Handled {
     let started = Instant::now();
-    let refuse = |status: StatusCode, code: &str, message: &str| {
-        metrics.record(Route::Screen, status.as_u16(), started.elapsed());
-        let mut res = error_reply(status, code, message);
+    let refuse = |code: Code, message: &str| {
+        metrics.record(Route::Screen, code.status().as_u16(), started.elapsed());
+        let mut res = error_reply(code, message);
         // The body is not read: the connection cannot carry another request.
         res.headers_mut()
             .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
@@ -176,8 +177,7 @@ pub fn start(
     };
     if metrics.screens_active() >= limits.max_concurrent as u64 {
         let mut res = refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
+            Code::Busy,
             &format!(
                 "{} screenings are running, the most this server takes at once; try again shortly",
                 limits.max_concurrent
@@ -197,12 +197,8 @@ pub fn start(
     ) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("creditgate: cannot spool an upload: {e}");
-            return refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "spool_failed",
-                &format!("cannot store the upload: {e}"),
-            );
+            let code = Code::SpoolFailed;
+            return refuse(code, &code.logged("storing the upload", &e));
         }
     };
     metrics.screening(true);
@@ -234,10 +230,10 @@ pub fn start(
                 Ok(input) => input,
                 Err(e) => {
                     let code = match e {
-                        InputError::Header(_) => "bad_header",
-                        InputError::Io(_) => "upload_failed",
+                        InputError::Header(_) => Code::BadHeader,
+                        InputError::Io(_) => Code::UploadFailed,
                     };
-                    let mut res = error_reply(StatusCode::BAD_REQUEST, code, &e.to_string());
+                    let mut res = error_reply(code, &e.to_string());
                     res.headers_mut()
                         .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
                     let _ = ready_tx.send(Err(res));
@@ -268,11 +264,7 @@ pub fn start(
         });
     if let Err(e) = spawned {
         // The closure (and the running count) went with the failed spawn.
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            &format!("cannot start a screening thread: {e}"),
-        );
+        return refuse(Code::Busy, &format!("cannot start a screening thread: {e}"));
     }
     Handled::Later(Box::pin(async move {
         let res = match ready_rx.await {
@@ -284,8 +276,7 @@ pub fn start(
             }
             Ok(Err(res)) => res,
             Err(_) => error_reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                Code::Internal,
                 "the screening ended before it started; it has been logged",
             ),
         };
