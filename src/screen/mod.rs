@@ -105,8 +105,13 @@ impl ScreenError {
     /// The line that ends an answer cut short, in place of the summary:
     /// `{"error":{"code","message"}}`, or in CSV a record whose `row` is
     /// `error` with the message in the `error` column.
+    /// A store failure says only that: its cause is the operator's (logged
+    /// by the server, printed by the command line), not the reader's.
     pub fn closing_line(&self, output: Format) -> Vec<u8> {
-        let message = self.to_string();
+        let message = match self {
+            ScreenError::Store(_) => "the store failed; the cause has been logged".to_string(),
+            _ => self.to_string(),
+        };
         match output {
             Format::Ndjson => {
                 let mut out = serde_json::to_vec(
