@@ -120,9 +120,9 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
     };
     let engine = Engine::open(&dir, catalog.clone())
         .with_context(|| format!("cannot open the store {}", dir.display()))?;
-    engine
-        .store()
-        .set_block_cache(usize::try_from(args.block_cache_mib << 20).unwrap_or(usize::MAX));
+    engine.store().set_block_cache(
+        usize::try_from(args.block_cache_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+    );
     let flagged = engine.snapshot().flagged();
     eprintln!("creditgate: opened ({})", engine.opened());
     let defaults = ScreenLimits::default();

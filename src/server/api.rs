@@ -177,7 +177,7 @@ fn needed_role(method: &Method, path: &str) -> Option<Role> {
     })
 }
 
-/// A refused request: status, code, message.
+/// A refused request: its code (which sets the status) and message.
 pub(super) struct Refusal(pub(super) Code, pub(super) String);
 
 impl Refusal {
