@@ -9,6 +9,8 @@
 
 use hyper::StatusCode;
 
+use super::{Reply, error_reply};
+
 /// An error code.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Code {
@@ -151,6 +153,35 @@ impl Code {
         eprintln!("creditgate: {what} failed ({}): {cause}", self.name());
         format!("{what} failed; the cause has been logged")
     }
+}
+
+/// A refused request: its code (which sets the status) and message.
+pub(super) struct Refusal(pub(super) Code, pub(super) String);
+
+impl Refusal {
+    /// A refusal with `code` (its status from [`Code`]) and `message`.
+    pub(super) fn new(code: Code, message: impl Into<String>) -> Refusal {
+        Refusal(code, message.into())
+    }
+
+    /// The error reply.
+    pub(super) fn reply(self) -> Reply {
+        error_reply(self.0, &self.1)
+    }
+}
+
+/// A handler's answer, or why it refuses.
+pub(super) type Answer = Result<Reply, Refusal>;
+
+/// The 500 for work (`what`) that panicked; the panic itself is on stderr.
+pub(super) fn internal(what: &str) -> Refusal {
+    Refusal::new(Code::Internal, format!("{what} failed; it has been logged"))
+}
+
+/// The 500 for a failing store: the cause is logged, not sent.
+pub(super) fn store_failed(e: crate::store::StoreError) -> Refusal {
+    let code = Code::StoreError;
+    Refusal::new(code, code.logged("the store", &e))
 }
 
 #[cfg(test)]

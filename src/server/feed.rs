@@ -14,14 +14,13 @@
 //! A long poll waits on the engine's watch of the next sequence, which
 //! every commit moves; reading the log runs on the blocking pool.
 
-use super::errors::Code;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::api::{Caller, Refusal, blocking, json_ok, optional, refuse_unknown, store_failed};
-use super::metrics::{Metrics, Route};
-use super::query::Query;
-use super::{Handled, Reply};
+use super::errors::{Refusal, store_failed};
+use super::query::{Query, optional, parse_query};
+use super::served::{Caller, Served, blocking};
+use super::{Handled, Reply, json_ok};
 use crate::date::Date;
 use crate::engine::{ChangeFilter, Engine};
 
@@ -42,7 +41,6 @@ struct Asked {
 }
 
 fn parse(q: &Query<'_>, engine: &Engine) -> Result<Asked, Refusal> {
-    refuse_unknown(q, &PARAMS)?;
     let number = |text: &str, max: u64| -> Result<u64, String> {
         match text.trim().parse::<u64>() {
             Ok(n) if n <= max => Ok(n),
@@ -83,32 +81,13 @@ fn parse(q: &Query<'_>, engine: &Engine) -> Result<Asked, Refusal> {
 }
 
 /// Answers `GET /v1/changes`.
-pub(super) fn start(
-    engine: Arc<Engine>,
-    metrics: Arc<Metrics>,
-    query: Option<&str>,
-    today: Date,
-    started: Instant,
-    caller: Caller,
-) -> Handled {
-    let asked = match Query::parse(query)
-        .map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))
-        .and_then(|q| parse(&q, &engine))
-    {
+pub(super) fn start(served: Served, query: Option<&str>) -> Handled {
+    let asked = match parse_query(query, &PARAMS).and_then(|q| parse(&q, &served.engine)) {
         Ok(a) => a,
-        Err(r) => {
-            let res = super::api::refused(r, "GET, HEAD");
-            metrics.record(Route::Changes, res.status().as_u16(), started.elapsed());
-            return Handled::Now(res);
-        }
+        Err(r) => return served.now(Err(r)),
     };
-    Handled::Later(Box::pin(async move {
-        let res = answer(engine, asked, today, &caller)
-            .await
-            .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD"));
-        metrics.record(Route::Changes, res.status().as_u16(), started.elapsed());
-        res
-    }))
+    let (engine, caller, today) = (served.engine.clone(), served.caller.clone(), served.today);
+    served.later(async move { answer(engine, asked, today, &caller).await })
 }
 
 async fn answer(

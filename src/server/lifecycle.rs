@@ -22,21 +22,22 @@
 //! 400 naming the field; transitions the entry's state forbids are 409
 //! (`lifecycle`); an unknown entry is 404.
 
-use super::errors::Code;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, StatusCode};
+use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::api::{Answer, Caller, Refusal, blocking, json_ok, store_failed};
-use super::metrics::{Metrics, Route};
-use super::{Handled, Reply, json_reply};
-use crate::audit::{AuditLog, Event, Fields};
+use super::errors::{Answer, Code, Refusal, store_failed};
+use super::query::{date_param, parse_query};
+use super::routes::{Endpoint, Params};
+use super::served::{Served, blocking};
+use super::{Handled, Reply, json_ok, json_reply};
+use crate::audit::Event;
 use crate::date::Date;
 use crate::engine::Engine;
 use crate::id::SubjectKey;
@@ -69,29 +70,6 @@ pub(super) enum WriteRoute {
     Feedback,
 }
 
-/// What a lifecycle request is served with.
-pub(super) struct Served {
-    pub(super) engine: Arc<Engine>,
-    pub(super) metrics: Arc<Metrics>,
-    pub(super) audit: Option<Arc<AuditLog>>,
-    pub(super) caller: Caller,
-}
-
-impl Served {
-    fn audit(&self, event: Event, subject: Option<SubjectKey>, status: u16) {
-        self.caller.audit(
-            self.audit.as_deref(),
-            Fields {
-                event,
-                action: None,
-                outcome: crate::audit::Outcome::None,
-                subject,
-                status,
-            },
-        );
-    }
-}
-
 /// A lifecycle transition's path segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Step {
@@ -110,49 +88,27 @@ impl Step {
     ];
 }
 
-/// Routes a request under `/v1/entries/` or a `PUT /v1/subjects/{id}`;
-/// `None` when the path is not one of these.
-pub(super) fn route(method: &Method, path: &str) -> Option<Result<WriteRoute, Refusal>> {
-    let not_allowed = |allow: &str| {
-        Refusal::new(
-            Code::MethodNotAllowed,
-            format!("{method} {path} is not supported; use {allow}"),
-        )
-    };
-    if path == "/v1/feedback" {
-        return Some(if *method == Method::POST {
-            Ok(WriteRoute::Feedback)
-        } else {
-            Err(not_allowed("POST"))
-        });
-    }
-    if let Some(id) = path.strip_prefix("/v1/subjects/") {
-        // GET goes to the subject answer; only PUT comes here.
-        return (method == Method::PUT).then(|| decode(id).map(WriteRoute::PutSubject));
-    }
-    let rest = path.strip_prefix("/v1/entries/")?;
-    Some(match rest.split_once('/') {
-        None => {
-            let id = match decode(rest) {
-                Ok(id) => id,
-                Err(r) => return Some(Err(r)),
-            };
-            match *method {
-                Method::GET | Method::HEAD => Ok(WriteRoute::GetEntry(id)),
-                Method::PUT => Ok(WriteRoute::PutEntry(id)),
-                _ => Err(not_allowed("GET or PUT")),
-            }
+/// The lifecycle request the route table found, its path identifiers
+/// decoded.
+pub(super) fn route(endpoint: Endpoint, params: Params<'_>) -> Result<WriteRoute, Refusal> {
+    Ok(match endpoint {
+        Endpoint::PutSubject => WriteRoute::PutSubject(decode(params.get(0))?),
+        Endpoint::Entry => WriteRoute::GetEntry(decode(params.get(0))?),
+        Endpoint::PutEntry => WriteRoute::PutEntry(decode(params.get(0))?),
+        Endpoint::Step => {
+            let step = Step::ALL
+                .iter()
+                .find(|(name, _)| *name == params.get(1))
+                .ok_or_else(|| {
+                    Refusal::new(
+                        Code::NotFound,
+                        "no such lifecycle step; an entry's lifecycle steps are objection, outcome, repair and revoke",
+                    )
+                })?;
+            WriteRoute::Step(decode(params.get(0))?, step.1)
         }
-        Some((id, step)) => match Step::ALL.iter().find(|(name, _)| *name == step) {
-            None => Err(Refusal::new(
-                Code::NotFound,
-                format!(
-                    "no such route {path:?}; an entry's lifecycle steps are objection, outcome, repair and revoke"
-                ),
-            )),
-            Some(_) if *method != Method::POST => Err(not_allowed("POST")),
-            Some((_, step)) => decode(id).map(|id| WriteRoute::Step(id, *step)),
-        },
+        Endpoint::Feedback => WriteRoute::Feedback,
+        other => unreachable!("{other:?} is not a lifecycle route"),
     })
 }
 
@@ -171,49 +127,30 @@ fn decode(raw: &str) -> Result<String, Refusal> {
 
 /// Answers a routed lifecycle request: a read at once, a write once its
 /// body is in and the write is synced.
-pub(super) fn start(
-    served: Served,
-    req: Request<Incoming>,
-    route: WriteRoute,
-    today: Date,
-    started: Instant,
-) -> Handled {
+pub(super) fn start(served: Served, req: Request<Incoming>, route: WriteRoute) -> Handled {
     if let WriteRoute::GetEntry(id) = &route {
-        let res = get_entry(&served, id, &req, today)
-            .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD, PUT"));
-        served
-            .metrics
-            .record(Route::Entry, res.status().as_u16(), started.elapsed());
-        return Handled::Now(res);
+        let answer = get_entry(&served, id, req.uri().query());
+        return served.now(answer);
     }
-    Handled::Later(Box::pin(async move {
-        let served = Arc::new(served);
-        let answer = match read_body(req.into_body()).await {
-            Ok(body) => {
-                let inner = served.clone();
-                blocking("the write", move || write(&inner, route, &body, today)).await
+    let inner = Arc::new(served.clone());
+    served.later(async move {
+        let body = read_body(req.into_body()).await?;
+        let today = inner.today;
+        let writer = inner.clone();
+        let answer = blocking("the write", move || write(&writer, route, &body, today)).await;
+        match answer {
+            Ok((reply, subject)) => {
+                inner.audit(Event::Write, subject, reply.status().as_u16());
+                Ok(reply)
             }
             Err(r) => Err(r),
-        };
-        let res = match answer {
-            Ok((reply, subject)) => {
-                served.audit(Event::Write, subject, reply.status().as_u16());
-                reply
-            }
-            Err(r) => super::api::refused(r, "POST"),
-        };
-        served
-            .metrics
-            .record(Route::Write, res.status().as_u16(), started.elapsed());
-        res
-    }))
+        }
+    })
 }
 
-fn get_entry(served: &Served, id: &str, req: &Request<Incoming>, today: Date) -> Answer {
-    let q = super::query::Query::parse(req.uri().query())
-        .map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))?;
-    super::api::refuse_unknown(&q, &["at"])?;
-    let at = super::api::date_param(&q, today)?;
+fn get_entry(served: &Served, id: &str, query: Option<&str>) -> Answer {
+    let q = parse_query(query, &["at"])?;
+    let at = date_param(&q, served.today)?;
     let engine = &served.engine;
     match engine.entry(id, at).map_err(store_failed)? {
         Some((entry, history)) => {
@@ -734,12 +671,31 @@ fn put_answer(served: &Served, applied: Applied, changes: &[Change], today: Date
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::routes::{Routed, find};
+    use hyper::Method;
+
+    /// Routes `m p` as the dispatcher does: the lifecycle route, the
+    /// refusal, or `None` for a path that is not the lifecycle's.
+    fn r(m: Method, p: &str) -> Option<Result<WriteRoute, (StatusCode, &'static str)>> {
+        let refused = |c: Code| Some(Err((c.status(), c.name())));
+        match find(&m, p) {
+            Routed::NotAllowed { .. } => refused(Code::MethodNotAllowed),
+            Routed::NotFound => None,
+            Routed::Route(row, params) => match row.endpoint {
+                Endpoint::Entry
+                | Endpoint::PutSubject
+                | Endpoint::PutEntry
+                | Endpoint::Step
+                | Endpoint::Feedback => Some(
+                    route(row.endpoint, params).map_err(|Refusal(c, _)| (c.status(), c.name())),
+                ),
+                _ => None,
+            },
+        }
+    }
 
     #[test]
     fn routes() {
-        let r = |m: Method, p: &str| {
-            route(&m, p).map(|r| r.map_err(|Refusal(c, _)| (c.status(), c.name())))
-        };
         assert_eq!(r(Method::GET, "/v1/subjects/X"), None);
         assert_eq!(
             r(Method::PUT, "/v1/subjects/X"),

@@ -30,16 +30,19 @@
 //!   after [`Limits::shutdown_grace`]).
 
 pub mod api;
-pub mod disk;
+mod disk;
 pub mod errors;
-pub mod feed;
-pub mod lifecycle;
+mod feed;
+mod lifecycle;
 pub mod maintenance;
 pub mod metrics;
-pub mod oversight;
-pub mod query;
+mod oversight;
+mod query;
+mod reads;
+mod routes;
 pub mod screen;
-pub mod spool;
+mod served;
+mod spool;
 
 use errors::Code;
 use std::convert::Infallible;
@@ -192,6 +195,20 @@ pub fn json_reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
 pub fn error_reply(code: Code, message: &str) -> Reply {
     let body = serde_json::json!({"error": {"code": code.name(), "message": message}});
     json_reply(code.status(), serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// A 200 with `value` as JSON (a 500 if it cannot be encoded).
+fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
+    // Sized for a check answer with a few reasons, so that encoding does not
+    // grow the buffer several times.
+    let mut body = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => json_reply(StatusCode::OK, body),
+        Err(e) => error_reply(
+            Code::Internal,
+            &Code::Internal.logged("encoding the answer", &e),
+        ),
+    }
 }
 
 fn declared_body_too_large(req: &Request<Incoming>, max: u64) -> Option<u64> {

@@ -13,19 +13,14 @@
 //! Both scan (the entries, the audit segments of the window) on the
 //! blocking pool.
 
-use super::errors::Code;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Instant;
 
-use hyper::Request;
-use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use super::api::{Caller, Refusal, blocking, json_ok, optional, refuse_unknown, store_failed};
-use super::metrics::{Metrics, Route};
-use super::query::Query;
-use super::{Handled, Reply};
+use super::errors::{Code, Refusal, store_failed};
+use super::query::{Query, optional, refuse_unknown};
+use super::served::{Caller, Served, blocking};
+use super::{Handled, Reply, json_ok};
 use crate::audit::{AuditLog, AuditQuery, Event, Outcome, key_bytes, key_text};
 use crate::date::Date;
 use crate::engine::Engine;
@@ -109,35 +104,25 @@ fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
     ))
 }
 
-/// Answers `GET /v1/stats` or `GET /v1/audit`.
-pub(super) fn start(
-    engine: Arc<Engine>,
-    metrics: Arc<Metrics>,
-    audit: Option<Arc<AuditLog>>,
-    req: &Request<Incoming>,
-    today: Date,
-    started: Instant,
-    caller: Caller,
-) -> Handled {
-    let asked = Query::parse(req.uri().query())
+/// Answers `GET /v1/stats` or `GET /v1/audit` (`path`).
+pub(super) fn start(served: Served, path: &str, query: Option<&str>) -> Handled {
+    let asked = match Query::parse(query)
         .map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))
-        .and_then(|q| parse(req.uri().path(), &q, today));
-    let asked = match asked {
+        .and_then(|q| parse(path, &q, served.today))
+    {
         Ok(a) => a,
-        Err(r) => {
-            let res = super::api::refused(r, "GET, HEAD");
-            metrics.record(Route::Oversight, res.status().as_u16(), started.elapsed());
-            return Handled::Now(res);
-        }
+        Err(r) => return served.now(Err(r)),
     };
-    Handled::Later(Box::pin(async move {
+    let (engine, audit, caller, today) = (
+        served.engine.clone(),
+        served.audit.clone(),
+        served.caller.clone(),
+        served.today,
+    );
+    served.later(async move {
         let work = move || answer(&engine, audit.as_deref(), asked, today, &caller);
-        let res = blocking("computing the answer", work)
-            .await
-            .unwrap_or_else(|r| super::api::refused(r, "GET, HEAD"));
-        metrics.record(Route::Oversight, res.status().as_u16(), started.elapsed());
-        res
-    }))
+        blocking("computing the answer", work).await
+    })
 }
 
 fn audit_failed(e: std::io::Error) -> Refusal {

@@ -6,6 +6,9 @@
 
 use std::borrow::Cow;
 
+use super::errors::{Code, Refusal};
+use crate::date::Date;
+
 /// Most parameters a query may carry. No route takes more than four, so
 /// this leaves room for a precise "unknown parameter" answer while the
 /// decoded pairs stay on the stack.
@@ -142,6 +145,67 @@ impl<'a> Query<'a> {
             .map(|(n, _)| n.as_ref())
             .filter(move |n| !known.contains(n))
     }
+}
+
+/// A required parameter, not blank.
+pub(super) fn required<'q>(q: &'q Query<'_>, name: &'static str) -> Result<&'q str, Refusal> {
+    match q.get(name) {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        Some(_) => Err(Refusal::new(
+            Code::MissingParameter,
+            format!("parameter {name:?} is empty"),
+        )),
+        None => Err(Refusal::new(
+            Code::MissingParameter,
+            format!("parameter {name:?} is required"),
+        )),
+    }
+}
+
+/// An optional parameter read by `parse`; its error is an `invalid_parameter`
+/// naming the parameter.
+pub(super) fn optional<'q, T>(
+    q: &'q Query<'_>,
+    name: &str,
+    parse: impl FnOnce(&'q str) -> Result<T, String>,
+) -> Result<Option<T>, Refusal> {
+    q.get(name)
+        .map(parse)
+        .transpose()
+        .map_err(|e| Refusal::new(Code::InvalidParameter, format!("parameter {name:?}: {e}")))
+}
+
+/// The date an answer is for: `at`, or `today`.
+pub(super) fn date_param(q: &Query<'_>, today: Date) -> Result<Date, Refusal> {
+    match q.get("at") {
+        None => Ok(today),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| Refusal::new(Code::InvalidDate, format!("parameter \"at\": {e}"))),
+    }
+}
+
+/// Refuses a parameter the route does not take: a misspelt `at` silently
+/// answering for today is worse than a 400.
+pub(super) fn refuse_unknown(q: &Query<'_>, known: &[&str]) -> Result<(), Refusal> {
+    match q.unknown(known).next() {
+        None => Ok(()),
+        Some(name) => Err(Refusal::new(
+            Code::UnknownParameter,
+            format!(
+                "unknown parameter {name:?}; this route takes: {}",
+                known.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The request's query string, decoded, taking only `known` parameters.
+pub(super) fn parse_query<'a>(raw: Option<&'a str>, known: &[&str]) -> Result<Query<'a>, Refusal> {
+    let q = Query::parse(raw).map_err(|e| Refusal::new(Code::BadQuery, e.to_string()))?;
+    refuse_unknown(&q, known)?;
+    Ok(q)
 }
 
 #[cfg(test)]

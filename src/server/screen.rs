@@ -19,7 +19,7 @@ use super::errors::Code;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -27,12 +27,15 @@ use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response};
 use tokio::sync::mpsc::error::SendTimeoutError;
 
-use super::metrics::{Metrics, Route};
+use super::errors::Refusal;
+use super::metrics::Metrics;
+use super::query::{date_param, optional, parse_query, required};
+use super::served::Served;
 use super::{Body, Handled, Reply, error_reply};
 use crate::catalog::ActionId;
 use crate::date::Date;
-use crate::engine::Engine;
 use crate::screen::input::{Format, Input, InputError, parse_encoding};
+use crate::screen::row::{DEFAULT_MIN_SCORE, parse_score};
 use crate::screen::{Options, Oversight, screen};
 
 /// Limits of the screening route.
@@ -63,24 +66,52 @@ impl Default for ScreenLimits {
     }
 }
 
+const PARAMS: [&str; 6] = ["action", "at", "format", "encoding", "output", "min_score"];
+
 /// What a screening request asked for, its parameters read.
-pub struct ScreenRequest {
+struct ScreenRequest {
     /// The action.
-    pub action: ActionId,
+    action: ActionId,
     /// The date.
-    pub at: Date,
+    at: Date,
     /// The input's layout, if stated.
-    pub format: Option<Format>,
+    format: Option<Format>,
     /// The input's encoding, if stated.
-    pub encoding: Option<&'static encoding_rs::Encoding>,
+    encoding: Option<&'static encoding_rs::Encoding>,
     /// The answer's layout.
-    pub output: Format,
+    output: Format,
     /// Lowest score of a name match.
-    pub min_score: f64,
+    min_score: f64,
+}
+
+/// Reads a screening's parameters from the query and the headers.
+fn request(req: &Request<Incoming>, served: &Served) -> Result<ScreenRequest, Refusal> {
+    let q = parse_query(req.uri().query(), &PARAMS)?;
+    let (hinted_format, hinted_encoding) =
+        content_type_hints(req).map_err(|e| Refusal::new(Code::InvalidHeader, e))?;
+    let output = optional(&q, "output", Format::parse)?.unwrap_or_else(|| {
+        if accepts_csv(req) {
+            Format::Csv
+        } else {
+            Format::Ndjson
+        }
+    });
+    let action = super::reads::action(&served.engine, required(&q, "action")?)?;
+    served
+        .caller
+        .may_ask(&served.engine.catalog().action(action).code)?;
+    Ok(ScreenRequest {
+        action,
+        at: date_param(&q, served.today)?,
+        format: optional(&q, "format", Format::parse)?.or(hinted_format),
+        encoding: optional(&q, "encoding", parse_encoding)?.or(hinted_encoding),
+        output,
+        min_score: optional(&q, "min_score", parse_score)?.unwrap_or(DEFAULT_MIN_SCORE),
+    })
 }
 
 /// What the `Content-Type` header says of the layout and encoding.
-pub fn content_type_hints(
+fn content_type_hints(
     req: &Request<Incoming>,
 ) -> Result<(Option<Format>, Option<&'static encoding_rs::Encoding>), String> {
     let Some(value) = req.headers().get(CONTENT_TYPE) else {
@@ -110,7 +141,7 @@ pub fn content_type_hints(
 }
 
 /// Whether the `Accept` header asks for CSV.
-pub fn accepts_csv(req: &Request<Incoming>) -> bool {
+fn accepts_csv(req: &Request<Incoming>) -> bool {
     req.headers()
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -158,22 +189,23 @@ impl Drop for Running {
 
 /// Starts screening `req`'s body; the answer comes once the input's layout
 /// is known.
-pub fn start(
-    engine: Arc<Engine>,
-    metrics: Arc<Metrics>,
-    limits: &ScreenLimits,
-    req: Request<Incoming>,
-    asked: ScreenRequest,
-    oversight: Oversight,
-) -> Handled {
-    let started = Instant::now();
+pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming>) -> Handled {
+    let asked = match request(&req, &served) {
+        Ok(asked) => asked,
+        Err(r) => return served.now(Err(r)),
+    };
+    let oversight = Oversight {
+        audit: served.audit.clone(),
+        key: served.caller.audit_key(),
+        mask: served.caller.masks(),
+    };
+    let (engine, metrics) = (served.engine.clone(), served.metrics.clone());
     let refuse = |code: Code, message: &str| {
-        metrics.record(Route::Screen, code.status().as_u16(), started.elapsed());
         let mut res = error_reply(code, message);
         // The body is not read: the connection cannot carry another request.
         res.headers_mut()
             .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-        Handled::Now(res)
+        Handled::Now(served.done(res))
     };
     if metrics.screens_active() >= limits.max_concurrent as u64 {
         let mut res = refuse(
@@ -280,7 +312,6 @@ pub fn start(
                 "the screening ended before it started; it has been logged",
             ),
         };
-        metrics.record(Route::Screen, res.status().as_u16(), started.elapsed());
-        res
+        served.done(res)
     }))
 }

@@ -1,0 +1,247 @@
+//! The reads of SPEC §6 that need no body: `GET /v1/check`,
+//! `GET /v1/search`, `GET /v1/subjects/{id}`, `GET /healthz` and
+//! `GET /metrics`.
+//!
+//! A check is the hot path: answered on the runtime worker from memory, or
+//! handed to a disk reader ([`super::disk`]) when its entries or record are
+//! not in the block cache.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::StatusCode;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+
+use super::disk::DiskReaders;
+use super::errors::{Answer, Code, Refusal, internal, store_failed};
+use super::metrics::EngineFigures;
+use super::query::{Query, date_param, decode_path_segment, optional, parse_query, required};
+use super::served::Served;
+use super::{Handled, Reply, json_ok, json_reply};
+use crate::audit::{Event, Fields, Outcome};
+use crate::catalog::ActionId;
+use crate::date::Date;
+use crate::engine::Engine;
+use crate::id::SubjectKey;
+use crate::search::{self, SearchQuery};
+use crate::store::{Reach, StoreError};
+
+const CHECK_PARAMS: [&str; 4] = ["id", "action", "at", "name"];
+const SUBJECT_PARAMS: [&str; 1] = ["at"];
+const SEARCH_PARAMS: [&str; 5] = ["q", "kind", "limit", "id_prefix", "born"];
+
+/// The action named by `code`, or the 400 that lists the catalog's.
+pub(super) fn action(engine: &Engine, code: &str) -> Result<ActionId, Refusal> {
+    let catalog = engine.catalog();
+    catalog.action_by_code(code.trim()).ok_or_else(|| {
+        Refusal::new(
+            Code::UnknownAction,
+            format!(
+                "parameter \"action\": unknown action {code:?}; the catalog has: {}",
+                catalog.action_codes().join(", ")
+            ),
+        )
+    })
+}
+
+/// Answers `GET /v1/check` from memory, or hands it to a disk reader.
+pub(super) fn check(served: Served, disk: &Arc<DiskReaders>, query: Option<&str>) -> Handled {
+    match check_in_memory(&served, query) {
+        Ok(Checked::Answered(res)) => served.now(Ok(res)),
+        Ok(Checked::OnDisk(asked, body)) => check_from_disk(served, disk, asked, body),
+        Err(r) => served.now(Err(r)),
+    }
+}
+
+/// A check's subject, action, date and name.
+type Asked = (SubjectKey, ActionId, Date, Option<String>);
+
+enum Checked {
+    Answered(Reply),
+    /// Not in memory: to finish on disk, with the body as far as written.
+    OnDisk(Asked, Vec<u8>),
+}
+
+fn check_in_memory(served: &Served, query: Option<&str>) -> Result<Checked, Refusal> {
+    let q = parse_query(query, &CHECK_PARAMS)?;
+    let engine = &served.engine;
+    let id = required(&q, "id")?;
+    let readings = SubjectKey::parse_readings_at(id, served.today)
+        .map_err(|e| Refusal::new(Code::InvalidId, format!("parameter \"id\": {e}")))?;
+    let key = engine.pick_reading(readings);
+    let name = q.get("name");
+    // The probe's memory reads overlap the parsing of the other parameters.
+    engine.prefetch(key, name.is_some());
+    let action = action(engine, required(&q, "action")?)?;
+    served
+        .caller
+        .may_ask(&engine.catalog().action(action).code)?;
+    let at = date_param(&q, served.today)?;
+    let mut body = Vec::with_capacity(1024);
+    match engine.check_json(key, action, at, name, Reach::Memory, &mut body) {
+        Ok(verdict) => Ok(Checked::Answered(checked(
+            served, key, action, verdict, body,
+        ))),
+        Err(StoreError::NotInMemory) => Ok(Checked::OnDisk(
+            (key, action, at, name.map(str::to_owned)),
+            body,
+        )),
+        Err(e) => Err(store_failed(e)),
+    }
+}
+
+/// Finishes a check on a disk reader ([`super::disk`]), `body` as the
+/// memory-only attempt left it; the answer is counted when it is sent.
+fn check_from_disk(
+    served: Served,
+    disk: &Arc<DiskReaders>,
+    (key, action, at, name): Asked,
+    mut body: Vec<u8>,
+) -> Handled {
+    served.metrics.checked_from_disk();
+    let (engine, disk) = (served.engine.clone(), disk.clone());
+    let metrics = served.metrics.clone();
+    let finished = served.clone();
+    served.later(async move {
+        let read = disk.run(move || {
+            engine
+                .check_json(key, action, at, name.as_deref(), Reach::Disk, &mut body)
+                .map(|verdict| (verdict, body))
+        });
+        match read.await {
+            Some(Ok((verdict, body))) => Ok(checked(&finished, key, action, verdict, body)),
+            Some(Err(e)) => Err(store_failed(e)),
+            None => {
+                metrics.panicked();
+                Err(internal("the check"))
+            }
+        }
+    })
+}
+
+/// The reply to a check whose answer `body` holds, masked for the caller
+/// and audited.
+fn checked(
+    served: &Served,
+    key: SubjectKey,
+    action: ActionId,
+    verdict: crate::decide::Verdict,
+    mut body: Vec<u8>,
+) -> Reply {
+    if served.caller.masks() && key.kind() == crate::id::SubjectKind::Person {
+        mask_answer_id(&mut body);
+    }
+    served.audit_fields(Fields {
+        event: Event::Check,
+        action: Some(action),
+        outcome: verdict.into(),
+        subject: Some(key),
+        status: 200,
+    });
+    json_reply(StatusCode::OK, body)
+}
+
+/// Masks the identity number a check answer starts with
+/// (`{"id":"360102199003031234",…`): the answer is written without serde,
+/// and this is the only personal datum in it (a `via` names organizations).
+fn mask_answer_id(body: &mut [u8]) {
+    const AT: usize = b"{\"id\":\"".len();
+    if body.len() >= AT + 18 && body.starts_with(b"{\"id\":\"") {
+        body[AT + 6..AT + 14].fill(b'*');
+    }
+}
+
+/// Answers `GET /v1/search`.
+pub(super) fn search(served: &Served, query: Option<&str>) -> Answer {
+    let q = parse_query(query, &SEARCH_PARAMS)?;
+    let text = required(&q, "q")?;
+    let kind = optional(&q, "kind", search::parse_kind)?;
+    let limit = optional(&q, "limit", search::parse_limit)?.unwrap_or(search::DEFAULT_LIMIT);
+    let id_prefix = optional(&q, "id_prefix", search::parse_id_prefix)?;
+    let born = q
+        .get("born")
+        .map(|b| b.trim().parse::<Date>())
+        .transpose()
+        .map_err(|e| Refusal::new(Code::InvalidDate, format!("parameter \"born\": {e}")))?;
+    let query = SearchQuery {
+        text,
+        kind,
+        limit,
+        id_prefix,
+        born,
+        mask: None,
+        min_score: 0.0,
+    };
+    let results = served
+        .engine
+        .search(&query)
+        .map_err(|e| Refusal::new(Code::InvalidParameter, format!("parameter \"q\": {e}")))?;
+    served.audit_fields(Fields {
+        event: Event::Search,
+        action: None,
+        outcome: Outcome::None,
+        subject: results.first().map(|h| h.key),
+        status: 200,
+    });
+    Ok(json_ok(
+        &serde_json::json!({ "results": served.caller.shown(&results) }),
+    ))
+}
+
+/// Answers `GET /v1/subjects/{id}`; `raw_id` is still percent-encoded.
+pub(super) fn subject(served: &Served, raw_id: &str, query: Option<&str>) -> Answer {
+    let q: Query<'_> = parse_query(query, &SUBJECT_PARAMS)?;
+    let id = decode_path_segment(raw_id).ok_or_else(|| {
+        Refusal::new(
+            Code::InvalidId,
+            "path identifier: not valid percent-encoded UTF-8",
+        )
+    })?;
+    let key = SubjectKey::parse(&id)
+        .map_err(|e| Refusal::new(Code::InvalidId, format!("path identifier: {e}")))?;
+    let at = date_param(&q, served.today)?;
+    let answer = served.engine.show(key, at).map_err(store_failed)?;
+    if !answer.known {
+        return Err(Refusal::new(
+            Code::UnknownSubject,
+            format!("the platform has no record of {key}"),
+        ));
+    }
+    served.audit(Event::Read, Some(key), 200);
+    Ok(json_ok(&served.caller.shown(&answer)))
+}
+
+/// Answers `GET /healthz`; `up_since` is when the server started.
+pub(super) fn healthz(served: &Served, up_since: Instant) -> Reply {
+    let body = serde_json::json!({
+        "status": "ok",
+        "flagged_subjects": served.engine.snapshot().flagged(),
+        "uptime_seconds": up_since.elapsed().as_secs(),
+    });
+    json_ok(&body)
+}
+
+/// Answers `GET /metrics`; `up_since` is when the server started.
+pub(super) fn metrics(served: &Served, up_since: Instant) -> Reply {
+    let engine = &served.engine;
+    let snapshot = engine.snapshot();
+    let names = engine.names();
+    let figures = EngineFigures {
+        flagged_subjects: snapshot.flagged() as u64,
+        status_index_bytes: snapshot.base_status().heap_bytes() as u64,
+        known_subjects: snapshot.known() as u64,
+        known_set_bytes: snapshot.base_known().heap_bytes() as u64,
+        live_overlay_subjects: snapshot.overlay_len() as u64,
+        indexed_names: names.name_count() as u64,
+        name_index_bytes: names.bytes() as u64,
+        name_delta_subjects: names.delta_subjects() as u64,
+        store: engine.store().figures(),
+        uptime_seconds: up_since.elapsed().as_secs_f64(),
+    };
+    let mut res = json_reply(StatusCode::OK, served.metrics.render(&figures));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}
