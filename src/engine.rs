@@ -1005,7 +1005,9 @@ impl Engine {
         let (applied, written) = self.store.write_entries(
             entries,
             &self.catalog,
-            Replace::KeepState,
+            Replace::KeepState(|status, id| {
+                crate::lifecycle::check_replace(status, id).map_err(|c| c.0)
+            }),
             Durability::Synced,
         )?;
         self.publish(&written);
@@ -1020,7 +1022,9 @@ impl Engine {
         transition: &Transition,
     ) -> Result<Change, WriteError> {
         let _order = self.in_order();
-        let written = self.store.transition(entry_id, transition, &self.catalog)?;
+        let written = self.store.update_entry(entry_id, &self.catalog, |entry| {
+            crate::lifecycle::apply(entry, transition).map_err(|c| c.0)
+        })?;
         self.publish(&written);
         Ok(written
             .changes

@@ -30,9 +30,8 @@
 
 use crate::date::Date;
 use crate::model::{
-    Entry, EntryStatus, ListKind, Note, OBJECTION_DAYS, Objection, Outcome, OutcomeKind,
+    ChangeKind, Entry, EntryStatus, ListKind, Note, OBJECTION_DAYS, Objection, Outcome, OutcomeKind,
 };
-use crate::store::ChangeKind;
 
 /// A lifecycle transition asked of an entry.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -21,6 +21,7 @@
 //! assert_eq!(entry.effective_from.to_string(), "2019-03-01");
 //! ```
 
+use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CategoryId};
@@ -700,6 +701,61 @@ impl Entry {
             expires_at: self.expires_at,
             status: self.status,
         }
+    }
+}
+
+/// What happened to a record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ChangeKind {
+    /// A subject seen for the first time.
+    SubjectInserted,
+    /// A subject's name, aliases or persons changed.
+    SubjectReplaced,
+    /// An entry published.
+    EntryInserted,
+    /// An entry replaced by a later record with the same id.
+    EntryReplaced,
+    /// An objection filed: the entry is disputed, its measures suspended.
+    ObjectionFiled,
+    /// The objection was decided against: the entry is active again.
+    ObjectionUpheld,
+    /// The objection was decided for in part: the entry corrected, active.
+    ObjectionCorrected,
+    /// The objection was decided for: the entry revoked.
+    ObjectionRevoked,
+    /// Credit repaired: measures lifted.
+    EntryRepaired,
+    /// Revoked by its department.
+    EntryRevoked,
+    /// The entry's term ended (logged once, on the day it lapsed or at the
+    /// first start after).
+    EntryExpired,
+}
+
+impl ChangeKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::SubjectInserted => "subject_inserted",
+            ChangeKind::SubjectReplaced => "subject_replaced",
+            ChangeKind::EntryInserted => "entry_inserted",
+            ChangeKind::EntryReplaced => "entry_replaced",
+            ChangeKind::ObjectionFiled => "objection_filed",
+            ChangeKind::ObjectionUpheld => "objection_upheld",
+            ChangeKind::ObjectionCorrected => "objection_corrected",
+            ChangeKind::ObjectionRevoked => "objection_revoked",
+            ChangeKind::EntryRepaired => "entry_repaired",
+            ChangeKind::EntryRevoked => "entry_revoked",
+            ChangeKind::EntryExpired => "entry_expired",
+        }
+    }
+
+    /// Whether the change is about a subject record (not an entry).
+    pub fn is_subject(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::SubjectInserted | ChangeKind::SubjectReplaced
+        )
     }
 }
 

@@ -638,7 +638,7 @@ fn transition(
 
 fn write_failed(e: WriteError) -> Refusal {
     match e {
-        WriteError::Conflict(c) => Refusal::new(Code::Conflict, c.0),
+        WriteError::Refused(why) => Refusal::new(Code::Conflict, why),
         WriteError::NoEntry(id) => unknown_entry(&id),
         WriteError::Store(e) => store_failed(e),
     }

@@ -37,13 +37,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{IngestExternalFileOptions, Options, SstFileWriter, WriteBatch, WriteOptions};
 
-use super::{
-    Applied, CF_CHANGES, CF_HISTORY, CF_META, CF_PERSON_ORGS, CF_SUBJECTS, Change, ChangeKind,
-    KEY_LEN, KEY_NEXT_SEQ, Store, StoreError, StoredSubject, codec, family_options, history_key,
-    person_org_key,
+use super::schema::{
+    CF_CHANGES, CF_HISTORY, CF_META, CF_PERSON_ORGS, CF_SUBJECTS, KEY_LEN, KEY_NEXT_SEQ,
+    family_options, history_key, person_org_key,
 };
+use super::values::{Change, StoredSubject};
+use super::{Applied, Store, StoreError, codec};
 use crate::date::epoch_ms;
-use crate::model::Subject;
+use crate::model::{ChangeKind, Subject};
 
 /// Bytes of encoded records a parser holds before spilling a run.
 const RUN_BYTES: usize = 256 << 20;

@@ -13,7 +13,8 @@ use bincode::{Decode, Encode};
 use rocksdb::WriteOptions;
 
 use super::codec::{self, Value};
-use super::{CF_FEEDBACK, Store, StoreError};
+use super::schema::CF_FEEDBACK;
+use super::{Store, StoreError};
 use crate::date::epoch_ms;
 
 /// One feedback record.
