@@ -28,7 +28,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::id::SubjectKind;
-use crate::model::{ListKind, Role, RoleSet};
+use crate::vocab::{ListKind, Role, RoleSet};
 
 /// The catalog shipped with creditgate.
 pub const BUNDLED_TOML: &str = include_str!("../data/catalog.toml");

@@ -716,7 +716,7 @@ impl Engine {
     }
 
     /// Whether `name` is the subject's current name or an alias
-    /// ([`crate::names::matches`]), from the prints of its names the snapshot
+    /// ([`crate::search::names::matches`]), from the prints of its names the snapshot
     /// holds ([`crate::index::prints`]): no I/O. A subject without a
     /// record matches no name.
     pub fn name_matches(&self, key: SubjectKey, name: &str) -> bool {

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use creditgate::access::mask_name;
 use creditgate::model::Subject;
-use creditgate::names;
+use creditgate::search::names;
 use serde_json::{Value, json};
 
 use crate::http::{Conn, Server, metric, send_json};

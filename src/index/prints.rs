@@ -4,7 +4,7 @@
 //! `name_match` says whether the name sent with an id is the subject's
 //! current name or one of its aliases, after
 //! [`normalize`](crate::search::normalize::normalize) (SPEC §6,
-//! [`crate::names::matches`]). Reading the subject's record for that sent
+//! [`crate::search::names::matches`]). Reading the subject's record for that sent
 //! every named check to RocksDB, and at 10^7 subjects the records do not
 //! fit the block cache: p99 went from under 1 ms to 9–75 ms. Instead the
 //! known set keeps, beside each subject's slot, a 32-bit *print* of its

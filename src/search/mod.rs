@@ -21,6 +21,7 @@
 //! Every candidate name is parsed and scored against the query; the best name
 //! per subject counts.
 
+pub mod names;
 pub mod normalize;
 pub mod score;
 pub mod segment;

@@ -333,11 +333,33 @@ pub fn simplify(c: char) -> char {
     t.other.get(&c).copied().unwrap_or(c)
 }
 
-/// The normalized text of a name: [`crate::names::fold`] (width, brackets,
+/// The folded form of `name`: full-width ASCII becomes half-width, every
+/// bracket variant becomes `(` or `)`, whitespace (including the
+/// ideographic space) is dropped and Latin letters are lower-cased: the same
+/// name typed on different keyboards compares equal.
+pub fn fold(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = match c {
+            // Full-width forms of ASCII `!`..`~`.
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        };
+        match c {
+            c if c.is_whitespace() => {}
+            '(' | '[' | '{' | '【' | '〔' | '〖' | '［' => out.push('('),
+            ')' | ']' | '}' | '】' | '〕' | '〗' | '］' => out.push(')'),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// The normalized text of a name: [`fold`] (width, brackets,
 /// whitespace, case), Traditional → Simplified, and punctuation dropped
 /// except the round brackets [`parse`] reads.
 pub fn normalize(name: &str) -> String {
-    crate::names::fold(name)
+    fold(name)
         .chars()
         // ü as keyboards type it (lü → lv).
         .map(|c| if c == 'ü' { 'v' } else { simplify(c) })
@@ -660,6 +682,17 @@ pub fn is_latin(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn width_brackets_space_and_case_fold() {
+        assert_eq!(fold("华为技术（深圳）有限公司"), "华为技术(深圳)有限公司");
+        assert_eq!(
+            fold(" 华为技术【深圳】 有限公司　"),
+            "华为技术(深圳)有限公司"
+        );
+        assert_eq!(fold("ＡＢＣ科技有限公司"), "abc科技有限公司");
+        assert_eq!(fold("ABC 科技"), "abc科技");
+    }
 
     #[test]
     fn normalizes_width_brackets_traditional_and_punctuation() {
