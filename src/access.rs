@@ -185,9 +185,7 @@ pub fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
+    out.push_str(&crate::hex::encode(&digest));
     out
 }
 
@@ -197,10 +195,6 @@ fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
     let mut out = vec![0; n];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
     Ok(out)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The key id a token names: `cgk_<id>_<secret>` → `<id>`.
@@ -281,8 +275,8 @@ impl KeysFile {
             path: "/dev/urandom".into(),
             source,
         })?;
-        let id = hex(&random[..6]);
-        let token = format!("cgk_{id}_{}", hex(&random[6..]));
+        let id = crate::hex::encode(&random[..6]);
+        let token = format!("cgk_{id}_{}", crate::hex::encode(&random[6..]));
         let key = Key {
             id,
             hash: token_hash(&token),
@@ -375,17 +369,38 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The characters of an 18-character identity number that masking hides:
+/// the birth date, between the division code and the last four.
+const MASKED_ID_CHARS: std::ops::Range<usize> = 6..14;
+
 /// An identity number masked as public lists print it: the division code
 /// and the last four characters kept (`360102********1234`).
 pub fn mask_id(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() != 18 {
-        return "*".repeat(chars.len());
+    let mut bytes = id.as_bytes().to_vec();
+    if bytes.len() == 18 && id.is_ascii() {
+        mask_id_in_place(&mut bytes);
+        String::from_utf8(bytes).unwrap_or_default()
+    } else {
+        "*".repeat(id.chars().count())
     }
-    let mut out: String = chars[..6].iter().collect();
-    out.push_str("********");
-    out.extend(&chars[14..]);
-    out
+}
+
+/// [`mask_id`] in place, for answers written without serde: `id` is the
+/// 18 ASCII characters of an identity number.
+pub fn mask_id_in_place(id: &mut [u8]) {
+    if id.len() == 18 {
+        id[MASKED_ID_CHARS].fill(b'*');
+    }
+}
+
+/// Masks the identity number a check answer written without serde starts
+/// with (`{"id":"360102199003031234",…`), in place: the only personal datum
+/// in such an answer (a `via` names organizations).
+pub fn mask_answer_id(answer: &mut [u8]) {
+    const HEAD: &[u8] = b"{\"id\":\"";
+    if answer.starts_with(HEAD) && answer.len() >= HEAD.len() + 18 {
+        mask_id_in_place(&mut answer[HEAD.len()..HEAD.len() + 18]);
+    }
 }
 
 /// A person's name masked: the first character kept (`张*`, `欧阳**`

@@ -214,21 +214,12 @@ impl Fields {
 
 /// A key id (12 hex characters) as record bytes; zero for anything else.
 pub fn key_bytes(id: &str) -> [u8; KEY_ID_BYTES] {
-    let mut out = [0u8; KEY_ID_BYTES];
-    if id.len() == 2 * KEY_ID_BYTES {
-        for (i, o) in out.iter_mut().enumerate() {
-            match u8::from_str_radix(&id[2 * i..2 * i + 2], 16) {
-                Ok(b) => *o = b,
-                Err(_) => return [0; KEY_ID_BYTES],
-            }
-        }
-    }
-    out
+    crate::hex::decode_into(id).unwrap_or([0; KEY_ID_BYTES])
 }
 
 /// The key id of record bytes (`None`: no key, an open server).
 pub fn key_text(key: &[u8; KEY_ID_BYTES]) -> Option<String> {
-    (key != &[0; KEY_ID_BYTES]).then(|| key.iter().map(|b| format!("{b:02x}")).collect())
+    (key != &[0; KEY_ID_BYTES]).then(|| crate::hex::encode(key))
 }
 
 /// China Standard Time offset, in milliseconds.

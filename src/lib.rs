@@ -47,6 +47,7 @@ pub mod catalog;
 pub mod date;
 pub mod decide;
 pub mod engine;
+pub mod hex;
 pub mod id;
 pub mod import;
 pub mod index;

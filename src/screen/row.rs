@@ -218,11 +218,11 @@ impl<'e> Screener<'e> {
     /// Appends `key`'s identifier as the answer shows it (no allocation
     /// unless it is masked).
     fn push_shown_id(&self, key: SubjectKey, out: &mut Vec<u8>) {
+        let mut id = key.to_ascii();
         if self.masks(key) {
-            out.extend_from_slice(self.shown_id(key).as_bytes());
-        } else {
-            out.extend_from_slice(&key.to_ascii());
+            crate::access::mask_id_in_place(&mut id);
         }
+        out.extend_from_slice(&id);
     }
 
     /// A name of `key` as the answer shows it.
@@ -535,8 +535,7 @@ impl<'e> Screener<'e> {
                 )?;
                 debug_assert_eq!(out[at], b'{');
                 if self.masks(m.id) {
-                    // `{"id":"` then the 18 characters: hide 8 of them.
-                    out[at + 13..at + 21].fill(b'*');
+                    crate::access::mask_answer_id(&mut out[at..]);
                 }
                 out[at] = b',';
                 out.pop();
@@ -544,17 +543,11 @@ impl<'e> Screener<'e> {
             }
             None => {
                 let d = o.unmatched_decision;
-                out.extend_from_slice(b",\"id\":null,\"known\":false,\"action\":");
-                json_str(out, &self.engine.catalog().action(self.action).code);
-                let mut date = [0u8; 10];
-                self.at.write_iso(&mut date);
-                out.extend_from_slice(b",\"at\":\"");
-                out.extend_from_slice(&date);
-                out.extend_from_slice(b"\",\"decision\":\"");
-                out.extend_from_slice(d.as_str().as_bytes());
-                out.extend_from_slice(
-                    b"\",\"reasons\":[],\"suspended\":[],\"benefits\":[],\"name_match\":null",
-                );
+                let at = out.len();
+                self.engine
+                    .write_unmatched(self.action, self.at, d.as_str(), out);
+                out[at] = b',';
+                out.pop();
                 d
             }
         };

@@ -49,15 +49,6 @@ pub enum QueryError {
     TooMany,
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Decodes a percent-encoded path segment (`+` stays `+`); `None` for a bad
 /// escape or bytes that are not UTF-8.
 pub fn decode_path_segment(raw: &str) -> Option<Cow<'_, str>> {
@@ -84,8 +75,16 @@ fn decode_with(raw: &str, plus_is_space: bool) -> Result<Cow<'_, str>, bool> {
         match bytes[i] {
             b'+' if plus_is_space => out.push(b' '),
             b'%' => {
-                let hi = bytes.get(i + 1).copied().and_then(hex).ok_or(true)?;
-                let lo = bytes.get(i + 2).copied().and_then(hex).ok_or(true)?;
+                let hi = bytes
+                    .get(i + 1)
+                    .copied()
+                    .and_then(crate::hex::digit)
+                    .ok_or(true)?;
+                let lo = bytes
+                    .get(i + 2)
+                    .copied()
+                    .and_then(crate::hex::digit)
+                    .ok_or(true)?;
                 out.push(hi << 4 | lo);
                 i += 2;
             }

@@ -129,7 +129,7 @@ fn checked(
     mut body: Vec<u8>,
 ) -> Reply {
     if served.caller.masks() && key.kind() == crate::id::SubjectKind::Person {
-        mask_answer_id(&mut body);
+        crate::access::mask_answer_id(&mut body);
     }
     served.audit_fields(Fields {
         event: Event::Check,
@@ -139,16 +139,6 @@ fn checked(
         status: 200,
     });
     json_reply(StatusCode::OK, body)
-}
-
-/// Masks the identity number a check answer starts with
-/// (`{"id":"360102199003031234",…`): the answer is written without serde,
-/// and this is the only personal datum in it (a `via` names organizations).
-fn mask_answer_id(body: &mut [u8]) {
-    const AT: usize = b"{\"id\":\"".len();
-    if body.len() >= AT + 18 && body.starts_with(b"{\"id\":\"") {
-        body[AT + 6..AT + 14].fill(b'*');
-    }
 }
 
 /// Answers `GET /v1/search`.
