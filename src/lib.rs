@@ -52,6 +52,7 @@ pub mod id;
 pub mod import;
 pub mod index;
 pub mod lifecycle;
+pub mod merge;
 pub mod model;
 pub mod ndjson;
 pub mod priority;

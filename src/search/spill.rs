@@ -12,11 +12,11 @@
 //! sorter), and [`Merged::read_ahead`] merges the runs on a thread of its own
 //! while the caller consumes the items.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
+
+use crate::merge::{Merge, Run};
 
 /// A key with two numbers, ordered by all three.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -138,18 +138,15 @@ impl Sorter {
             self.spill()?;
         }
         self.wait()?;
-        let mut readers = Vec::with_capacity(self.runs.len());
-        let mut heap = BinaryHeap::new();
-        for (i, path) in self.runs.iter().enumerate() {
-            let mut r = BufReader::with_capacity(1 << 16, File::open(path)?);
-            if let Some(item) = Item::read(&mut r)? {
-                heap.push(Reverse((item, i)));
-            }
-            readers.push(r);
+        let mut runs = Vec::with_capacity(self.runs.len());
+        for path in &self.runs {
+            runs.push(RunFile(BufReader::with_capacity(
+                1 << 16,
+                File::open(path)?,
+            )));
         }
         Ok(Merged::Runs {
-            readers,
-            heap,
+            merge: Merge::new(runs)?,
             paths: std::mem::take(&mut self.runs),
         })
     }
@@ -172,16 +169,26 @@ fn write_run(mut batch: Vec<Item>, path: &std::path::Path) -> io::Result<()> {
     out.flush()
 }
 
+/// A run file being read.
+pub struct RunFile(BufReader<File>);
+
+impl Run for RunFile {
+    type Key = Item;
+    type Error = io::Error;
+
+    fn next_key(&mut self) -> io::Result<Option<Item>> {
+        Item::read(&mut self.0)
+    }
+}
+
 /// The sorted items of a [`Sorter`]. Run files are removed when it is dropped.
 pub enum Merged {
     /// Nothing was spilled.
     Memory(std::vec::IntoIter<Item>),
     /// Merging the runs.
     Runs {
-        /// One reader per run.
-        readers: Vec<BufReader<File>>,
-        /// The next item of each run.
-        heap: BinaryHeap<Reverse<(Item, usize)>>,
+        /// The runs, merged.
+        merge: Merge<RunFile>,
         /// The run files.
         paths: Vec<PathBuf>,
     },
@@ -193,15 +200,7 @@ impl Iterator for Merged {
     fn next(&mut self) -> Option<io::Result<Item>> {
         match self {
             Merged::Memory(items) => items.next().map(Ok),
-            Merged::Runs { readers, heap, .. } => {
-                let Reverse((item, i)) = heap.pop()?;
-                match Item::read(&mut readers[i]) {
-                    Ok(Some(next)) => heap.push(Reverse((next, i))),
-                    Ok(None) => {}
-                    Err(e) => return Some(Err(e)),
-                }
-                Some(Ok(item))
-            }
+            Merged::Runs { merge, .. } => merge.next_key().transpose(),
         }
     }
 }

@@ -27,8 +27,6 @@
 //! and writes them with their log records (a record logged twice is possible;
 //! a record missing from the log is not).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -44,6 +42,7 @@ use super::schema::{
 use super::values::{Change, StoredSubject};
 use super::{Applied, Store, StoreError, codec};
 use crate::date::epoch_ms;
+use crate::merge::{Merge, Run};
 use crate::model::{ChangeKind, Subject};
 
 /// Bytes of encoded records a parser holds before spilling a run.
@@ -334,38 +333,43 @@ impl LinkRuns<'_> {
     /// Merges the runs (and the buffer, spilled as a last run) into `out`.
     fn write(mut self, store: &Store, out: &mut SstOut<'_>) -> Result<(), StoreError> {
         self.spill()?;
-        let mut readers = Vec::new();
+        let mut runs = Vec::new();
         for path in &self.runs {
             let file = File::open(path).map_err(|e| io_error(path, e))?;
-            readers.push((path.clone(), BufReader::with_capacity(64 << 10, file)));
+            runs.push(LinkRun {
+                path: path.clone(),
+                input: BufReader::with_capacity(64 << 10, file),
+            });
         }
-        let next = |i: usize,
-                    readers: &mut Vec<(PathBuf, BufReader<File>)>|
-         -> Result<Option<LinkKey>, StoreError> {
-            let mut k = [0u8; 2 * KEY_LEN + 1];
-            match readers[i].1.read_exact(&mut k) {
-                Ok(()) => Ok(Some(k)),
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-                Err(e) => Err(io_error(&readers[i].0, e)),
-            }
-        };
-        let mut heap = BinaryHeap::new();
-        for i in 0..readers.len() {
-            if let Some(k) = next(i, &mut readers)? {
-                heap.push(Reverse((k, i)));
-            }
-        }
+        let mut merge = Merge::new(runs)?;
         let mut last: Option<LinkKey> = None;
-        while let Some(Reverse((k, i))) = heap.pop() {
+        while let Some(k) = merge.next_key()? {
             if last != Some(k) {
                 out.put(store, &k, &[])?;
                 last = Some(k);
             }
-            if let Some(k) = next(i, &mut readers)? {
-                heap.push(Reverse((k, i)));
-            }
         }
         Ok(())
+    }
+}
+
+/// A sorted run of link keys being read.
+struct LinkRun {
+    path: PathBuf,
+    input: BufReader<File>,
+}
+
+impl Run for LinkRun {
+    type Key = LinkKey;
+    type Error = StoreError;
+
+    fn next_key(&mut self) -> Result<Option<LinkKey>, StoreError> {
+        let mut k = [0u8; 2 * KEY_LEN + 1];
+        match self.input.read_exact(&mut k) {
+            Ok(()) => Ok(Some(k)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(io_error(&self.path, e)),
+        }
     }
 }
 
@@ -581,32 +585,24 @@ fn write_links(
 /// Merges the runs in key order and hands each winner to `out`.
 fn merge_runs(store: &Store, runs: &[PathBuf], out: &mut Outputs) -> Result<(), MergeError> {
     let mut readers = Vec::with_capacity(runs.len());
-    let mut heap = BinaryHeap::with_capacity(runs.len());
     for path in runs {
-        let mut reader = RunReader::open(path)?;
-        if reader.advance()? {
-            heap.push(Reverse((
-                reader.current.key,
-                reader.current.order,
-                readers.len(),
-            )));
-        }
-        readers.push(reader);
+        readers.push(RunReader::open(path)?);
     }
+    let mut merge = Merge::new(readers)?;
     let mut batch: Vec<Record> = Vec::with_capacity(LOOKUP_BATCH);
-    while let Some(Reverse((key, _, first))) = heap.pop() {
+    while let Some(((key, _), first)) = merge.pop() {
         // Of the records with this key the last popped has the highest order.
         let mut winner = first;
         let mut superseded: Vec<Vec<u8>> = Vec::new();
-        while let Some(Reverse((k, _, i))) = heap.peek().copied()
+        while let Some((&(k, _), i)) = merge.peek()
             && k == key
         {
-            heap.pop();
-            superseded.push(std::mem::take(&mut readers[winner].current.value));
-            advance_into_heap(&mut readers, winner, &mut heap)?;
+            merge.pop();
+            superseded.push(std::mem::take(&mut merge.run_mut(winner).current.value));
+            merge.refill(winner)?;
             winner = i;
         }
-        let w = &mut readers[winner].current;
+        let w = &mut merge.run_mut(winner).current;
         for old in superseded {
             if old == w.value {
                 out.applied.unchanged += 1;
@@ -620,7 +616,7 @@ fn merge_runs(store: &Store, runs: &[PathBuf], out: &mut Outputs) -> Result<(), 
             value: std::mem::take(&mut w.value),
             links: std::mem::take(&mut w.links),
         });
-        advance_into_heap(&mut readers, winner, &mut heap)?;
+        merge.refill(winner)?;
         if batch.len() >= LOOKUP_BATCH {
             out.write_batch(store, &mut batch)?;
         }
@@ -728,17 +724,16 @@ fn merge_and_ingest(
     Ok(applied)
 }
 
-/// Moves reader `i` to its next record and puts it back in the heap.
-fn advance_into_heap(
-    readers: &mut [RunReader],
-    i: usize,
-    heap: &mut BinaryHeap<Reverse<(Key, u64, usize)>>,
-) -> Result<(), StoreError> {
-    if readers[i].advance()? {
-        let c = &readers[i].current;
-        heap.push(Reverse((c.key, c.order, i)));
+impl Run for RunReader {
+    /// A record's subject key and its order in the input.
+    type Key = (Key, u64);
+    type Error = StoreError;
+
+    fn next_key(&mut self) -> Result<Option<(Key, u64)>, StoreError> {
+        Ok(self
+            .advance()?
+            .then_some((self.current.key, self.current.order)))
     }
-    Ok(())
 }
 
 #[cfg(test)]
