@@ -21,6 +21,7 @@
 //! Every candidate name is parsed and scored against the query; the best name
 //! per subject counts.
 
+mod limits;
 pub mod names;
 pub mod normalize;
 pub mod score;
@@ -44,24 +45,11 @@ use segment::{Segment, SegmentBuilder, deletion_keys};
 /// The index's directory inside the store directory.
 pub const NAMES_DIR: &str = "names";
 
-/// Above this many changed subjects, opening rebuilds the segment instead of
-/// holding them in a delta.
-const MAX_DELTA: usize = 200_000;
-
-/// Most names read for one core (a core shared by thousands of names is a
-/// weak clue; the first ones are enough to rank).
-const CAP_PER_CORE: usize = 2_000;
-
-/// Most cores taken for a name typed in part.
-const CAP_PREFIX: usize = 200;
-
-/// Most candidate names scored for one query.
-const CAP_CANDIDATES: usize = 20_000;
-
-/// Results when no limit is given.
-pub const DEFAULT_LIMIT: usize = 10;
-/// The largest limit accepted.
-pub const MAX_LIMIT: usize = 100;
+use limits::{
+    ALIAS_EXACT, ALIAS_FACTOR, CAP_CANDIDATES, CAP_PER_CORE, CAP_PREFIX, MAX_DELTA, TIE_BASE,
+    TIE_SPAN, TYPO_BASE, TYPO_BOUND_FLOOR, TYPO_SPAN,
+};
+pub use limits::{DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS};
 
 /// Reads a `kind` parameter: `org` or `person`.
 pub fn parse_kind(text: &str) -> Result<SubjectKind, String> {
@@ -146,10 +134,6 @@ pub enum SearchError {
     #[error("the query has {0} characters; names are searched with at most {MAX_QUERY_CHARS}")]
     TooLong(usize),
 }
-
-/// The longest query, in characters after normalization. Names are far
-/// shorter; the bound keeps a query's work (deletion keys) small.
-pub const MAX_QUERY_CHARS: usize = 100;
 
 /// How alike a typed name is to one subject's names.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -866,7 +850,7 @@ fn typo_bound(readings: &[QueryParts]) -> f64 {
         .iter()
         .map(|r| {
             let len = r.core_chars.len() as f64 + 1.0;
-            (0.55 + 0.25 * (1.0 - 1.0 / len)).max(0.75)
+            (TYPO_BASE + TYPO_SPAN * (1.0 - 1.0 / len)).max(TYPO_BOUND_FLOOR)
         })
         .fold(0.0, f64::max)
 }
@@ -897,7 +881,11 @@ fn as_named(score: f64, method: Method, alias: bool, exact_text: bool) -> (f64, 
     if !alias {
         return (score, method);
     }
-    let score = if exact_text { 0.995 } else { score * 0.97 };
+    let score = if exact_text {
+        ALIAS_EXACT
+    } else {
+        score * ALIAS_FACTOR
+    };
     let method = if method == Method::Normalized || exact_text {
         Method::Alias
     } else {
@@ -911,7 +899,7 @@ fn as_named(score: f64, method: Method, alias: bool, exact_text: bool) -> (f64, 
 /// is closer to the query's ranks first (a swap keeps every character; a
 /// bracketed place is further from a leading one).
 fn tie_broken(score: f64, query: &str, name: &str) -> f64 {
-    score * (0.98 + 0.01 * text_likeness(query, name))
+    score * (TIE_BASE + TIE_SPAN * text_likeness(query, name))
 }
 
 /// How alike two normalized texts are as wholes, in [0, 1]: half edit

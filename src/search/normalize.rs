@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use super::limits;
 use pinyin::{ToPinyin, ToPinyinMulti};
 
 /// A legal form, by what it means: 有限公司 and 有限责任公司 are one form.
@@ -82,14 +83,16 @@ impl Form {
         }
         match (self, other) {
             (Company, Limited | JointStock | Group) | (Limited | JointStock | Group, Company) => {
-                0.95
+                limits::FORM_COMPANY_KIND
             }
-            (Limited | JointStock | Group, Limited | JointStock | Group) => 0.88,
+            (Limited | JointStock | Group, Limited | JointStock | Group) => {
+                limits::FORM_COMPANY_KINDS
+            }
             (
                 LimitedPartnership | GeneralPartnership | Partnership,
                 LimitedPartnership | GeneralPartnership | Partnership,
-            ) => 0.9,
-            _ => 0.8,
+            ) => limits::FORM_PARTNERSHIPS,
+            _ => limits::FORM_OTHER,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! not in the data then rarely reaches 0.8, while ranking still puts the
 //! closest name first.
 
+use super::limits::*;
 use super::normalize::{Form, NameParts, PINYIN_READINGS, pinyin_key, pinyin_keys, sounds_as};
 
 /// How a name was found, for `method` in SPEC §6 answers.
@@ -159,7 +160,7 @@ pub fn factors_of(
 /// `None` when they are not alike.
 pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
     if q.parts.core == core {
-        return Some((1.0, Method::Normalized));
+        return Some((CORE_EQUAL, Method::Normalized));
     }
     let latin = super::normalize::is_latin(&q.parts.core);
     let mut buf = ['\0'; 32];
@@ -180,11 +181,14 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
     {
         // Typed in pinyin, it is the name as said; in characters, another
         // name that sounds the same.
-        return Some((if latin { 0.9 } else { 0.79 }, Method::Pinyin));
+        return Some((if latin { PINYIN_TYPED } else { HOMOPHONE }, Method::Pinyin));
     }
     let len = q.core_chars.len().max(chars.len());
     if let Some(d) = edit_distance(&q.core_chars, chars, 2).filter(|&d| d > 0 && d < len) {
-        return Some((0.55 + 0.25 * (1.0 - d as f64 / len as f64), Method::Fuzzy));
+        return Some((
+            TYPO_BASE + TYPO_SPAN * (1.0 - d as f64 / len as f64),
+            Method::Fuzzy,
+        ));
     }
     // Typed in part: the name's core begins with the query's (or its pinyin
     // with the pinyin typed). Below a typo of the same length: the query
@@ -196,19 +200,22 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
         Vec::new()
     };
     let typed = q.core_chars.len() as f64;
-    if !latin && q.core_chars.len() >= 3 && chars.starts_with(&q.core_chars) {
-        return Some((0.5 + 0.2 * typed / chars.len() as f64, Method::Prefix));
+    if !latin && q.core_chars.len() >= PREFIX_MIN_CHARS && chars.starts_with(&q.core_chars) {
+        return Some((
+            PREFIX_BASE + PREFIX_SPAN * typed / chars.len() as f64,
+            Method::Prefix,
+        ));
     }
-    if latin && q.core_pinyin.len() >= 6 {
+    if latin && q.core_pinyin.len() >= PREFIX_MIN_PINYIN {
         if let Some(r) = readings.iter().find(|r| r.starts_with(&q.core_pinyin)) {
             return Some((
-                0.5 + 0.2 * q.core_pinyin.len() as f64 / r.len() as f64,
+                PREFIX_BASE + PREFIX_SPAN * q.core_pinyin.len() as f64 / r.len() as f64,
                 Method::Prefix,
             ));
         }
     }
     // Pinyin typed with a typo in it.
-    if latin && q.core_pinyin.len() >= 6 {
+    if latin && q.core_pinyin.len() >= PREFIX_MIN_PINYIN {
         let qp: Vec<char> = q.core_pinyin.chars().collect();
         let np: Vec<char> = readings
             .first()
@@ -217,7 +224,10 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
             .collect();
         if let Some(d) = edit_distance(&qp, &np, 2).filter(|&d| d > 0) {
             let len = qp.len().max(np.len());
-            return Some((0.5 + 0.25 * (1.0 - d as f64 / len as f64), Method::Pinyin));
+            return Some((
+                PINYIN_TYPO_BASE + TYPO_SPAN * (1.0 - d as f64 / len as f64),
+                Method::Pinyin,
+            ));
         }
     }
     None
@@ -226,16 +236,16 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
 fn regions(q: &[&str], name: &[&str]) -> f64 {
     match (q.is_empty(), name.is_empty()) {
         (true, true) => 1.0,
-        (true, false) => 0.97,
-        (false, true) => 0.96,
+        (true, false) => REGION_NAME_ONLY,
+        (false, true) => REGION_QUERY_ONLY,
         (false, false) if q.iter().any(|r| name.contains(r)) => {
             if q.len() == name.len() {
                 1.0
             } else {
-                0.99
+                REGION_SHARED
             }
         }
-        (false, false) => 0.7,
+        (false, false) => REGION_OTHER,
     }
 }
 
@@ -243,16 +253,16 @@ fn form(q: Option<Form>, name: Option<Form>) -> f64 {
     match (q, name) {
         (Some(a), Some(b)) => a.likeness(b),
         (None, None) => 1.0,
-        _ => 0.96,
+        _ => FORM_ONE_SIDE,
     }
 }
 
 fn branch(q: Option<&str>, name: Option<&str>) -> f64 {
     match (q, name) {
         (a, b) if a == b => 1.0,
-        (None, Some(_)) => 0.9,
-        (Some(_), None) => 0.85,
-        _ => 0.8,
+        (None, Some(_)) => BRANCH_NAME_ONLY,
+        (Some(_), None) => BRANCH_QUERY_ONLY,
+        _ => BRANCH_OTHER,
     }
 }
 
