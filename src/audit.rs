@@ -12,7 +12,7 @@
 //! would not be.
 //!
 //! Queries ([`AuditLog::query`]) scan the segments of the asked time window
-//! and filter by subject and key; statistics ([`AuditLog::tally`]) count
+//! and filter by subject and key; statistics ([`AuditLog::scan`]) count
 //! checks and denials per action and key the same way. Retention deletes
 //! whole segments older than the configured number of days.
 //!

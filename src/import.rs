@@ -5,7 +5,7 @@
 //! validated [`Subject`]s or [`Entry`]s; the calling thread takes chunks back
 //! in file order, reports their bad lines, and for entries writes each chunk
 //! as one atomic batch ([`Store::apply_entries`]). Subjects, the bulk of any
-//! load, take the faster path of [`crate::store::bulk`]: the parsers spill
+//! load, take the faster path of `store::bulk`: the parsers spill
 //! sorted runs, which are merged into SST files and ingested at the end.
 //! Either way a later line with the same key replaces an earlier one.
 //!

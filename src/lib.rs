@@ -5,23 +5,38 @@
 //! today?* from the red and black lists and the joint incentive and punishment
 //! measures that apply to each list category.
 //!
-//! The layers, bottom up:
+//! The layers, bottom up (a module uses only modules above it in this
+//! list; `tests/layers.rs` checks that no two top-level modules import
+//! each other):
 //!
-//! * [`id`]: identifiers parsed once into compact [`id::SubjectKey`]s;
 //! * [`date`]: calendar dates as four-byte day numbers;
-//! * [`model`]: subjects and list entries, their NDJSON records and validation;
+//! * [`id`]: identifiers parsed once into compact [`SubjectKey`]s;
+//! * `hex`, `merge`, `ndjson` (internal): hexadecimal, the k-way merge of
+//!   sorted runs, NDJSON line reading with line numbers;
+//! * [`priority`]: background threads yielding the CPU to requests;
+//! * `vocab` (re-exported by [`model`]): list kinds and persons' roles;
 //! * [`catalog`]: the measures catalog loaded from `data/catalog.toml`;
+//! * [`model`]: subjects and list entries, their NDJSON records and
+//!   validation, entry statuses and the kinds of change;
 //! * [`decide`]: the decision rule, a pure function over the above;
-//! * [`store`]: RocksDB, the durable source of truth;
-//! * [`import`]: streaming, parallel bulk import into the store;
-//! * [`index`]: in-memory indexes over the store (the hot-path status index);
-//! * [`engine`]: check and show, answering in the shapes of SPEC §6;
-//! * [`search`]: finding subjects by name;
-//! * [`screen`]: bulk screening of files of rows;
 //! * [`lifecycle`]: objection, outcome, repair and revocation as rules;
 //! * [`access`]: API keys, roles and masking of personal data;
 //! * [`audit`]: the record of who asked what, off the hot path;
+//! * [`store`]: RocksDB, the durable source of truth; it knows no rules and
+//!   takes them from its callers as closures;
+//! * [`import`]: streaming, parallel bulk import into the store;
+//! * [`sample`]: the bundled sample data as a store;
+//! * [`search`]: finding subjects by name;
+//! * [`index`]: in-memory indexes over the store (the hot-path status index);
+//! * [`engine`]: check and show, answering in the shapes of SPEC §6;
+//! * [`screen`]: bulk screening of files of rows;
 //! * [`server`]: the HTTP service.
+//!
+//! The types most users need are re-exported here: [`Engine`] over a
+//! [`Store`] and a [`Catalog`], asked with a [`SubjectKey`] and a [`Date`],
+//! answering a [`CheckAnswer`] whose [`Verdict`] comes from [`decide()`].
+//! The modules stay public for the binary, the tools and the benchmarks;
+//! what is internal to a layer is `pub(crate)` or private.
 //!
 //! ```
 //! use creditgate::{catalog::Catalog, date::Date, model::parse_entry_line};
@@ -41,24 +56,32 @@
 //! ```
 #![warn(missing_docs)]
 
+pub use catalog::{ActionId, Catalog};
+pub use date::Date;
+pub use decide::{Decision, Verdict, decide};
+pub use engine::{CheckAnswer, Engine, SubjectAnswer};
+pub use id::{IdError, SubjectKey, SubjectKind};
+pub use model::{Entry, Subject};
+pub use store::{Store, StoreError};
+
 pub mod access;
 pub mod audit;
 pub mod catalog;
 pub mod date;
 pub mod decide;
 pub mod engine;
-pub mod hex;
+pub(crate) mod hex;
 pub mod id;
 pub mod import;
 pub mod index;
 pub mod lifecycle;
-pub mod merge;
+pub(crate) mod merge;
 pub mod model;
-pub mod ndjson;
+pub(crate) mod ndjson;
 pub mod priority;
 pub mod sample;
 pub mod screen;
 pub mod search;
 pub mod server;
 pub mod store;
-pub mod vocab;
+mod vocab;

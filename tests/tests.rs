@@ -8,6 +8,7 @@ mod cli;
 mod governance;
 mod ids_oracle;
 mod import;
+mod layers;
 mod lifecycle;
 mod live_index;
 mod named;

@@ -41,7 +41,7 @@ impl Engine {
     }
 
     /// Hints that `key` is about to be checked (`name`: with a name): see
-    /// [`KnownSet::prefetch`].
+    /// [`crate::index::known::KnownSet::prefetch`].
     #[inline]
     pub fn prefetch(&self, key: SubjectKey, name: bool) {
         self.live.load().prefetch(key, name);

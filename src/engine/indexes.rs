@@ -120,7 +120,7 @@ pub(super) fn side_by_side<A: Send, B>(
 
 /// Whether the saved indexes of `store` are missing or so far behind its
 /// change log that the next open would rebuild them rather than catch up
-/// ([`crate::index::catch_up::MAX_CHANGES`]). The import asks, to rebuild
+/// (`index::catch_up::MAX_CHANGES`). The import asks, to rebuild
 /// them itself.
 pub fn saved_indexes_stale(store: &Store) -> bool {
     let newest = store.next_change_seq();

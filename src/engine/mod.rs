@@ -8,12 +8,12 @@
 //! the known set whether the platform has its record. A clean subject is
 //! decided from these two, in memory, without touching the store. A flagged
 //! subject's entries, and those of the organizations where it holds a role,
-//! are read from the store and passed to [`decide`].
+//! are read from the store and passed to [`crate::decide::decide`].
 //!
 //! Both in-memory structures are built when the engine opens. Writes made
 //! through the engine ([`Engine::put_subjects`], [`Engine::put_entries`],
 //! [`Engine::transition`]) are synced to the store, then published to
-//! readers as a new [`Snapshot`] (an overlay over the structures built at
+//! readers as a new snapshot (an overlay over the structures built at
 //! open, `index::live`) before the call returns: a check that starts after
 //! a write was acknowledged sees it. The name index catches up from the
 //! change log on [`Engine::refresh_names`], which the server calls every

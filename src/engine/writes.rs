@@ -61,7 +61,7 @@ impl Engine {
     }
 
     /// Logs the entries that lapsed since the last sweep, up to `today`
-    /// ([`Store::sweep_expired`]).
+    /// ([`crate::store::Store::sweep_expired`]).
     pub fn sweep_expired(&self, today: Date) -> Result<Vec<Change>, StoreError> {
         let _order = self.in_order();
         let written = self.store.sweep_expired(today, &self.catalog)?;

@@ -5,7 +5,7 @@ use super::check::{USCC_VALUE, org_code_check, person_check, uscc_check};
 
 /// Completes 16 credit-code characters (registration authority, type,
 /// division code, organization code body) with both check characters.
-/// Returns `None` if a character is outside [`USCC_ALPHABET`] or positions
+/// Returns `None` if a character is outside [`super::USCC_ALPHABET`] or positions
 /// 3–8 are not digits.
 pub fn uscc(first16: &[u8; 16]) -> Option<[u8; 18]> {
     if first16.iter().any(|&c| USCC_VALUE[c as usize] == 255)

@@ -43,10 +43,10 @@ use std::fmt;
 
 use crate::date::Date;
 pub use check::USCC_ALPHABET;
-pub use parse::MIN_BIRTH_YEAR;
 use check::{person_check, uscc_check};
 pub use errors::{IdError, IdProblem};
 pub use masked::{MaskError, MaskedId};
+pub use parse::MIN_BIRTH_YEAR;
 use parse::{Chars, parse_org, parse_person};
 
 /// What an identifier names.

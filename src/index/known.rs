@@ -340,7 +340,7 @@ impl KnownSet {
     }
 
     /// Saves the set to `path`, stamped with `stamp` (the store's change
-    /// sequence; [`super::saved`]). Flagged marks are not saved on the
+    /// sequence; `index::saved`). Flagged marks are not saved on the
     /// subjects with a record (the status index gives them again at open);
     /// a slot marked for a subject without a record stays, as a mark that
     /// costs at most an extra look at the status index.
@@ -372,7 +372,7 @@ impl KnownSet {
     /// Loads a set saved with `stamp`; `None` if the file is missing, from
     /// another print version, stamped after `newest`, or not a consistent
     /// set (it is then rebuilt). Gives the set and its stamp: the changes
-    /// from there on are still to be caught up ([`super::catch_up`]).
+    /// from there on are still to be caught up (`index::catch_up`).
     pub fn load(path: &Path, newest: u64) -> Option<(KnownSet, u64)> {
         let (mut input, stamp) = SavedReader::open(path, MAGIC, newest)?;
         if input.u64()? != u64::from(PRINT_VERSION) {

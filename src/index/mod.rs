@@ -1,9 +1,9 @@
 //! In-memory indexes built from the store, consulted before touching disk.
 
-pub mod catch_up;
-pub mod follow;
+pub(crate) mod catch_up;
+pub(crate) mod follow;
 pub mod known;
-pub mod live;
+pub(crate) mod live;
 pub mod prints;
 pub(crate) mod saved;
 pub mod status;

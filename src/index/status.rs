@@ -10,7 +10,7 @@
 //! memory grows with the lists, not with the register of 10^8 subjects. It
 //! is built from the entry memberships and the records of the listed
 //! organizations (or loaded as saved), and never changes after: live
-//! writes go to the snapshot's overlay ([`super::live`]), and a fold packs
+//! writes go to the snapshot's overlay (`index::live`), and a fold packs
 //! a new one.
 //!
 //! It is packed, because at 10^8 subjects 13 million are flagged: one table
@@ -60,7 +60,7 @@ impl Flags {
     }
 }
 
-/// Hashes a [`SubjectKey`] (one `u128`) with [`fmix64`] instead of SipHash: the probe is on every check. Keys come from the store,
+/// Hashes a [`SubjectKey`] (one `u128`) with `fmix64` instead of SipHash: the probe is on every check. Keys come from the store,
 /// not from requests, so there is no flooding to defend against.
 #[derive(Default)]
 pub struct KeyHasher(u64);
@@ -450,7 +450,7 @@ impl StatusIndex {
     }
 
     /// Saves the index to `path`, stamped with `stamp` (the store's change
-    /// sequence; [`super::saved`]): its arrays as they are in memory.
+    /// sequence; `index::saved`): its arrays as they are in memory.
     pub fn save(&self, path: &Path, stamp: u64) -> std::io::Result<()> {
         let mut out = SavedWriter::create(path, MAGIC, stamp)?;
         for n in [

@@ -3,7 +3,7 @@
 //!
 //! * [`normalize`]: what a name means apart from how it was typed, and its
 //!   parts (region, core, legal form, branch);
-//! * [`segment`]: the immutable index (`fst` keys, posting lists, records),
+//! * `segment`: the immutable index (`fst` keys, posting lists, records),
 //!   memory-mapped from `<store>/names/`;
 //! * [`score`]: how alike a query and a name are, and why.
 //!
@@ -28,8 +28,8 @@ pub mod normalize;
 mod pipeline;
 mod rank;
 pub mod score;
-pub mod segment;
-pub mod spill;
+pub(crate) mod segment;
+pub(crate) mod spill;
 
 use serde::Serialize;
 
@@ -94,7 +94,7 @@ pub struct SearchQuery<'a> {
     /// masked identifier from a published list).
     pub mask: Option<&'a MaskedId>,
     /// Only results scoring at least this (0: all). Candidates that cannot
-    /// reach it are not looked for: above [`typo_bound`], no typo lookups.
+    /// reach it are not looked for: above `typo_bound`, no typo lookups.
     pub min_score: f64,
 }
 

@@ -34,7 +34,7 @@ impl NameMatch {
 }
 
 /// Scores `typed` against a subject's names (`names[0]` the current one,
-/// the rest former names), as [`NameIndex::search`] would score them; `None`
+/// the rest former names), as [`super::NameIndex::search`] would score them; `None`
 /// when none is alike. Used where the subject is already known (an
 /// identifier given with a name) and the question is whether the name fits.
 pub fn compare(typed: &str, names: &[&str]) -> Option<NameMatch> {

@@ -1,7 +1,7 @@
 //! The SPEC §6 handler: authenticates the caller, routes the request by the
-//! route table ([`super::routes`]), checks the route's role and hands the
+//! route table (`routes.rs`), checks the route's role and hands the
 //! request to the endpoint's module with what it is served with
-//! ([`super::served::Served`]).
+//! (`served.rs`).
 //!
 //! Every error is `{"error":{"code","message"}}` with a stable `code` for
 //! programs ([`super::errors`]) and a `message` that names the parameter and

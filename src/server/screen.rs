@@ -1,7 +1,7 @@
 //! `POST /v1/screen?action=A`: a file of rows in the body, the answer
 //! streamed back line by line while the upload is still arriving.
 //!
-//! The request body is spooled to a temporary file ([`super::spool`]); a
+//! The request body is spooled to a temporary file (`spool.rs`); a
 //! thread of its own runs the screening pipeline ([`crate::screen`]) over
 //! it and sends the answer in chunks down a small channel that the response
 //! body drains. A client that reads slowly leaves the channel full: the

@@ -10,8 +10,8 @@
 //! | `writes.rs` | atomic write batches, the writer lock, entry updates by rule |
 //! | `log.rs` | the change log and each subject's history |
 //! | `expiry.rs` | the expiry sweep and the version-1 upgrade's expiry calendar |
-//! | [`bulk`] | the bulk import's SST path |
-//! | [`codec`] | versioned value encoding |
+//! | `bulk.rs` | the bulk import's SST path |
+//! | `codec.rs` | versioned value encoding |
 //! | [`feedback`] | execution feedback, kept per entry |
 //! | `tests.rs` | the store's tests |
 //!
@@ -37,8 +37,8 @@
 //! version-1 store (before the lifecycle) is upgraded in place at open: the
 //! `expiries` family is filled from the entries and the stamp moves to 2.
 
-pub mod bulk;
-pub mod codec;
+pub(crate) mod bulk;
+pub(crate) mod codec;
 mod expiry;
 pub mod feedback;
 mod log;
@@ -214,7 +214,7 @@ pub struct Store {
     anywhere: ReadOptions,
     /// The block cache every family shares.
     cache: Cache,
-    /// The part of its capacity kept for the entries ([`entries_cache_bytes`]).
+    /// The part of its capacity kept for the entries (`entries_cache_bytes`).
     entries_room: usize,
 }
 
@@ -409,7 +409,7 @@ impl Store {
 
     /// Sets the block cache's capacity to `bytes` for the index and filter
     /// partitions and the blocks of every family, beside the room kept for
-    /// the entries ([`entries_cache_bytes`]). Blocks beyond it are evicted
+    /// the entries (`entries_cache_bytes`). Blocks beyond it are evicted
     /// as others are read.
     pub fn set_block_cache(&self, bytes: usize) {
         // A clone of the handle: the same cache.
@@ -422,8 +422,8 @@ impl Store {
     /// missing once: drawn at random from 10^6 flagged subjects they kept
     /// missing for minutes after a start, each miss a disk read of
     /// milliseconds. The cache was given room for them at open
-    /// ([`entries_cache_bytes`]), unless their files are larger than
-    /// [`ENTRIES_CACHED_AT_MOST`]: then they fill the cache as they are read.
+    /// (`entries_cache_bytes`), unless their files are larger than
+    /// `ENTRIES_CACHED_AT_MOST`: then they fill the cache as they are read.
     pub fn warm_entries(&self) -> Result<Warmed, StoreError> {
         let cf = self.cf(CF_ENTRIES);
         let size = self

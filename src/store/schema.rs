@@ -79,9 +79,9 @@ pub(super) fn family_options(cache: Option<&Cache>) -> Options {
 }
 
 /// The block cache shared by every family, beside room for the entries
-/// ([`entries_cache_bytes`]): the index and filter partitions and the
+/// (`entries_cache_bytes`): the index and filter partitions and the
 /// blocks of the other families. A flagged check whose blocks are not in
-/// the cache waits for the disk ([`Reach`]). 256 MB keeps a server at 10^8
+/// the cache waits for the disk ([`super::Reach`]). 256 MB keeps a server at 10^8
 /// subjects within 4 GB of anonymous memory while it screens files with
 /// names (4.21 GB with 512 MB, which screened such files 10% faster);
 /// `serve --block-cache-mib` sets it.
