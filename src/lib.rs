@@ -18,7 +18,7 @@
 //! * [`catalog`]: the measures catalog loaded from `data/catalog.toml`;
 //! * [`model`]: subjects and list entries, their NDJSON records and
 //!   validation, entry statuses and the kinds of change;
-//! * [`decide`]: the decision rule, a pure function over the above;
+//! * [`decide`](mod@decide): the decision rule, a pure function over the above;
 //! * [`lifecycle`]: objection, outcome, repair and revocation as rules;
 //! * [`access`]: API keys, roles and masking of personal data;
 //! * [`audit`]: the record of who asked what, off the hot path;

@@ -7,14 +7,6 @@
 //! as is a line that is not UTF-8. A UTF-8 byte-order mark on the first line
 //! and `\r\n` endings are accepted. Blank lines are not records and are
 //! skipped, but still counted so later line numbers match an editor's.
-//!
-//! ```
-//! use creditgate::ndjson::LineReader;
-//! let mut r = LineReader::new(&b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"b\":2}"[..], 1024);
-//! assert_eq!(r.next_line().unwrap().map(|(n, l)| (n, l.unwrap().to_string())), Some((1, "{\"a\":1}".into())));
-//! assert_eq!(r.next_line().unwrap().map(|(n, l)| (n, l.unwrap().to_string())), Some((3, "{\"b\":2}".into())));
-//! assert!(r.next_line().unwrap().is_none());
-//! ```
 
 use std::io::{self, BufRead};
 
@@ -163,6 +155,19 @@ impl<R: BufRead> LineReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bom_crlf_and_blank_lines_keep_the_line_numbers() {
+        let mut r = LineReader::new(&b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"b\":2}"[..], 1024);
+        let mut next = || {
+            r.next_line()
+                .unwrap()
+                .map(|(n, l)| (n, l.unwrap().to_string()))
+        };
+        assert_eq!(next(), Some((1, "{\"a\":1}".into())));
+        assert_eq!(next(), Some((3, "{\"b\":2}".into())));
+        assert!(next().is_none());
+    }
 
     fn all(input: &[u8], max: usize) -> Vec<(u64, Result<String, LineError>)> {
         let mut r = LineReader::new(input, max);
