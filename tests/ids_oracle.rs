@@ -1,7 +1,7 @@
 //! Agreement with an independent implementation of SPEC §2.
 //!
 //! The oracle below is written from the specification text alone, in a
-//! different style from `src/id.rs` (strings and `char`s, the classic
+//! different style from `src/id/` (strings and `char`s, the classic
 //! `10X98765432` table, `to_digit(36)` for organization-code letters, powers
 //! computed on the fly), so a shared misreading is unlikely. Random valid
 //! codes and many kinds of corruption must get the same verdict from both.
