@@ -76,16 +76,7 @@ impl Store {
                 written.changes.push(self.log(
                     &mut batch,
                     &mut seq,
-                    Change {
-                        seq: 0,
-                        at_ms,
-                        kind: ChangeKind::EntryExpired,
-                        subject: entry.subject,
-                        entry_id: Some(id.clone()),
-                        status: Some(entry.status),
-                        entry: Some(entry),
-                        note: None,
-                    },
+                    Change::of_entry(at_ms, ChangeKind::EntryExpired, &id, entry, None),
                 ));
             }
         }

@@ -139,6 +139,27 @@ impl Value for Change {
 }
 
 impl Change {
+    /// The change `kind` of entry `entry_id`, logged with the entry as it
+    /// stands after it (its sequence is set when it is logged).
+    pub(super) fn of_entry(
+        at_ms: u64,
+        kind: ChangeKind,
+        entry_id: &str,
+        entry: StoredEntry,
+        note: Option<String>,
+    ) -> Change {
+        Change {
+            seq: 0,
+            at_ms,
+            kind,
+            subject: entry.subject,
+            entry_id: Some(entry_id.to_string()),
+            status: Some(entry.status),
+            entry: Some(entry),
+            note,
+        }
+    }
+
     /// The subject concerned.
     pub fn subject_key(&self) -> Option<SubjectKey> {
         SubjectKey::from_bytes(&self.subject)

@@ -369,16 +369,7 @@ impl Store {
             written.changes.push(self.log(
                 &mut batch,
                 &mut seq,
-                Change {
-                    seq: 0,
-                    at_ms,
-                    kind,
-                    subject: stored.subject,
-                    entry_id: Some(entry.entry_id.clone()),
-                    status: Some(stored.status),
-                    entry: Some(stored),
-                    note: None,
-                },
+                Change::of_entry(at_ms, kind, &entry.entry_id, stored, None),
             ));
             current.insert(&entry.entry_id, Some(encoded));
         }
@@ -464,16 +455,7 @@ impl Store {
         written.changes.push(self.log(
             &mut batch,
             &mut seq,
-            Change {
-                seq: 0,
-                at_ms: epoch_ms(),
-                kind,
-                subject: stored.subject,
-                entry_id: Some(entry_id.to_string()),
-                status: Some(stored.status),
-                entry: Some(stored),
-                note: Some(note),
-            },
+            Change::of_entry(epoch_ms(), kind, entry_id, stored, Some(note)),
         ));
         self.commit(batch, &mut writer, seq, Durability::Synced)?;
         Ok(written)
