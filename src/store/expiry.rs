@@ -76,7 +76,7 @@ impl Store {
                 written.changes.push(self.log(
                     &mut batch,
                     &mut seq,
-                    Change::of_entry(at_ms, ChangeKind::EntryExpired, &id, entry, None),
+                    Change::of_entry(at_ms, ChangeKind::EntryExpired, id, entry, None),
                 ));
             }
         }
