@@ -190,11 +190,7 @@ impl Handler for Api {
             Endpoint::Changes => super::feed::start(served, query),
             Endpoint::Oversight => super::oversight::start(served, req.uri().path(), query),
             Endpoint::Screen => super::screen::start(served, &self.screen_limits, req),
-            Endpoint::Entry
-            | Endpoint::PutSubject
-            | Endpoint::PutEntry
-            | Endpoint::Step
-            | Endpoint::Feedback => match super::lifecycle::route(row.endpoint, params) {
+            Endpoint::Lifecycle(endpoint) => match super::lifecycle::route(endpoint, params) {
                 Ok(route) => super::lifecycle::start(served, req, route),
                 Err(r) => served.now(Err(r)),
             },

@@ -34,7 +34,7 @@ use serde::de::DeserializeOwned;
 
 use super::errors::{Answer, Code, Refusal, store_failed};
 use super::query::{date_param, parse_query};
-use super::routes::{Endpoint, Params};
+use super::routes::{Lifecycle, Params};
 use super::served::{Served, blocking};
 use super::{Handled, Reply, json_ok, json_reply};
 use crate::audit::Event;
@@ -90,12 +90,12 @@ impl Step {
 
 /// The lifecycle request the route table found, its path identifiers
 /// decoded.
-pub(super) fn route(endpoint: Endpoint, params: Params<'_>) -> Result<WriteRoute, Refusal> {
+pub(super) fn route(endpoint: Lifecycle, params: Params<'_>) -> Result<WriteRoute, Refusal> {
     Ok(match endpoint {
-        Endpoint::PutSubject => WriteRoute::PutSubject(decode(params.get(0))?),
-        Endpoint::Entry => WriteRoute::GetEntry(decode(params.get(0))?),
-        Endpoint::PutEntry => WriteRoute::PutEntry(decode(params.get(0))?),
-        Endpoint::Step => {
+        Lifecycle::PutSubject => WriteRoute::PutSubject(decode(params.get(0))?),
+        Lifecycle::Entry => WriteRoute::GetEntry(decode(params.get(0))?),
+        Lifecycle::PutEntry => WriteRoute::PutEntry(decode(params.get(0))?),
+        Lifecycle::Step => {
             let step = Step::ALL
                 .iter()
                 .find(|(name, _)| *name == params.get(1))
@@ -107,8 +107,7 @@ pub(super) fn route(endpoint: Endpoint, params: Params<'_>) -> Result<WriteRoute
                 })?;
             WriteRoute::Step(decode(params.get(0))?, step.1)
         }
-        Endpoint::Feedback => WriteRoute::Feedback,
-        other => unreachable!("{other:?} is not a lifecycle route"),
+        Lifecycle::Feedback => WriteRoute::Feedback,
     })
 }
 
@@ -671,7 +670,7 @@ fn put_answer(served: &Served, applied: Applied, changes: &[Change], today: Date
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::routes::{Routed, find};
+    use crate::server::routes::{Endpoint, Routed, find};
     use hyper::Method;
 
     /// Routes `m p` as the dispatcher does: the lifecycle route, the
@@ -682,13 +681,9 @@ mod tests {
             Routed::NotAllowed { .. } => refused(Code::MethodNotAllowed),
             Routed::NotFound => None,
             Routed::Route(row, params) => match row.endpoint {
-                Endpoint::Entry
-                | Endpoint::PutSubject
-                | Endpoint::PutEntry
-                | Endpoint::Step
-                | Endpoint::Feedback => Some(
-                    route(row.endpoint, params).map_err(|Refusal(c, _)| (c.status(), c.name())),
-                ),
+                Endpoint::Lifecycle(endpoint) => {
+                    Some(route(endpoint, params).map_err(|Refusal(c, _)| (c.status(), c.name())))
+                }
                 _ => None,
             },
         }

@@ -82,20 +82,27 @@ pub(super) enum Endpoint {
     Changes,
     /// Statistics and the audit log ([`super::oversight`]).
     Oversight,
-    /// An entry with its history ([`super::lifecycle`]).
-    Entry,
-    /// Publishing a subject ([`super::lifecycle`]).
-    PutSubject,
-    /// Publishing an entry ([`super::lifecycle`]).
-    PutEntry,
-    /// An entry's lifecycle step ([`super::lifecycle`]).
-    Step,
-    /// Execution feedback ([`super::lifecycle`]).
-    Feedback,
+    /// Publishing and the lifecycle ([`super::lifecycle`]).
+    Lifecycle(Lifecycle),
     /// Liveness ([`super::reads`]).
     Healthz,
     /// Prometheus metrics ([`super::reads`]).
     Metrics,
+}
+
+/// The routes [`super::lifecycle`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lifecycle {
+    /// An entry with its history.
+    Entry,
+    /// Publishing a subject.
+    PutSubject,
+    /// Publishing an entry.
+    PutEntry,
+    /// An entry's lifecycle step.
+    Step,
+    /// Execution feedback.
+    Feedback,
 }
 
 /// One route.
@@ -144,12 +151,12 @@ pub(super) const ROUTES: [Row; 14] = [
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
     row("/v1/subjects/{id}",             M::READ, Some(Query),    Server, Route::Subject,   Endpoint::Subject),
-    row("/v1/subjects/{id}",             M::PUT,  Some(Publish),  Write,  Route::Write,     Endpoint::PutSubject),
-    row("/v1/entries/{entry_id}",        M::READ, Some(Query),    Server, Route::Entry,     Endpoint::Entry),
-    row("/v1/entries/{entry_id}",        M::PUT,  Some(Publish),  Write,  Route::Write,     Endpoint::PutEntry),
-    row("/v1/entries/{entry_id}/{step}", M::POST, Some(Publish),  Write,  Route::Write,     Endpoint::Step),
+    row("/v1/subjects/{id}",             M::PUT,  Some(Publish),  Write,  Route::Write,     Endpoint::Lifecycle(Lifecycle::PutSubject)),
+    row("/v1/entries/{entry_id}",        M::READ, Some(Query),    Server, Route::Entry,     Endpoint::Lifecycle(Lifecycle::Entry)),
+    row("/v1/entries/{entry_id}",        M::PUT,  Some(Publish),  Write,  Route::Write,     Endpoint::Lifecycle(Lifecycle::PutEntry)),
+    row("/v1/entries/{entry_id}/{step}", M::POST, Some(Publish),  Write,  Route::Write,     Endpoint::Lifecycle(Lifecycle::Step)),
     row("/v1/changes",                   M::READ, Some(Query),    Server, Route::Changes,   Endpoint::Changes),
-    row("/v1/feedback",                  M::POST, Some(Query),    Write,  Route::Write,     Endpoint::Feedback),
+    row("/v1/feedback",                  M::POST, Some(Query),    Write,  Route::Write,     Endpoint::Lifecycle(Lifecycle::Feedback)),
     row("/v1/stats",                     M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Oversight),
     row("/v1/audit",                     M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Oversight),
     row("/healthz",                      M::READ, None,           Server, Route::Healthz,   Endpoint::Healthz),
@@ -263,11 +270,11 @@ mod tests {
         );
         assert_eq!(
             route(Method::PUT, "/v1/subjects/3601"),
-            Some((Endpoint::PutSubject, vec!["3601"]))
+            Some((Endpoint::Lifecycle(Lifecycle::PutSubject), vec!["3601"]))
         );
         assert_eq!(
             route(Method::POST, "/v1/entries/E-1/repair"),
-            Some((Endpoint::Step, vec!["E-1", "repair"]))
+            Some((Endpoint::Lifecycle(Lifecycle::Step), vec!["E-1", "repair"]))
         );
         assert_eq!(
             route(Method::GET, "/v1/subjects/"),
@@ -333,11 +340,11 @@ mod tests {
             Endpoint::Screen,
             Endpoint::Changes,
             Endpoint::Oversight,
-            Endpoint::Entry,
-            Endpoint::PutSubject,
-            Endpoint::PutEntry,
-            Endpoint::Step,
-            Endpoint::Feedback,
+            Endpoint::Lifecycle(Lifecycle::Entry),
+            Endpoint::Lifecycle(Lifecycle::PutSubject),
+            Endpoint::Lifecycle(Lifecycle::PutEntry),
+            Endpoint::Lifecycle(Lifecycle::Step),
+            Endpoint::Lifecycle(Lifecycle::Feedback),
             Endpoint::Healthz,
             Endpoint::Metrics,
         ] {
