@@ -108,6 +108,12 @@ impl ScreenError {
     /// A store failure says only that: its cause is the operator's (logged
     /// by the server, printed by the command line), not the reader's.
     pub fn closing_line(&self, output: Format) -> Vec<u8> {
+        self.closing_line_as(self.code(), output)
+    }
+
+    /// [`ScreenError::closing_line`] with the code the caller names (the
+    /// server's, from its table of error codes).
+    pub fn closing_line_as(&self, code: &str, output: Format) -> Vec<u8> {
         let message = match self {
             ScreenError::Store(_) => "the store failed; the cause has been logged".to_string(),
             _ => self.to_string(),
@@ -115,14 +121,14 @@ impl ScreenError {
         match output {
             Format::Ndjson => {
                 let mut out = serde_json::to_vec(
-                    &serde_json::json!({"error": {"code": self.code(), "message": message}}),
+                    &serde_json::json!({"error": {"code": code, "message": message}}),
                 )
                 .expect("plain fields always encode");
                 out.push(b'\n');
                 out
             }
             Format::Csv => {
-                let text = format!("{}: {message}", self.code());
+                let text = format!("{code}: {message}");
                 let mut fields = [""; 14];
                 fields[0] = "error";
                 fields[13] = &text;

@@ -36,7 +36,7 @@ use crate::catalog::ActionId;
 use crate::date::Date;
 use crate::screen::input::{Format, Input, InputError, parse_encoding};
 use crate::screen::row::{DEFAULT_MIN_SCORE, parse_score};
-use crate::screen::{Options, Oversight, screen};
+use crate::screen::{Options, Oversight, ScreenError, screen};
 
 /// Limits of the screening route.
 #[derive(Debug, Clone)]
@@ -284,7 +284,15 @@ pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming
             if let Err(e) = screen(&engine, &options, input, &mut out, &mut progress) {
                 metrics.screen_failed();
                 eprintln!("creditgate: a screening stopped: {e}");
-                let _ = out.write_all(&e.closing_line(options.output));
+                // A client that went away reads no closing line.
+                let code = match &e {
+                    ScreenError::Input(_) => Some(Code::UploadFailed),
+                    ScreenError::Store(_) => Some(Code::StoreError),
+                    ScreenError::Output(_) => None,
+                };
+                if let Some(code) = code {
+                    let _ = out.write_all(&e.closing_line_as(code.name(), options.output));
+                }
                 let _ = out.flush();
                 // Then cut the transfer off: no client takes it for whole.
                 if let Ok(w) = out.into_inner() {
