@@ -17,15 +17,24 @@ fn layer_order(root: &Path) -> Vec<String> {
         let Some(item) = line.strip_prefix("//! * ") else {
             continue;
         };
-        let names = item.split(':').next().unwrap();
-        for name in names.split(',') {
-            let name = name.split_whitespace().next().unwrap_or("");
-            let name = name.trim_matches(|c| c == '[' || c == ']' || c == '`');
-            if !name.is_empty() {
-                order.push(name.to_string());
+        // The names are the code spans before the item's first ": " (and
+        // before a remark in parentheses).
+        let names = item.split(": ").next().unwrap();
+        let names = names.split(" (").next().unwrap();
+        for (i, span) in names.split('`').enumerate() {
+            if i % 2 == 1 && span.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                order.push(span.to_string());
             }
         }
     }
+    let mut unique = order.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        order.len(),
+        "a module listed twice: {order:?}"
+    );
     order
 }
 
