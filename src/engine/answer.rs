@@ -54,6 +54,7 @@ const NULL_MATCH_END: &[u8] = b",\"name_match\":null}";
 /// Writes the head of a check answer, up to its date:
 /// `{"id":"…","known":…,"action":"…","at":"2026-12-05`. `action` is the
 /// action's code already as a JSON string; `id` is `null` when `None`.
+#[inline]
 pub(super) fn write_head(
     out: &mut Vec<u8>,
     id: Option<&[u8]>,
@@ -61,19 +62,23 @@ pub(super) fn write_head(
     action: &[u8],
     at: Date,
 ) {
+    // Whole literals: this runs for nearly every check.
     match id {
         Some(id) => {
             out.extend_from_slice(b"{\"id\":\"");
             out.extend_from_slice(id);
-            out.push(b'"');
+            out.extend_from_slice(if known {
+                b"\",\"known\":true,\"action\":"
+            } else {
+                b"\",\"known\":false,\"action\":"
+            });
         }
-        None => out.extend_from_slice(b"{\"id\":null"),
+        None => out.extend_from_slice(if known {
+            b"{\"id\":null,\"known\":true,\"action\":"
+        } else {
+            b"{\"id\":null,\"known\":false,\"action\":"
+        }),
     }
-    out.extend_from_slice(if known {
-        b",\"known\":true,\"action\":"
-    } else {
-        b",\"known\":false,\"action\":"
-    });
     out.extend_from_slice(action);
     let mut date = [0u8; 10];
     at.write_iso(&mut date);
@@ -103,6 +108,7 @@ pub(super) fn clean_tail<'b>(
 }
 
 /// Writes a [`clean_tail`] with the name match asked about.
+#[inline]
 pub(super) fn write_tail(out: &mut Vec<u8>, tail: &[u8], name_match: Option<bool>) {
     match name_match {
         None => out.extend_from_slice(tail),
