@@ -29,6 +29,8 @@
 //! * [`search`]: finding subjects by name;
 //! * [`index`]: in-memory indexes over the store (the hot-path status index);
 //! * [`engine`]: check and show, answering in the shapes of SPEC §6;
+//! * [`replication`]: the primary's replicated log and the read replicas
+//!   that follow it, over NATS JetStream;
 //! * [`screen`]: bulk screening of files of rows;
 //! * [`server`]: the HTTP service.
 //!
@@ -79,6 +81,7 @@ pub(crate) mod merge;
 pub mod model;
 pub(crate) mod ndjson;
 pub mod priority;
+pub mod replication;
 pub mod sample;
 pub mod screen;
 pub mod search;

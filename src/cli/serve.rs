@@ -19,7 +19,7 @@ use creditgate::engine::Engine;
 use creditgate::server::maintenance::{Maintenance, Upkeep};
 use creditgate::server::{
     self, Limits,
-    api::{Api, ApiOptions},
+    api::{Api, ApiOptions, Node},
     screen::ScreenLimits,
 };
 use creditgate::store::Warmed;
@@ -89,6 +89,27 @@ pub struct Args {
     /// Days of audit records kept; older ones are deleted, an hour at a time.
     #[arg(long, default_value_t = 365, value_name = "DAYS")]
     audit_retention_days: u32,
+    /// Be the primary of a replicated deployment: append every write to the
+    /// JetStream stream on these NATS servers (comma-separated URLs of one
+    /// cluster) before acknowledging it. The stream is replicated as many
+    /// ways as servers are given, at most 3.
+    #[arg(
+        long,
+        value_name = "URL[,URL...]",
+        value_delimiter = ',',
+        conflicts_with = "follow"
+    )]
+    nats: Vec<String>,
+    /// Be a read replica: apply the primary's stream from these NATS
+    /// servers and keep following it; writes are refused.
+    #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',')]
+    follow: Vec<String>,
+    /// The JetStream stream's name.
+    #[arg(long, default_value = creditgate::replication::DEFAULT_STREAM)]
+    stream: String,
+    /// The primary's address, named in a replica's refusal of a write.
+    #[arg(long, value_name = "URL", requires = "follow")]
+    primary: Option<String>,
 }
 
 pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<ExitCode> {
@@ -149,6 +170,15 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
             format!("cannot open the audit log in {}", audit_dir.display())
         })?))
     };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let node = replication(args, &engine, &runtime)?;
     let maintenance = Maintenance::start(
         engine.clone(),
         clock.clone(),
@@ -156,6 +186,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
             keys: args.keys.clone().zip(keys.clone()),
             audit: audit.clone(),
             audit_retention_days: args.audit_retention_days,
+            writes: !matches!(node, Node::Replica { .. }),
         },
     );
     let api = Arc::new(Api::with_options(
@@ -165,6 +196,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
             clock,
             keys: keys.clone(),
             audit: audit.clone(),
+            node,
         },
     ));
     let limits = Limits {
@@ -173,14 +205,6 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         ..Limits::default()
     };
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        runtime.worker_threads(n.max(1));
-    }
-    let runtime = runtime
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
     runtime.block_on(async {
         let listener = server::bind(args.listen)
             .await
@@ -246,4 +270,71 @@ fn warm_entries(engine: Arc<Engine>) {
     if let Err(e) = spawned {
         eprintln!("creditgate: cannot start the block cache warm-up: {e}");
     }
+}
+
+/// Sets up replication as asked: a primary catches up with the stream (a
+/// crash may have left it behind the stream) and appends every write to it
+/// from now on; a replica starts following it.
+fn replication(
+    args: &Args,
+    engine: &Arc<Engine>,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Node> {
+    use creditgate::replication::{self, follow, log::JetStreamLog};
+    let stream = args.stream.clone();
+    if !args.nats.is_empty() {
+        let js = runtime.block_on(replication::connect(&args.nats))?;
+        let replicas = args.nats.len().min(3);
+        runtime.block_on(replication::ensure_stream(&js, &stream, replicas))?;
+        let (_, last) = runtime.block_on(replication::last_position(&js, &stream))?;
+        let held = engine.store().stream_position();
+        if last < held {
+            anyhow::bail!(
+                "stream {stream} ends at position {last} but this store holds position {held}: it is not this store's stream (another cluster, or one emptied); refusing to write"
+            );
+        }
+        if last > held {
+            eprintln!(
+                "creditgate: the stream holds {} batches this store does not (a stop between the stream and the disk): applying them",
+                last - held
+            );
+            runtime.block_on(follow::apply_stream(
+                engine.clone(),
+                js.clone(),
+                stream.clone(),
+                Arc::default(),
+                Some(last),
+            ))?;
+        }
+        engine.store().replicate_to(Arc::new(JetStreamLog::new(
+            js,
+            &stream,
+            runtime.handle().clone(),
+        )))?;
+        eprintln!(
+            "creditgate: primary of stream {stream} ({} ways), at position {last}",
+            replicas
+        );
+        return Ok(Node::Primary { stream });
+    }
+    if !args.follow.is_empty() {
+        let js = runtime.block_on(replication::connect(&args.follow))?;
+        let status = Arc::new(follow::FollowStatus::default());
+        let (e, s, st) = (engine.clone(), stream.clone(), status.clone());
+        runtime.spawn(async move {
+            if let Err(err) = follow::apply_stream(e, js, s, st, None).await {
+                eprintln!("creditgate: following stopped: {err}");
+            }
+        });
+        eprintln!(
+            "creditgate: read replica of stream {stream}, from position {}",
+            engine.store().stream_position()
+        );
+        return Ok(Node::Replica {
+            stream,
+            primary: args.primary.clone(),
+            status,
+        });
+    }
+    Ok(Node::Standalone)
 }

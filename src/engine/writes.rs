@@ -10,7 +10,9 @@ use crate::date::Date;
 use crate::index::live::{FOLD_AT, Snapshot};
 use crate::lifecycle::Transition;
 use crate::model::{Entry, Subject};
-use crate::store::{Applied, Change, Durability, Replace, StoreError, WriteError, Written};
+use crate::store::{
+    Applied, Change, Durability, Replace, Replicated, StoreError, WriteError, Written,
+};
 
 impl Engine {
     /// Publishes subjects (new ones inserted, different ones replaced,
@@ -18,6 +20,7 @@ impl Engine {
     /// to checks.
     pub fn put_subjects(&self, subjects: &[Subject]) -> Result<(Applied, Vec<Change>), WriteError> {
         let _order = self.in_order();
+        self.settle_in_order()?;
         let (applied, written) = self.store.write_subjects(subjects, Durability::Synced)?;
         self.publish(&written);
         Ok((applied, written.changes))
@@ -29,6 +32,7 @@ impl Engine {
     /// when this returns.
     pub fn put_entries(&self, entries: &[Entry]) -> Result<(Applied, Vec<Change>), WriteError> {
         let _order = self.in_order();
+        self.settle_in_order()?;
         let (applied, written) = self.store.write_entries(
             entries,
             &self.catalog,
@@ -49,6 +53,7 @@ impl Engine {
         transition: &Transition,
     ) -> Result<Change, WriteError> {
         let _order = self.in_order();
+        self.settle_in_order()?;
         let written = self.store.update_entry(entry_id, &self.catalog, |entry| {
             crate::lifecycle::apply(entry, transition).map_err(|c| c.0)
         })?;
@@ -64,6 +69,7 @@ impl Engine {
     /// ([`crate::store::Store::sweep_expired`]).
     pub fn sweep_expired(&self, today: Date) -> Result<Vec<Change>, StoreError> {
         let _order = self.in_order();
+        self.settle_in_order()?;
         let written = self.store.sweep_expired(today, &self.catalog)?;
         self.publish(&written);
         Ok(written.changes)
@@ -147,6 +153,39 @@ impl Engine {
             if spawned.is_err() {
                 self.folding.store(false, Ordering::Release);
             }
+        }
+    }
+
+    /// Settles a write whose place in the replicated log was not known
+    /// (`store::Store::settle_pending`) and publishes it once the log holds
+    /// it. Writes call it first; the upkeep thread every second. Whether
+    /// a write was settled.
+    pub fn settle_pending(&self) -> Result<bool, StoreError> {
+        let _order = self.in_order();
+        self.settle_in_order()
+    }
+
+    fn settle_in_order(&self) -> Result<bool, StoreError> {
+        match self.store.settle_pending()? {
+            Some(written) => {
+                self.publish(&written);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Applies a batch the replicated log carried (a replica following
+    /// the primary, or a primary catching up with the log at start) and
+    /// publishes it. Whether it was new here.
+    pub fn apply_replicated(&self, batch: Replicated) -> Result<bool, StoreError> {
+        let _order = self.in_order();
+        match self.store.apply_replicated(batch)? {
+            Some(written) => {
+                self.publish(&written);
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 }

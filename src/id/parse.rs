@@ -30,12 +30,12 @@ impl<'a> Chars<'a> {
             return Err(chars.error(None, IdProblem::Empty));
         }
         // The common case, 18 ASCII characters, without decoding UTF-8.
-        if let Ok(ascii) = <[u8; 18]>::try_from(input.as_bytes()) {
-            if ascii.is_ascii() {
-                chars.bytes = ascii.map(|b| b.to_ascii_uppercase());
-                chars.len = 18;
-                return Ok(chars);
-            }
+        if let Ok(ascii) = <[u8; 18]>::try_from(input.as_bytes())
+            && ascii.is_ascii()
+        {
+            chars.bytes = ascii.map(|b| b.to_ascii_uppercase());
+            chars.len = 18;
+            return Ok(chars);
         }
         let mut bad = None;
         for (i, c) in input.chars().enumerate() {
@@ -49,17 +49,17 @@ impl<'a> Chars<'a> {
             }
             chars.len = i + 1;
         }
-        if chars.len == 15 || chars.len == 18 {
-            if let Some((position, found)) = bad {
-                return Err(chars.error(
-                    None,
-                    IdProblem::BadChar {
-                        position,
-                        found,
-                        expected: "an ASCII letter or digit",
-                    },
-                ));
-            }
+        if (chars.len == 15 || chars.len == 18)
+            && let Some((position, found)) = bad
+        {
+            return Err(chars.error(
+                None,
+                IdProblem::BadChar {
+                    position,
+                    found,
+                    expected: "an ASCII letter or digit",
+                },
+            ));
         }
         Ok(chars)
     }

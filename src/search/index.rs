@@ -195,10 +195,10 @@ pub(super) fn changed_subjects(
         let Some(last) = batch.last() else { break };
         next = last.seq + 1;
         for c in &batch {
-            if c.kind.is_subject() {
-                if let Some(k) = SubjectKey::from_bytes(&c.subject) {
-                    keys.insert(k);
-                }
+            if c.kind.is_subject()
+                && let Some(k) = SubjectKey::from_bytes(&c.subject)
+            {
+                keys.insert(k);
             }
         }
         if keys.len() > MAX_DELTA {

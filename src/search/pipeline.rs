@@ -198,15 +198,14 @@ pub(super) fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<Query
             }
         }
         // A bracketed place typed in pinyin ends the core.
-        if is_latin(&parts.core) {
-            if let Some((base, at)) =
+        if is_latin(&parts.core)
+            && let Some((base, at)) =
                 super::normalize::pinyin_place_at_end(&parts.core).filter(|&(_, at)| at >= 4)
-            {
-                let mut alt = parts.clone();
-                alt.core.truncate(at);
-                alt.regions.push(base);
-                out.push(QueryParts::new(alt));
-            }
+        {
+            let mut alt = parts.clone();
+            alt.core.truncate(at);
+            alt.regions.push(base);
+            out.push(QueryParts::new(alt));
         }
         out.insert(0, QueryParts::new(parts));
     }
@@ -359,15 +358,15 @@ impl SearchQuery<'_> {
                 return false;
             }
         }
-        if let Some(born) = self.born {
-            if key.birth_date() != Some(born) {
-                return false;
-            }
+        if let Some(born) = self.born
+            && key.birth_date() != Some(born)
+        {
+            return false;
         }
-        if let Some(mask) = self.mask {
-            if !mask.matches(key) {
-                return false;
-            }
+        if let Some(mask) = self.mask
+            && !mask.matches(key)
+        {
+            return false;
         }
         true
     }

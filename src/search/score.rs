@@ -206,13 +206,14 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
             Method::Prefix,
         ));
     }
-    if latin && q.core_pinyin.len() >= PREFIX_MIN_PINYIN {
-        if let Some(r) = readings.iter().find(|r| r.starts_with(&q.core_pinyin)) {
-            return Some((
-                PREFIX_BASE + PREFIX_SPAN * q.core_pinyin.len() as f64 / r.len() as f64,
-                Method::Prefix,
-            ));
-        }
+    if latin
+        && q.core_pinyin.len() >= PREFIX_MIN_PINYIN
+        && let Some(r) = readings.iter().find(|r| r.starts_with(&q.core_pinyin))
+    {
+        return Some((
+            PREFIX_BASE + PREFIX_SPAN * q.core_pinyin.len() as f64 / r.len() as f64,
+            Method::Prefix,
+        ));
     }
     // Pinyin typed with a typo in it.
     if latin && q.core_pinyin.len() >= PREFIX_MIN_PINYIN {

@@ -632,7 +632,7 @@ impl Segment {
             covers: read_u64(&meta, 8),
         };
         if segment.name_idx.len() as u64 != read_u64(&meta, 16) * 8
-            || segment.core_idx.len() % 16 != 0
+            || !segment.core_idx.len().is_multiple_of(16)
         {
             return Ok(None);
         }

@@ -8,7 +8,7 @@
 //! what was expected.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -17,7 +17,7 @@ use hyper::header::{ALLOW, AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Request, StatusCode};
 
 use super::disk::{DiskReaders, READERS};
-use super::errors::Code;
+use super::errors::{Code, Refusal};
 use super::lifecycle::MAX_WRITE_BODY;
 use super::metrics::{Metrics, Route};
 use super::routes::{BodyLimit, Endpoint, Routed, Row};
@@ -28,8 +28,35 @@ use crate::access::Keyring;
 use crate::audit::AuditLog;
 use crate::date::DayClock;
 use crate::engine::Engine;
+use crate::replication::follow::FollowStatus;
+
+/// What a server is in a replicated deployment.
+#[derive(Clone, Default)]
+pub enum Node {
+    /// Alone: writes go to its store only.
+    #[default]
+    Standalone,
+    /// Appends every write to the replicated log first.
+    Primary {
+        /// The JetStream stream.
+        stream: String,
+    },
+    /// Follows the primary's log; refuses writes.
+    Replica {
+        /// The JetStream stream.
+        stream: String,
+        /// Where writes go, for the refusal's message.
+        primary: Option<String>,
+        /// What following has done.
+        status: Arc<FollowStatus>,
+    },
+}
+
+/// The longest a read carrying `Min-Seq` waits for that change.
+pub const MIN_SEQ_WAIT: Duration = Duration::from_secs(5);
 
 /// The SPEC §6 handler over an engine.
+#[derive(Clone)]
 pub struct Api {
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
@@ -42,6 +69,8 @@ pub struct Api {
     audit: Option<Arc<AuditLog>>,
     /// Where a check whose data is not in memory is finished.
     disk: Arc<DiskReaders>,
+    /// Primary, replica or alone.
+    node: Node,
 }
 
 /// How an [`Api`] is set up beside its engine.
@@ -56,6 +85,8 @@ pub struct ApiOptions {
     pub keys: Option<Arc<ArcSwap<Keyring>>>,
     /// The audit log.
     pub audit: Option<Arc<AuditLog>>,
+    /// Primary, replica or alone.
+    pub node: Node,
 }
 
 impl Api {
@@ -75,6 +106,7 @@ impl Api {
             keys: options.keys,
             audit: options.audit,
             disk: Arc::new(DiskReaders::start(READERS)),
+            node: options.node,
         }
     }
 
@@ -134,6 +166,23 @@ impl Api {
                 {
                     return Err(refuse(Route::Other, r.reply()));
                 }
+                if let Node::Replica {
+                    stream, primary, ..
+                } = &self.node
+                    && row.endpoint.writes()
+                {
+                    let to = match primary {
+                        Some(p) => format!("send it to the primary, {p}"),
+                        None => "send it to the primary".to_string(),
+                    };
+                    let res = error_reply(
+                        Code::NotPrimary,
+                        &format!(
+                            "this node is a read replica following stream {stream}: it takes no writes; {to}"
+                        ),
+                    );
+                    return Err(refuse(row.metric, res));
+                }
                 Ok((row, params, caller))
             }
             Routed::NotAllowed { allow, metric } => {
@@ -164,8 +213,67 @@ impl Api {
     }
 }
 
+impl Api {
+    /// A read's `Min-Seq` header (SPEC §6, replicas): answer only once the
+    /// change with this sequence is applied here.
+    fn min_seq(req: &Request<Incoming>) -> Result<Option<u64>, Refusal> {
+        let Some(value) = req.headers().get(MIN_SEQ_HEADER) else {
+            return Ok(None);
+        };
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Refusal::new(
+                    Code::InvalidHeader,
+                    "header Min-Seq: expected a change sequence (a whole number)",
+                )
+            })
+    }
+
+    /// Answers `req` once change `n` is applied here, or `not_caught_up`
+    /// after [`MIN_SEQ_WAIT`].
+    fn after_change(&self, req: Request<Incoming>, n: u64) -> Handled {
+        let api = self.clone();
+        Handled::Later(Box::pin(async move {
+            let mut next = api.engine.watch_changes();
+            let arrived = matches!(
+                tokio::time::timeout(MIN_SEQ_WAIT, next.wait_for(|next| *next > n)).await,
+                Ok(Ok(_))
+            );
+            if !arrived {
+                let have = api.engine.store().next_change_seq().saturating_sub(1);
+                return error_reply(
+                    Code::NotCaughtUp,
+                    &format!(
+                        "this node has applied changes up to {have}; change {n} did not arrive within {} s",
+                        MIN_SEQ_WAIT.as_secs()
+                    ),
+                );
+            }
+            drop(next);
+            match api.handle(req) {
+                Handled::Now(res) => res,
+                Handled::Later(res) => res.await,
+            }
+        }))
+    }
+}
+
+/// The header a read carries to see at least a given change.
+pub const MIN_SEQ_HEADER: &str = "min-seq";
+
 impl Handler for Api {
     fn handle(&self, req: Request<Incoming>) -> Handled {
+        match Api::min_seq(&req) {
+            Err(r) => return Handled::Now(r.reply()),
+            Ok(Some(n)) if self.engine.store().next_change_seq() <= n => {
+                return self.after_change(req, n);
+            }
+            Ok(_) => {}
+        }
         let started = Instant::now();
         let (row, params, caller) = match self.routed(&req, started) {
             Ok(routed) => routed,
@@ -185,8 +293,13 @@ impl Handler for Api {
             Endpoint::Check => super::reads::check(served, &self.disk, query),
             Endpoint::Search => served.now(super::reads::search(&served, query)),
             Endpoint::Subject => served.now(super::reads::subject(&served, params.get(0), query)),
-            Endpoint::Healthz => served.now(Ok(super::reads::healthz(&served, self.started))),
-            Endpoint::Metrics => served.now(Ok(super::reads::metrics(&served, self.started))),
+            Endpoint::Healthz => {
+                served.now(Ok(super::reads::healthz(&served, self.started, &self.node)))
+            }
+            Endpoint::Digest => super::reads::digest(served),
+            Endpoint::Metrics => {
+                served.now(Ok(super::reads::metrics(&served, self.started, &self.node)))
+            }
             Endpoint::Changes => super::feed::start(served, query),
             Endpoint::Oversight => super::oversight::start(served, req.uri().path(), query),
             Endpoint::Screen => super::screen::start(served, &self.screen_limits, req),

@@ -69,11 +69,18 @@ pub enum Code {
     SpoolFailed,
     /// 503: screenings at their limit; try again later.
     Busy,
+    /// 421: a read replica; writes go to the primary, which the message names.
+    NotPrimary,
+    /// 503: the replicated log cannot take the write now; reads go on.
+    ReplicationUnavailable,
+    /// 503: a read asked for a change sequence this replica has not applied
+    /// within the wait.
+    NotCaughtUp,
 }
 
 impl Code {
     /// Every code, in the order of the table.
-    pub const ALL: [Code; 27] = [
+    pub const ALL: [Code; 30] = [
         Code::InvalidId,
         Code::UnknownAction,
         Code::InvalidDate,
@@ -101,6 +108,9 @@ impl Code {
         Code::AuditError,
         Code::SpoolFailed,
         Code::Busy,
+        Code::NotPrimary,
+        Code::ReplicationUnavailable,
+        Code::NotCaughtUp,
     ];
 
     /// The table: the code's name and HTTP status.
@@ -133,6 +143,11 @@ impl Code {
             Code::AuditError => ("audit_error", StatusCode::INTERNAL_SERVER_ERROR),
             Code::SpoolFailed => ("spool_failed", StatusCode::INTERNAL_SERVER_ERROR),
             Code::Busy => ("busy", StatusCode::SERVICE_UNAVAILABLE),
+            Code::NotPrimary => ("not_primary", StatusCode::MISDIRECTED_REQUEST),
+            Code::ReplicationUnavailable => {
+                ("replication_unavailable", StatusCode::SERVICE_UNAVAILABLE)
+            }
+            Code::NotCaughtUp => ("not_caught_up", StatusCode::SERVICE_UNAVAILABLE),
         }
     }
 
@@ -180,6 +195,9 @@ pub(super) fn internal(what: &str) -> Refusal {
 
 /// The 500 for a failing store: the cause is logged, not sent.
 pub(super) fn store_failed(e: crate::store::StoreError) -> Refusal {
+    if let crate::store::StoreError::Replication(why) = e {
+        return Refusal::new(Code::ReplicationUnavailable, why);
+    }
     let code = Code::StoreError;
     Refusal::new(code, code.logged("the store", &e))
 }

@@ -46,6 +46,10 @@ pub struct Upkeep {
     pub audit: Option<Arc<AuditLog>>,
     /// Days of audit kept.
     pub audit_retention_days: u32,
+    /// Whether this node writes (the expiry sweep, settling a write the
+    /// replicated log may hold); a read replica does not: its writes come
+    /// from the primary's log.
+    pub writes: bool,
 }
 
 fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
@@ -80,7 +84,11 @@ impl Maintenance {
         let stop = Arc::new(AtomicBool::new(false));
         let mut swept = None;
         let today = clock.today(Instant::now());
-        match engine.sweep_expired(today) {
+        match if upkeep.writes {
+            engine.sweep_expired(today)
+        } else {
+            Ok(Vec::new())
+        } {
             Ok(lapsed) => {
                 swept = Some(today);
                 if !lapsed.is_empty() {
@@ -114,6 +122,7 @@ impl Maintenance {
                 keys,
                 audit,
                 audit_retention_days,
+                writes,
             } = upkeep;
             let mut keys_seen = keys.as_ref().and_then(|(path, _)| modified(path));
             move || {
@@ -137,12 +146,22 @@ impl Maintenance {
                             }
                         }
                     }
+                    if writes && let Err(e) = engine.settle_pending() {
+                        eprintln!(
+                            "creditgate: a write the replicated log may hold is not settled yet (retried): {e}"
+                        );
+                    }
                     let today = clock.today(Instant::now());
                     if swept == Some(today) {
                         continue;
                     }
-                    match engine.sweep_expired(today) {
-                        Ok(_) => swept = Some(today),
+                    // A replica's expiries come from the primary's log.
+                    match if writes {
+                        engine.sweep_expired(today).map(|_| ())
+                    } else {
+                        Ok(())
+                    } {
+                        Ok(()) => swept = Some(today),
                         Err(e) => eprintln!("creditgate: expiry sweep failed (retried): {e}"),
                     }
                     if let Some(audit) = &audit {

@@ -12,11 +12,12 @@ use std::time::Instant;
 use hyper::StatusCode;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 
+use super::api::Node;
 use super::disk::DiskReaders;
 use super::errors::{Answer, Code, Refusal, internal, store_failed};
 use super::metrics::EngineFigures;
 use super::query::{Query, date_param, decode_path_segment, optional, parse_query, required};
-use super::served::Served;
+use super::served::{Served, blocking};
 use super::{Handled, Reply, json_ok, json_reply};
 use crate::audit::{Event, Fields, Outcome};
 use crate::catalog::ActionId;
@@ -201,18 +202,57 @@ pub(super) fn subject(served: &Served, raw_id: &str, query: Option<&str>) -> Ans
     Ok(json_ok(&served.caller.shown(&answer)))
 }
 
-/// Answers `GET /healthz`; `up_since` is when the server started.
-pub(super) fn healthz(served: &Served, up_since: Instant) -> Reply {
-    let body = serde_json::json!({
+/// Answers `GET /healthz`; `up_since` is when the server started. On a
+/// replicated node it says its role, the stream position applied and, on a
+/// replica, how far it is behind and why following fails if it does.
+pub(super) fn healthz(served: &Served, up_since: Instant, node: &Node) -> Reply {
+    let store = served.engine.store();
+    let mut body = serde_json::json!({
         "status": "ok",
         "flagged_subjects": served.engine.snapshot().flagged(),
         "uptime_seconds": up_since.elapsed().as_secs(),
+        "next_change_seq": store.next_change_seq(),
     });
+    match node {
+        Node::Standalone => {}
+        Node::Primary { stream } => {
+            body["role"] = "primary".into();
+            body["stream"] = stream.as_str().into();
+            body["stream_position"] = store.stream_position().into();
+        }
+        Node::Replica { stream, status, .. } => {
+            body["role"] = "replica".into();
+            body["stream"] = stream.as_str().into();
+            body["stream_position"] = store.stream_position().into();
+            body["lag"] = status.lag().into();
+            if let Some(e) = status.error() {
+                body["status"] = "degraded".into();
+                body["follow_error"] = e.into();
+            }
+        }
+    }
     json_ok(&body)
 }
 
+/// Answers `GET /v1/digest`: the store's digest at one moment, to compare
+/// nodes at the same stream position (a scan of the whole store, on the
+/// blocking pool).
+pub(super) fn digest(served: Served) -> Handled {
+    let engine = served.engine.clone();
+    served.later(async move {
+        blocking("computing the digest", move || {
+            engine
+                .store()
+                .digest()
+                .map(|d| json_ok(&d))
+                .map_err(store_failed)
+        })
+        .await
+    })
+}
+
 /// Answers `GET /metrics`; `up_since` is when the server started.
-pub(super) fn metrics(served: &Served, up_since: Instant) -> Reply {
+pub(super) fn metrics(served: &Served, up_since: Instant, node: &Node) -> Reply {
     let engine = &served.engine;
     let snapshot = engine.snapshot();
     let names = engine.names();
@@ -228,10 +268,34 @@ pub(super) fn metrics(served: &Served, up_since: Instant) -> Reply {
         store: engine.store().figures(),
         uptime_seconds: up_since.elapsed().as_secs_f64(),
     };
-    let mut res = json_reply(StatusCode::OK, served.metrics.render(&figures));
+    let mut text = served.metrics.render(&figures);
+    replication_figures(&mut text, engine, node);
+    let mut res = json_reply(StatusCode::OK, text);
     res.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     res
+}
+
+/// The replication gauges: the stream position held and, on a replica, the
+/// batches not applied yet and those applied since start.
+fn replication_figures(out: &mut String, engine: &Engine, node: &Node) {
+    use std::fmt::Write as _;
+    let (role, lag, applied) = match node {
+        Node::Standalone => return,
+        Node::Primary { .. } => ("primary", None, None),
+        Node::Replica { status, .. } => ("replica", Some(status.lag()), Some(status.batches())),
+    };
+    let _ = writeln!(
+        out,
+        "# HELP creditgate_stream_position The replicated log's position of the last batch this node holds.\n# TYPE creditgate_stream_position gauge\ncreditgate_stream_position{{role=\"{role}\"}} {}",
+        engine.store().stream_position()
+    );
+    if let (Some(lag), Some(applied)) = (lag, applied) {
+        let _ = writeln!(
+            out,
+            "# HELP creditgate_replica_lag_batches Batches the stream holds that this replica has not applied.\n# TYPE creditgate_replica_lag_batches gauge\ncreditgate_replica_lag_batches {lag}\n# HELP creditgate_replica_applied_batches_total Batches applied since start.\n# TYPE creditgate_replica_applied_batches_total counter\ncreditgate_replica_applied_batches_total {applied}"
+        );
+    }
 }

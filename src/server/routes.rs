@@ -88,6 +88,20 @@ pub(super) enum Endpoint {
     Healthz,
     /// Prometheus metrics ([`super::reads`]).
     Metrics,
+    /// The store's digest, to compare nodes ([`super::reads`]).
+    Digest,
+}
+
+impl Endpoint {
+    /// Whether it writes (a read replica refuses it).
+    pub(super) fn writes(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Lifecycle(
+                Lifecycle::PutSubject | Lifecycle::PutEntry | Lifecycle::Step | Lifecycle::Feedback
+            )
+        )
+    }
 }
 
 /// The routes [`super::lifecycle`] answers.
@@ -146,7 +160,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) const ROUTES: [Row; 14] = [
+pub(super) const ROUTES: [Row; 15] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -161,6 +175,7 @@ pub(super) const ROUTES: [Row; 14] = [
     row("/v1/audit",                     M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Oversight),
     row("/healthz",                      M::READ, None,           Server, Route::Healthz,   Endpoint::Healthz),
     row("/metrics",                      M::READ, Some(Operator), Server, Route::Metrics,   Endpoint::Metrics),
+    row("/v1/digest",                    M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Digest),
 ];
 
 /// The segments a template's `{name}`s matched, in order.
@@ -347,6 +362,7 @@ mod tests {
             Endpoint::Lifecycle(Lifecycle::Feedback),
             Endpoint::Healthz,
             Endpoint::Metrics,
+            Endpoint::Digest,
         ] {
             assert!(
                 ROUTES.iter().any(|r| r.endpoint == endpoint),

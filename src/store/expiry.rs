@@ -81,7 +81,7 @@ impl Store {
             }
         }
         batch.put(CF_META, KEY_EXPIRY_SWEPT, today.days().to_le_bytes());
-        self.commit(batch, &mut writer, seq, Durability::Synced)?;
+        self.commit(batch, &mut writer, seq, Durability::Synced, &written)?;
         Ok(written)
     }
 

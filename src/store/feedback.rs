@@ -65,9 +65,12 @@ impl Store {
         key.extend_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
         let mut synced = WriteOptions::default();
         synced.set_sync(true);
-        self.db
-            .put_cf_opt(self.cf(CF_FEEDBACK), key, codec::encode(&feedback), &synced)
-            .map_err(|e| self.rocks(e))?;
+        // Through the writer lock and the replicated log like every write;
+        // it logs no change, so the change sequence stays.
+        let writer = self.lock_writer();
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(self.cf(CF_FEEDBACK), key, codec::encode(&feedback));
+        self.write_replicated(batch, *writer, *writer, &super::Written::default(), &synced)?;
         Ok(feedback)
     }
 

@@ -43,7 +43,9 @@ mod expiry;
 pub mod feedback;
 mod log;
 mod reads;
+mod replicated;
 mod schema;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -56,8 +58,10 @@ use std::sync::atomic::AtomicU64;
 use rocksdb::{Cache, ColumnFamilyDescriptor, DB, Options, ReadOptions, ReadTier, WriteOptions};
 
 use crate::model::EntryStatus;
+pub use replicated::{AppendError, Replicate, Replicated};
 use schema::*;
 pub use schema::{BLOCK_CACHE_BYTES, FORMAT_VERSION};
+pub use snapshot::Digest;
 pub use values::{Change, StoredEntry, status_from};
 pub use writes::{Applied, Indexed, Written};
 
@@ -121,6 +125,10 @@ pub enum StoreError {
     /// must not wait.
     #[error("a memory-only read needed the disk")]
     NotInMemory,
+    /// The replicated log did not take a write (the write is refused), or
+    /// a batch from the log does not follow this store.
+    #[error("replication: {0}")]
+    Replication(String),
     /// A stored entry's category is not in the loaded catalog.
     #[error("entry {entry_id} has category {category:?}, which the loaded catalog lacks")]
     UnknownCategory {
@@ -216,6 +224,12 @@ pub struct Store {
     cache: Cache,
     /// The part of its capacity kept for the entries (`entries_cache_bytes`).
     entries_room: usize,
+    /// Where committed batches go first, on a primary that replicates.
+    replicate: std::sync::OnceLock<std::sync::Arc<dyn Replicate>>,
+    /// The replicated log's position of the last batch held.
+    position: AtomicU64,
+    /// A batch the log may hold, not yet written here.
+    pending: Mutex<Option<replicated::Pending>>,
 }
 
 impl Store {
@@ -327,6 +341,17 @@ impl Store {
                 })?,
             None => 1,
         };
+        let position = match db.get_cf(meta, KEY_STREAM_POS).map_err(rocks)? {
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    what: "stream position",
+                    detail: format!("{} bytes", v.len()),
+                })?,
+            None => 0,
+        };
         let store = Store {
             db,
             path: path.to_path_buf(),
@@ -340,6 +365,9 @@ impl Store {
             anywhere: ReadOptions::default(),
             cache,
             entries_room,
+            replicate: std::sync::OnceLock::new(),
+            position: AtomicU64::new(position),
+            pending: Mutex::new(None),
         };
         if upgrade {
             store.upgrade_from_v1()?;

@@ -53,6 +53,9 @@ pub(super) const KEY_NEXT_SEQ: &[u8] = b"next_seq";
 /// The last day whose lapsed entries have been logged (`i32` days, LE).
 pub(super) const KEY_EXPIRY_SWEPT: &[u8] = b"expiry_swept";
 pub(super) const KEY_LEN: usize = SubjectKey::LEN;
+/// The replicated log's position of the last batch the store holds (`u64`,
+/// BE; absent: 0, none).
+pub(super) const KEY_STREAM_POS: &[u8] = b"stream_pos";
 
 /// Options of every column family; also used to write SST files for bulk
 /// ingestion, so that ingested files are built like flushed ones.

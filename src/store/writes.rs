@@ -18,7 +18,7 @@ use crate::model::{ChangeKind, Entry, PersonLink, Subject};
 
 /// What a lifecycle write did: the changes it logged, and what of it the
 /// in-memory indexes must follow.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Written {
     /// The changes, in sequence order.
     pub changes: Vec<Change>,
@@ -246,7 +246,7 @@ impl Store {
             ));
             current.insert(*key, Some(encoded));
         }
-        self.commit(batch, &mut writer, seq, durability)?;
+        self.commit(batch, &mut writer, seq, durability, &written)?;
         Ok((applied, written))
     }
 
@@ -373,7 +373,7 @@ impl Store {
             ));
             current.insert(&entry.entry_id, Some(encoded));
         }
-        self.commit(batch, &mut writer, seq, durability)?;
+        self.commit(batch, &mut writer, seq, durability, &written)?;
         Ok((applied, written))
     }
 
@@ -457,7 +457,7 @@ impl Store {
             &mut seq,
             Change::of_entry(epoch_ms(), kind, entry_id, stored, Some(note)),
         ));
-        self.commit(batch, &mut writer, seq, Durability::Synced)?;
+        self.commit(batch, &mut writer, seq, Durability::Synced, &written)?;
         Ok(written)
     }
 
@@ -479,6 +479,7 @@ impl Store {
         writer: &mut u64,
         seq: u64,
         durability: Durability,
+        written: &Written,
     ) -> Result<(), StoreError> {
         if batch.ops.is_empty() {
             return Ok(());
@@ -486,9 +487,13 @@ impl Store {
         batch.put(CF_META, KEY_NEXT_SEQ, seq.to_be_bytes());
         let mut options = WriteOptions::default();
         options.set_sync(durability == Durability::Synced);
-        self.db
-            .write_opt(batch.into_write_batch(self), &options)
-            .map_err(|e| self.rocks(e))?;
+        self.write_replicated(
+            batch.into_write_batch(self),
+            *writer,
+            seq,
+            written,
+            &options,
+        )?;
         *writer = seq;
         self.committed.store(seq, Ordering::Release);
         Ok(())
