@@ -12,6 +12,7 @@ mod layers;
 mod lifecycle;
 mod live_index;
 mod named;
+mod replication;
 mod sample;
 mod screen;
 mod server;

@@ -21,6 +21,7 @@ mod keys;
 mod screen;
 mod search;
 mod serve;
+mod snapshot;
 mod validate;
 
 /// Exit code when the input had problems that were reported.
@@ -64,6 +65,12 @@ enum Command {
     Serve(serve::Args),
     /// Make, list and revoke API keys (the keys file `serve --keys` reads).
     Keys(keys::Args),
+    /// Copy a (stopped) store, with its saved indexes, to bootstrap a read
+    /// replica from.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Print a digest of a (stopped) store's contents, to compare nodes at
+    /// the same stream position (a running server answers `GET /v1/digest`).
+    Digest(snapshot::DigestArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -92,5 +99,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Screen(args) => screen::run(args, &catalog()?, &catalog_text),
         Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text),
         Command::Keys(args) => keys::run(args, &catalog()?),
+        Command::Snapshot(args) => snapshot::run_snapshot(args),
+        Command::Digest(args) => snapshot::run_digest(args),
     }
 }

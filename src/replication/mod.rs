@@ -84,33 +84,69 @@ pub async fn connect(urls: &[String]) -> Result<Context, ReplicationError> {
 
 /// Creates the stream (or finds it): file storage, replicated `replicas`
 /// ways, nothing discarded, duplicates recognized for two minutes.
+///
+/// A cluster that is still forming (no meta leader yet, or too few peers
+/// for the replicas) is waited for, up to [`STARTUP_WAIT`].
 pub async fn ensure_stream(
     js: &Context,
     stream: &str,
     replicas: usize,
 ) -> Result<jetstream::stream::Stream, ReplicationError> {
-    js.get_or_create_stream(jetstream::stream::Config {
-        name: stream.to_string(),
-        subjects: vec![subject_of(stream)],
-        storage: jetstream::stream::StorageType::File,
-        num_replicas: replicas.clamp(1, 5),
-        duplicate_window: Duration::from_secs(120),
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| ReplicationError::Stream {
-        stream: stream.to_string(),
-        detail: e.to_string(),
-    })
+    let deadline = tokio::time::Instant::now() + STARTUP_WAIT;
+    loop {
+        let made = js
+            .get_or_create_stream(jetstream::stream::Config {
+                name: stream.to_string(),
+                subjects: vec![subject_of(stream)],
+                storage: jetstream::stream::StorageType::File,
+                num_replicas: replicas.clamp(1, 5),
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await;
+        match made {
+            Ok(s) => return Ok(s),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                eprintln!("creditgate: waiting for the NATS cluster ({e})");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                return Err(ReplicationError::Stream {
+                    stream: stream.to_string(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
 }
 
-/// The stream's last position (0 when empty).
+/// How long a node starting waits for the NATS cluster to form.
+pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// The stream's first and last positions (0 when empty), once it has a
+/// leader to take writes (a stream just created, or whose leader was lost,
+/// elects one within seconds; waited for up to [`STARTUP_WAIT`]).
 pub async fn last_position(js: &Context, stream: &str) -> Result<(u64, u64), ReplicationError> {
     let failed = |e: &dyn std::fmt::Display| ReplicationError::Stream {
         stream: stream.to_string(),
         detail: e.to_string(),
     };
-    let mut s = js.get_stream(stream).await.map_err(|e| failed(&e))?;
-    let info = s.info().await.map_err(|e| failed(&e))?;
-    Ok((info.state.first_sequence, info.state.last_sequence))
+    let deadline = tokio::time::Instant::now() + STARTUP_WAIT;
+    loop {
+        let asked = async {
+            let mut s = js.get_stream(stream).await.map_err(|e| failed(&e))?;
+            let info = s.info().await.map_err(|e| failed(&e))?;
+            let led = info.cluster.as_ref().is_none_or(|c| c.leader.is_some());
+            Ok::<_, ReplicationError>((led, info.state.first_sequence, info.state.last_sequence))
+        }
+        .await;
+        match asked {
+            Ok((true, first, last)) => return Ok((first, last)),
+            Ok(_) | Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(_) => return Err(failed(&"the stream has no leader")),
+            Err(e) => return Err(e),
+        }
+    }
 }
