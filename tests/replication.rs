@@ -284,4 +284,61 @@ fn replicas_follow_the_primary_through_kills_of_a_replica_and_of_nats_nodes() {
         }
         assert_eq!(get(r, "/v1/entries/REP-200").status, 200);
     }
+
+    // A new replica, bootstrapped from a snapshot of a replica stopped for
+    // the moment, while writes flow on the primary, converges.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let i = 1_000 + n;
+                written(&send_json(
+                    p,
+                    "PUT",
+                    &format!("/v1/entries/REP-{i}"),
+                    &entry(i),
+                ));
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            n
+        })
+    };
+    r2.terminate();
+    r2.wait(Duration::from_secs(20));
+    let out = creditgate(tmp.path(), &["snapshot", "--data", "r2", "--out", "r3"]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let r2 = replica(tmp.path(), "r2", &cluster.urls, p);
+    let r3 = replica(tmp.path(), "r3", &cluster.urls, p);
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = writer.join().unwrap();
+    assert!(during > 0);
+    for r in [r1.addr, r2.addr, r3.addr] {
+        caught_up(p, r);
+        assert_eq!(digest(r), digest(p));
+    }
+
+    // Promotion: the primary is lost; a replica that has applied the
+    // stream is restarted as the primary and continues the change
+    // sequence with no gap; the other replicas follow it.
+    let next_seq = healthz(p)["next_change_seq"].as_u64().unwrap();
+    drop(primary);
+    r1.terminate();
+    r1.wait(Duration::from_secs(20));
+    let promoted = Server::start(
+        tmp.path(),
+        &["--data", "r1", "--today", TODAY, "--nats", &cluster.urls],
+    );
+    let q = promoted.addr;
+    assert_eq!(healthz(q)["next_change_seq"].as_u64().unwrap(), next_seq);
+    let res = send_json(q, "PUT", "/v1/entries/REP-300", &entry(300));
+    written(&res);
+    assert_eq!(res.json()["changes"][0]["seq"].as_u64().unwrap(), next_seq);
+    for r in [r2.addr, r3.addr] {
+        caught_up(q, r);
+        assert_eq!(digest(r), digest(q));
+    }
 }
