@@ -76,14 +76,33 @@ impl Conn {
         })
     }
 
-    /// Sends one request and reads its answer; the status (the body is
-    /// read and discarded).
-    pub fn send(&mut self, method: &str, path: &str, body: &str) -> anyhow::Result<u16> {
+    /// Sends one request, with one extra header line if given (`Name:
+    /// value`), and reads its answer: its status, the whole answer shown
+    /// to `read` before it is discarded.
+    pub fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        header: Option<&str>,
+        body: &str,
+        read: impl FnOnce(&[u8]),
+    ) -> anyhow::Result<u16> {
         self.request.clear();
         request_into(&mut self.request, method, path, "load", body);
+        if let Some(header) = header {
+            // Before the blank line that ends the head.
+            let at = self
+                .request
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(self.request.len(), |i| i + 2);
+            let line = format!("{header}\r\n");
+            self.request.splice(at..at, line.bytes());
+        }
         self.stream.write_all(&self.request)?;
         loop {
             if let Some((status, len)) = complete_answer(&self.buf)? {
+                read(&self.buf[..len]);
                 self.buf.drain(..len);
                 return Ok(status);
             }

@@ -48,6 +48,23 @@ pub struct WritesArgs {
     /// Prefix of the entry ids written (make it differ between runs).
     #[arg(long, default_value = "LOAD")]
     prefix: String,
+    /// A read replica of the server (e.g. 127.0.0.1:8081): after each
+    /// acknowledged write, ask it with `Min-Seq` for the write's change and
+    /// report the replication lag (from the write's answer to the
+    /// replica's).
+    #[arg(long)]
+    replica: Option<String>,
+}
+
+/// The first change sequence in a write's answer (`"seq":N`).
+fn seq_in(answer: &[u8]) -> Option<u64> {
+    let at = answer.windows(6).position(|w| w == b"\"seq\":")? + 6;
+    let digits: Vec<u8> = answer[at..]
+        .iter()
+        .copied()
+        .take_while(u8::is_ascii_digit)
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
 pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
@@ -60,9 +77,12 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
         senders.push(tx);
         let (data, addr, prefix) = (data.clone(), args.addr.clone(), args.prefix.clone());
-        workers.push(std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, u64, u64)> {
+        let replica_addr = args.replica.clone();
+        workers.push(std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, Histogram<u64>, u64, u64)> {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+            let mut lag = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
             let mut conn = Conn::open(&addr)?;
+            let mut replica = replica_addr.as_deref().map(Conn::open).transpose()?;
             // Each run (prefix) and connection draws its own subjects.
             let run = prefix.bytes().fold(0u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
             let mut rng = Rng(0xA076_1D64_78BD_642F ^ run ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9));
@@ -72,11 +92,15 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
             let mut k = 0u64;
             while let Some(due) = rx.blocking_recv() {
                 let sent = Instant::now();
+                let mut seq = None;
+                let read = |answer: &[u8]| seq = seq_in(answer);
                 let status = match previous.take().filter(|_| k % 4 == 3) {
-                    Some(entry) => conn.send(
+                    Some(entry) => conn.exchange(
                         "POST",
                         &format!("/v1/entries/{entry}/objection"),
+                        None,
                         r#"{"reason":"load test objection"}"#,
+                        read,
                     ),
                     None => {
                         let id = format!("{prefix}-{c}-{k}");
@@ -84,7 +108,8 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
                         let body = format!(
                             r#"{{"subject_id":"{subject}","list":"black","category":"dishonest_debtor","authority":"load","basis":"load {k}","decided_at":"2026-01-01"}}"#
                         );
-                        let status = conn.send("PUT", &format!("/v1/entries/{id}"), &body);
+                        let status =
+                            conn.exchange("PUT", &format!("/v1/entries/{id}"), None, &body, read);
                         previous = Some(id);
                         status
                     }
@@ -93,6 +118,12 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
                 let from = if prev_done > due { due } else { sent };
                 prev_done = done;
                 latency.saturating_record(done.duration_since(from).as_nanos() as u64);
+                if let (Some(r), Ok(200 | 201), Some(seq)) = (replica.as_mut(), &status, seq) {
+                    let header = format!("Min-Seq: {seq}");
+                    if let Ok(200) = r.exchange("GET", "/healthz", Some(&header), "", |_| {}) {
+                        lag.saturating_record(done.elapsed().as_nanos() as u64);
+                    }
+                }
                 match status {
                     Ok(200 | 201) => ok += 1,
                     Ok(_) => failed += 1,
@@ -103,19 +134,21 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
                 }
                 k += 1;
             }
-            Ok((latency, ok, failed))
+            Ok((latency, lag, ok, failed))
         }));
     }
     let rate = args.rate;
     let pacer = std::thread::spawn(move || pace(rate, start, end, senders));
     let _ = pacer.join();
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+    let mut lag = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let (mut ok, mut failed) = (0, 0);
     for w in workers {
-        let (h, o, f) = w
+        let (h, l, o, f) = w
             .join()
             .map_err(|_| anyhow::anyhow!("a writer panicked"))??;
         latency.add(&h)?;
+        lag.add(&l)?;
         ok += o;
         failed += f;
     }
@@ -130,5 +163,15 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
         ms(0.99),
         latency.max() as f64 / 1e6
     );
+    if !lag.is_empty() {
+        let ms = |q: f64| lag.value_at_quantile(q) as f64 / 1e6;
+        println!(
+            "replica lag ms (write answered → replica answered with Min-Seq), {} writes: p50 {:.2}  p99 {:.2}  max {:.2}",
+            lag.len(),
+            ms(0.5),
+            ms(0.99),
+            lag.max() as f64 / 1e6
+        );
+    }
     Ok(())
 }
