@@ -110,6 +110,11 @@ pub struct Args {
     /// The primary's address, named in a replica's refusal of a write.
     #[arg(long, value_name = "URL", requires = "follow")]
     primary: Option<String>,
+    /// Where `POST /v1/snapshot` (role `operator`) writes snapshots of the
+    /// store to bootstrap replicas from (on this machine's disk; copy them
+    /// from there). Without it the route is refused.
+    #[arg(long, value_name = "DIR")]
+    snapshot_dir: Option<PathBuf>,
 }
 
 pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<ExitCode> {
@@ -197,6 +202,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
             keys: keys.clone(),
             audit: audit.clone(),
             node,
+            snapshot_dir: args.snapshot_dir.clone(),
         },
     ));
     let limits = Limits {

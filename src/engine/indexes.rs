@@ -130,3 +130,39 @@ pub fn saved_indexes_stale(store: &Store) -> bool {
     behind(stamp_of(&store.path().join(STATUS_FILE)))
         || behind(stamp_of(&store.path().join(KNOWN_SET_FILE)))
 }
+
+/// Writes a snapshot of `store` to `out` (a new directory): a RocksDB
+/// checkpoint as of one moment, with copies of the saved indexes and the
+/// name index beside it, which a node opened on it loads and catches up
+/// from the change log. What a read replica is bootstrapped from; the
+/// store records its stream position, from which the replica follows.
+/// Returns the stream position the snapshot holds.
+pub fn write_snapshot(store: &Store, out: &std::path::Path) -> Result<u64, StoreError> {
+    let io = |path: &std::path::Path, source: std::io::Error| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    }
+    let position = store.checkpoint(out)?;
+    for name in [KNOWN_SET_FILE, STATUS_FILE] {
+        let from = store.path().join(name);
+        if from.exists() {
+            std::fs::copy(&from, out.join(name)).map_err(|e| io(&from, e))?;
+        }
+    }
+    let names = store.path().join(crate::search::NAMES_DIR);
+    if names.is_dir() {
+        let to = out.join(crate::search::NAMES_DIR);
+        std::fs::create_dir_all(&to).map_err(|e| io(&to, e))?;
+        for entry in std::fs::read_dir(&names).map_err(|e| io(&names, e))? {
+            let entry = entry.map_err(|e| io(&names, e))?;
+            if entry.file_type().map_err(|e| io(&names, e))?.is_file() {
+                std::fs::copy(entry.path(), to.join(entry.file_name()))
+                    .map_err(|e| io(&entry.path(), e))?;
+            }
+        }
+    }
+    Ok(position)
+}

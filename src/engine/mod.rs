@@ -32,7 +32,7 @@ pub use answer::{
 pub use feed::ChangeFilter;
 pub use indexes::{
     KNOWN_SET_FILE, STATUS_FILE, build_known_set, build_status_index, known_set,
-    saved_indexes_stale, status_index,
+    saved_indexes_stale, status_index, write_snapshot,
 };
 
 use std::path::Path;

@@ -71,6 +71,8 @@ pub struct Api {
     disk: Arc<DiskReaders>,
     /// Primary, replica or alone.
     node: Node,
+    /// Where snapshots go.
+    snapshot_dir: Option<std::path::PathBuf>,
 }
 
 /// How an [`Api`] is set up beside its engine.
@@ -87,6 +89,8 @@ pub struct ApiOptions {
     pub audit: Option<Arc<AuditLog>>,
     /// Primary, replica or alone.
     pub node: Node,
+    /// Where `POST /v1/snapshot` writes snapshots; `None`: it is refused.
+    pub snapshot_dir: Option<std::path::PathBuf>,
 }
 
 impl Api {
@@ -107,6 +111,7 @@ impl Api {
             audit: options.audit,
             disk: Arc::new(DiskReaders::start(READERS)),
             node: options.node,
+            snapshot_dir: options.snapshot_dir,
         }
     }
 
@@ -297,6 +302,7 @@ impl Handler for Api {
                 served.now(Ok(super::reads::healthz(&served, self.started, &self.node)))
             }
             Endpoint::Digest => super::reads::digest(served),
+            Endpoint::Snapshot => super::reads::snapshot(served, self.snapshot_dir.clone()),
             Endpoint::Metrics => {
                 served.now(Ok(super::reads::metrics(&served, self.started, &self.node)))
             }

@@ -76,11 +76,13 @@ pub enum Code {
     /// 503: a read asked for a change sequence this replica has not applied
     /// within the wait.
     NotCaughtUp,
+    /// 404: the server makes no snapshots (started without `--snapshot-dir`).
+    SnapshotOff,
 }
 
 impl Code {
     /// Every code, in the order of the table.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 31] = [
         Code::InvalidId,
         Code::UnknownAction,
         Code::InvalidDate,
@@ -111,6 +113,7 @@ impl Code {
         Code::NotPrimary,
         Code::ReplicationUnavailable,
         Code::NotCaughtUp,
+        Code::SnapshotOff,
     ];
 
     /// The table: the code's name and HTTP status.
@@ -148,6 +151,7 @@ impl Code {
                 ("replication_unavailable", StatusCode::SERVICE_UNAVAILABLE)
             }
             Code::NotCaughtUp => ("not_caught_up", StatusCode::SERVICE_UNAVAILABLE),
+            Code::SnapshotOff => ("snapshot_off", StatusCode::NOT_FOUND),
         }
     }
 

@@ -278,6 +278,32 @@ pub(super) fn metrics(served: &Served, up_since: Instant, node: &Node) -> Reply 
     res
 }
 
+/// Answers `POST /v1/snapshot`: writes a snapshot of the store (a
+/// checkpoint and the saved indexes, `engine::write_snapshot`) into a new
+/// directory under `dir`, named by its stream position and the time, and
+/// says where. On the blocking pool; the server goes on answering.
+pub(super) fn snapshot(served: Served, dir: Option<std::path::PathBuf>) -> Handled {
+    let Some(dir) = dir else {
+        return served.now(Err(Refusal::new(
+            Code::SnapshotOff,
+            "this server makes no snapshots: start it with --snapshot-dir DIR",
+        )));
+    };
+    let engine = served.engine.clone();
+    served.later(async move {
+        blocking("the snapshot", move || {
+            let out = dir.join(format!("snapshot-{}", crate::date::epoch_ms()));
+            let position =
+                crate::engine::write_snapshot(engine.store(), &out).map_err(store_failed)?;
+            Ok(json_ok(&serde_json::json!({
+                "path": out.display().to_string(),
+                "stream_position": position,
+            })))
+        })
+        .await
+    })
+}
+
 /// The replication gauges: the stream position held and, on a replica, the
 /// batches not applied yet and those applied since start.
 fn replication_figures(out: &mut String, engine: &Engine, node: &Node) {

@@ -90,6 +90,8 @@ pub(super) enum Endpoint {
     Metrics,
     /// The store's digest, to compare nodes ([`super::reads`]).
     Digest,
+    /// A snapshot to bootstrap a replica from ([`super::reads`]).
+    Snapshot,
 }
 
 impl Endpoint {
@@ -160,7 +162,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) const ROUTES: [Row; 15] = [
+pub(super) const ROUTES: [Row; 16] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -176,6 +178,7 @@ pub(super) const ROUTES: [Row; 15] = [
     row("/healthz",                      M::READ, None,           Server, Route::Healthz,   Endpoint::Healthz),
     row("/metrics",                      M::READ, Some(Operator), Server, Route::Metrics,   Endpoint::Metrics),
     row("/v1/digest",                    M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Digest),
+    row("/v1/snapshot",                  M::POST, Some(Operator), Write,  Route::Oversight, Endpoint::Snapshot),
 ];
 
 /// The segments a template's `{name}`s matched, in order.
@@ -363,6 +366,7 @@ mod tests {
             Endpoint::Healthz,
             Endpoint::Metrics,
             Endpoint::Digest,
+            Endpoint::Snapshot,
         ] {
             assert!(
                 ROUTES.iter().any(|r| r.endpoint == endpoint),

@@ -61,11 +61,15 @@ impl Store {
 
     /// Writes a consistent copy of the store to `out` (a new directory;
     /// files are hard-linked where the file system allows), as of one
-    /// moment: what a replica is bootstrapped from.
-    pub fn checkpoint(&self, out: &Path) -> Result<(), StoreError> {
+    /// moment: what a replica is bootstrapped from. Returns the stream
+    /// position the copy holds.
+    pub fn checkpoint(&self, out: &Path) -> Result<u64, StoreError> {
         let _writer = self.lock_writer();
         let checkpoint =
             rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(|e| self.rocks(e))?;
-        checkpoint.create_checkpoint(out).map_err(|e| self.rocks(e))
+        checkpoint
+            .create_checkpoint(out)
+            .map_err(|e| self.rocks(e))?;
+        Ok(self.stream_position())
     }
 }
