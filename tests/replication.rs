@@ -185,6 +185,25 @@ fn replicas_follow_the_primary_through_kills_of_a_replica_and_of_nats_nodes() {
         caught_up(p, r);
         assert_eq!(check(r), check(p));
         assert_eq!(digest(r), digest(p));
+        // The name index follows the log within its second of refresh, on
+        // each node.
+        let search = "/v1/search?q=%E6%B1%9F%E8%A5%BF%E8%B5%A3%E6%B1%9F%E6%B5%8B%E7%BB%98%E7%A7%91%E6%8A%80%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8";
+        let found = |a: SocketAddr| {
+            let results = get(a, search).json()["results"].clone();
+            (results[0]["id"] == ORG).then_some(results)
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let (Some(on_r), Some(on_p)) = (found(r), found(p)) {
+                assert_eq!(on_r, on_p);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the new organization is not found"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         assert_eq!(
             get(r, "/v1/changes?since=0&limit=1000").json(),
             get(p, "/v1/changes?since=0&limit=1000").json()
