@@ -330,28 +330,23 @@ impl Store {
                     .map_err(rocks)?;
             }
         }
-        let next_seq = match db.get_cf(meta, KEY_NEXT_SEQ).map_err(rocks)? {
+        // A counter kept in `meta` as a big-endian u64; `absent` if none.
+        let counter = |key: &[u8], what: &'static str, absent: u64| match db
+            .get_cf(meta, key)
+            .map_err(rocks)?
+        {
             Some(v) => v
                 .as_slice()
                 .try_into()
                 .map(u64::from_be_bytes)
                 .map_err(|_| StoreError::Corrupt {
-                    what: "sequence counter",
+                    what,
                     detail: format!("{} bytes", v.len()),
-                })?,
-            None => 1,
+                }),
+            None => Ok(absent),
         };
-        let position = match db.get_cf(meta, KEY_STREAM_POS).map_err(rocks)? {
-            Some(v) => v
-                .as_slice()
-                .try_into()
-                .map(u64::from_be_bytes)
-                .map_err(|_| StoreError::Corrupt {
-                    what: "stream position",
-                    detail: format!("{} bytes", v.len()),
-                })?,
-            None => 0,
-        };
+        let next_seq = counter(KEY_NEXT_SEQ, "sequence counter", 1)?;
+        let position = counter(KEY_STREAM_POS, "stream position", 0)?;
         let store = Store {
             db,
             path: path.to_path_buf(),
