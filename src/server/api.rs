@@ -272,6 +272,12 @@ pub const MIN_SEQ_HEADER: &str = "min-seq";
 
 impl Handler for Api {
     fn handle(&self, req: Request<Incoming>) -> Handled {
+        let started = Instant::now();
+        let (row, params, caller) = match self.routed(&req, started) {
+            Ok(routed) => routed,
+            Err(res) => return Handled::Now(*res),
+        };
+        // Only a caller the route admits waits for a change.
         match Api::min_seq(&req) {
             Err(r) => return Handled::Now(r.reply()),
             Ok(Some(n)) if self.engine.store().next_change_seq() <= n => {
@@ -279,11 +285,6 @@ impl Handler for Api {
             }
             Ok(_) => {}
         }
-        let started = Instant::now();
-        let (row, params, caller) = match self.routed(&req, started) {
-            Ok(routed) => routed,
-            Err(res) => return Handled::Now(*res),
-        };
         let served = Served {
             engine: self.engine.clone(),
             metrics: self.metrics.clone(),
