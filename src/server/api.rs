@@ -7,6 +7,7 @@
 //! programs ([`super::errors`]) and a `message` that names the parameter and
 //! what was expected.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -222,7 +223,7 @@ impl Api {
     /// A read's `Min-Seq` header (SPEC §6, replicas): answer only once the
     /// change with this sequence is applied here.
     fn min_seq(req: &Request<Incoming>) -> Result<Option<u64>, Refusal> {
-        let Some(value) = req.headers().get(MIN_SEQ_HEADER) else {
+        let Some(value) = req.headers().get(&MIN_SEQ_HEADER) else {
             return Ok(None);
         };
         value
@@ -268,7 +269,8 @@ impl Api {
 }
 
 /// The header a read carries to see at least a given change.
-pub const MIN_SEQ_HEADER: &str = "min-seq";
+pub const MIN_SEQ_HEADER: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("min-seq");
 
 impl Handler for Api {
     fn handle(&self, req: Request<Incoming>) -> Handled {
@@ -286,9 +288,9 @@ impl Handler for Api {
             Ok(_) => {}
         }
         let served = Served {
-            engine: self.engine.clone(),
-            metrics: self.metrics.clone(),
-            audit: self.audit.clone(),
+            engine: Cow::Borrowed(&self.engine),
+            metrics: Cow::Borrowed(&self.metrics),
+            audit: Cow::Borrowed(&self.audit),
             caller,
             today: self.day_clock.today(started),
             started,

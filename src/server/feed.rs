@@ -86,7 +86,11 @@ pub(super) fn start(served: Served, query: Option<&str>) -> Handled {
         Ok(a) => a,
         Err(r) => return served.now(Err(r)),
     };
-    let (engine, caller, today) = (served.engine.clone(), served.caller.clone(), served.today);
+    let (engine, caller, today) = (
+        Arc::clone(&served.engine),
+        served.caller.clone(),
+        served.today,
+    );
     served.later(async move { answer(engine, asked, today, &caller).await })
 }
 

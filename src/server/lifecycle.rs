@@ -131,7 +131,7 @@ pub(super) fn start(served: Served, req: Request<Incoming>, route: WriteRoute) -
         let answer = get_entry(&served, id, req.uri().query());
         return served.now(answer);
     }
-    let inner = Arc::new(served.clone());
+    let inner = Arc::new(served.detach());
     served.later(async move {
         let body = read_body(req.into_body()).await?;
         let today = inner.today;

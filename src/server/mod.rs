@@ -211,15 +211,22 @@ fn json_ok<T: serde::Serialize>(value: &T) -> Reply {
     }
 }
 
-fn declared_body_too_large(req: &Request<Incoming>, max: u64) -> Option<u64> {
+/// The declared body length and the route's limit when it is over it. The
+/// limit is looked up only for a request that declares a body (a check
+/// declares none).
+fn declared_body_too_large<H: Handler>(
+    handler: &H,
+    limits: &Limits,
+    req: &Request<Incoming>,
+) -> Option<(u64, u64)> {
     let len = req.headers().get(CONTENT_LENGTH)?.to_str().ok()?;
     let len: u64 = len.trim().parse().ok()?;
-    (len > max).then_some(len)
+    let max = handler.max_body(req).unwrap_or(limits.max_body_bytes);
+    (len > max).then_some((len, max))
 }
 
 fn answer<H: Handler>(handler: &H, limits: &Limits, req: Request<Incoming>) -> Handled {
-    let max_body = handler.max_body(&req).unwrap_or(limits.max_body_bytes);
-    if let Some(len) = declared_body_too_large(&req, max_body) {
+    if let Some((len, max_body)) = declared_body_too_large(handler, limits, &req) {
         handler.refused(StatusCode::PAYLOAD_TOO_LARGE);
         let mut res = error_reply(
             Code::PayloadTooLarge,

@@ -14,6 +14,7 @@
 //! blocking pool.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -114,8 +115,8 @@ pub(super) fn start(served: Served, path: &str, query: Option<&str>) -> Handled 
         Err(r) => return served.now(Err(r)),
     };
     let (engine, audit, caller, today) = (
-        served.engine.clone(),
-        served.audit.clone(),
+        Arc::clone(&served.engine),
+        served.audit.as_ref().clone(),
         served.caller.clone(),
         served.today,
     );

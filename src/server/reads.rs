@@ -100,9 +100,9 @@ fn check_from_disk(
     mut body: Vec<u8>,
 ) -> Handled {
     served.metrics.checked_from_disk();
-    let (engine, disk) = (served.engine.clone(), disk.clone());
-    let metrics = served.metrics.clone();
-    let finished = served.clone();
+    let (engine, disk) = (Arc::clone(&served.engine), disk.clone());
+    let metrics = Arc::clone(&served.metrics);
+    let finished = served.detach();
     served.later(async move {
         let read = disk.run(move || {
             engine
@@ -238,7 +238,7 @@ pub(super) fn healthz(served: &Served, up_since: Instant, node: &Node) -> Reply 
 /// nodes at the same stream position (a scan of the whole store, on the
 /// blocking pool).
 pub(super) fn digest(served: Served) -> Handled {
-    let engine = served.engine.clone();
+    let engine = Arc::clone(&served.engine);
     served.later(async move {
         blocking("computing the digest", move || {
             engine
@@ -289,7 +289,7 @@ pub(super) fn snapshot(served: Served, dir: Option<std::path::PathBuf>) -> Handl
             "this server makes no snapshots: start it with --snapshot-dir DIR",
         )));
     };
-    let engine = served.engine.clone();
+    let engine = Arc::clone(&served.engine);
     served.later(async move {
         blocking("the snapshot", move || {
             let out = dir.join(format!("snapshot-{}", crate::date::epoch_ms()));

@@ -195,11 +195,11 @@ pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming
         Err(r) => return served.now(Err(r)),
     };
     let oversight = Oversight {
-        audit: served.audit.clone(),
+        audit: served.audit.as_ref().clone(),
         key: served.caller.audit_key(),
         mask: served.caller.masks(),
     };
-    let (engine, metrics) = (served.engine.clone(), served.metrics.clone());
+    let (engine, metrics) = (Arc::clone(&served.engine), Arc::clone(&served.metrics));
     let refuse = |code: Code, message: &str| {
         let mut res = error_reply(code, message);
         // The body is not read: the connection cannot carry another request.
@@ -306,6 +306,7 @@ pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming
         // The closure (and the running count) went with the failed spawn.
         return refuse(Code::Busy, &format!("cannot start a screening thread: {e}"));
     }
+    let served = served.detach();
     Handled::Later(Box::pin(async move {
         let res = match ready_rx.await {
             Ok(Ok(())) => {

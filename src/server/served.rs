@@ -4,6 +4,7 @@
 //! hands it to the endpoint's module; endpoints import this module, never
 //! the dispatcher.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -113,15 +114,18 @@ impl Caller {
     }
 }
 
-/// A routed request's surroundings.
+/// A routed request's surroundings: borrowed from the handler while a
+/// request is answered on the worker that read it (no reference count
+/// touched on the hot path), owned ([`Served::detach`]) by an answer that
+/// comes later.
 #[derive(Clone)]
-pub(super) struct Served {
+pub(super) struct Served<'a> {
     /// The engine.
-    pub(super) engine: Arc<Engine>,
+    pub(super) engine: Cow<'a, Arc<Engine>>,
     /// The counters.
-    pub(super) metrics: Arc<Metrics>,
+    pub(super) metrics: Cow<'a, Arc<Metrics>>,
     /// The audit log, when kept.
-    pub(super) audit: Option<Arc<AuditLog>>,
+    pub(super) audit: Cow<'a, Option<Arc<AuditLog>>>,
     /// Who asks.
     pub(super) caller: Caller,
     /// The default date of an answer.
@@ -132,7 +136,21 @@ pub(super) struct Served {
     pub(super) metric: Route,
 }
 
-impl Served {
+impl Served<'_> {
+    /// The same surroundings, owned: for an answer that outlives the
+    /// handler's call.
+    pub(super) fn detach(&self) -> Served<'static> {
+        Served {
+            engine: Cow::Owned(Arc::clone(&self.engine)),
+            metrics: Cow::Owned(Arc::clone(&self.metrics)),
+            audit: Cow::Owned(self.audit.as_ref().clone()),
+            caller: self.caller.clone(),
+            today: self.today,
+            started: self.started,
+            metric: self.metric,
+        }
+    }
+
     /// Records an audited request with no action or decision.
     pub(super) fn audit(&self, event: Event, subject: Option<SubjectKey>, status: u16) {
         self.audit_fields(Fields {
@@ -163,12 +181,13 @@ impl Served {
 
     /// Answers once `answer` completes; counted then.
     pub(super) fn later(
-        self,
+        &self,
         answer: impl Future<Output = Result<Reply, Refusal>> + Send + 'static,
     ) -> Handled {
+        let served = self.detach();
         Handled::Later(Box::pin(async move {
             let res = answer.await.unwrap_or_else(Refusal::reply);
-            self.done(res)
+            served.done(res)
         }))
     }
 }
