@@ -123,7 +123,7 @@ pub struct EntryRecord {
 }
 
 /// A person linked to an organization.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
 pub struct PersonLink {
     /// The person.
     pub person: SubjectKey,

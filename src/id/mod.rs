@@ -289,6 +289,29 @@ impl SubjectKey {
     }
 }
 
+/// The 12 bytes of [`SubjectKey::to_bytes`]; decoding refuses anything
+/// `to_bytes` could not have produced.
+impl bincode::Encode for SubjectKey {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        encoder: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        self.to_bytes().encode(encoder)
+    }
+}
+
+impl<C> bincode::Decode<C> for SubjectKey {
+    fn decode<D: bincode::de::Decoder<Context = C>>(
+        decoder: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        let bytes = <[u8; SubjectKey::LEN]>::decode(decoder)?;
+        SubjectKey::from_bytes(&bytes)
+            .ok_or(bincode::error::DecodeError::Other("not a subject key"))
+    }
+}
+
+bincode::impl_borrow_decode!(SubjectKey);
+
 impl fmt::Display for SubjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = self.to_ascii();

@@ -27,11 +27,9 @@ use std::sync::atomic::Ordering;
 use bincode::{Decode, Encode};
 use rocksdb::{WriteBatch, WriteOptions};
 
-use super::schema::{CF_META, KEY_LEN, KEY_STREAM_POS, key_from};
-use super::values::{Change, role_code, role_from};
-use super::writes::{Indexed, Written};
+use super::schema::{CF_META, KEY_STREAM_POS};
+use super::writes::Written;
 use super::{Store, StoreError, codec};
-use crate::model::PersonLink;
 
 /// Where committed batches go before they are written locally.
 pub trait Replicate: Send + Sync {
@@ -58,27 +56,7 @@ struct RecordV1 {
     first_seq: u64,
     next_seq: u64,
     batch: Vec<u8>,
-    changes: Vec<Change>,
-    indexed: Vec<WireIndexed>,
-    links: Vec<([u8; KEY_LEN], Vec<WireLink>)>,
-}
-
-type WireLink = ([u8; KEY_LEN], u8);
-
-#[derive(Encode, Decode, Debug, Clone, PartialEq)]
-enum WireIndexed {
-    Entry {
-        entry_id: String,
-        subject: [u8; KEY_LEN],
-        from: Option<[u8; KEY_LEN]>,
-    },
-    Record {
-        subject: [u8; KEY_LEN],
-        before: Vec<WireLink>,
-        after: Vec<WireLink>,
-        name: String,
-        aliases: Vec<String>,
-    },
+    written: Written,
 }
 
 impl codec::Value for RecordV1 {
@@ -88,66 +66,13 @@ impl codec::Value for RecordV1 {
     }
 }
 
-fn links_out(links: &[PersonLink]) -> Vec<WireLink> {
-    links
-        .iter()
-        .map(|l| (l.person.to_bytes(), role_code(l.role)))
-        .collect()
-}
-
-fn links_in(links: &[WireLink]) -> Result<Vec<PersonLink>, StoreError> {
-    links
-        .iter()
-        .map(|(p, r)| {
-            Ok(PersonLink {
-                person: key_from(p, "replicated person")?,
-                role: role_from(*r)?,
-            })
-        })
-        .collect()
-}
-
 fn encode(position: u64, first_seq: u64, next_seq: u64, batch: &[u8], w: &Written) -> Vec<u8> {
-    let indexed = w
-        .indexed
-        .iter()
-        .map(|i| match i {
-            Indexed::Entry {
-                entry_id,
-                subject,
-                from,
-            } => WireIndexed::Entry {
-                entry_id: entry_id.clone(),
-                subject: subject.to_bytes(),
-                from: from.map(|f| f.to_bytes()),
-            },
-            Indexed::Record {
-                subject,
-                before,
-                after,
-                name,
-                aliases,
-            } => WireIndexed::Record {
-                subject: subject.to_bytes(),
-                before: links_out(before),
-                after: links_out(after),
-                name: name.clone(),
-                aliases: aliases.clone(),
-            },
-        })
-        .collect();
     codec::encode(&RecordV1 {
         position,
         first_seq,
         next_seq,
         batch: batch.to_vec(),
-        changes: w.changes.clone(),
-        indexed,
-        links: w
-            .links
-            .iter()
-            .map(|(s, l)| (s.to_bytes(), links_out(l)))
-            .collect(),
+        written: w.clone(),
     })
 }
 
@@ -168,48 +93,12 @@ impl Replicated {
     /// Decodes a record the log carried.
     pub fn decode(bytes: &[u8]) -> Result<Replicated, StoreError> {
         let r: RecordV1 = codec::decode(bytes, "replicated batch")?;
-        let key = |b: &[u8; KEY_LEN]| key_from(b, "replicated subject");
-        let mut indexed = Vec::with_capacity(r.indexed.len());
-        for i in r.indexed {
-            indexed.push(match i {
-                WireIndexed::Entry {
-                    entry_id,
-                    subject,
-                    from,
-                } => Indexed::Entry {
-                    entry_id,
-                    subject: key(&subject)?,
-                    from: from.as_ref().map(key).transpose()?,
-                },
-                WireIndexed::Record {
-                    subject,
-                    before,
-                    after,
-                    name,
-                    aliases,
-                } => Indexed::Record {
-                    subject: key(&subject)?,
-                    before: links_in(&before)?,
-                    after: links_in(&after)?,
-                    name,
-                    aliases,
-                },
-            });
-        }
-        let mut links = Vec::with_capacity(r.links.len());
-        for (s, l) in &r.links {
-            links.push((key(s)?, links_in(l)?));
-        }
         Ok(Replicated {
             position: r.position,
             first_seq: r.first_seq,
             next_seq: r.next_seq,
             batch: r.batch,
-            written: Written {
-                changes: r.changes,
-                indexed,
-                links,
-            },
+            written: r.written,
         })
     }
 }
@@ -218,9 +107,6 @@ impl Replicated {
 pub(super) struct Pending {
     position: u64,
     record: Vec<u8>,
-    batch: Vec<u8>,
-    next_seq: u64,
-    written: Written,
 }
 
 impl Store {
@@ -265,13 +151,7 @@ impl Store {
             Ok(()) => {}
             Err(AppendError::Refused(why)) => return Err(StoreError::Replication(why)),
             Err(AppendError::Unknown(why)) => {
-                *pending = Some(Pending {
-                    position,
-                    record,
-                    batch: batch.data().to_vec(),
-                    next_seq,
-                    written: written.clone(),
-                });
+                *pending = Some(Pending { position, record });
                 return Err(StoreError::Replication(why));
             }
         }
@@ -296,12 +176,13 @@ impl Store {
         };
         log.append(p.position, &p.record)
             .map_err(|e| StoreError::Replication(e.to_string()))?;
-        let p = pending.take().expect("checked above");
+        let p = Replicated::decode(&p.record)?;
         let mut synced = WriteOptions::default();
         synced.set_sync(true);
         self.db
             .write_opt(WriteBatch::from_data(&p.batch), &synced)
             .map_err(|e| self.rocks(e))?;
+        *pending = None;
         self.position.store(p.position, Ordering::Release);
         *writer = p.next_seq;
         self.committed.store(p.next_seq, Ordering::Release);
@@ -335,5 +216,50 @@ impl Store {
         *writer = r.next_seq;
         self.committed.store(r.next_seq, Ordering::Release);
         Ok(Some(r.written))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::SubjectKey;
+    use crate::model::{PersonLink, Role};
+    use crate::store::Indexed;
+
+    #[test]
+    fn a_record_decodes_to_what_was_written() {
+        let org = SubjectKey::parse("91360100705500005G").unwrap();
+        let rep = SubjectKey::parse("11010519491231002X").unwrap();
+        let link = PersonLink {
+            person: rep,
+            role: Role::LegalRep,
+        };
+        let written = Written {
+            changes: Vec::new(),
+            indexed: vec![
+                Indexed::Entry {
+                    entry_id: "E1".into(),
+                    subject: org,
+                    from: Some(rep),
+                },
+                Indexed::Record {
+                    subject: org,
+                    before: Vec::new(),
+                    after: vec![link],
+                    name: "江西赣江测绘科技有限公司".into(),
+                    aliases: vec!["赣江测绘".into()],
+                },
+            ],
+            links: vec![(org, vec![link])],
+        };
+        let r = Replicated::decode(&encode(7, 10, 12, b"batch", &written)).unwrap();
+        assert_eq!((r.position, r.first_seq, r.next_seq), (7, 10, 12));
+        assert_eq!(r.batch, b"batch");
+        assert_eq!(r.written, written);
+        // A key that is not one is refused, not misread.
+        let mut bytes = encode(7, 10, 12, b"", &written);
+        let at = bytes.windows(12).position(|w| w == org.to_bytes()).unwrap();
+        bytes[at..at + 12].fill(0xFF);
+        assert!(Replicated::decode(&bytes).is_err());
     }
 }

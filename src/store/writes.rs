@@ -18,7 +18,7 @@ use crate::model::{ChangeKind, Entry, PersonLink, Subject};
 
 /// What a lifecycle write did: the changes it logged, and what of it the
 /// in-memory indexes must follow.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, bincode::Encode, bincode::Decode)]
 pub struct Written {
     /// The changes, in sequence order.
     pub changes: Vec<Change>,
@@ -45,7 +45,7 @@ impl Written {
 }
 
 /// A change to what the in-memory indexes hold ([`Written::indexed`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub enum Indexed {
     /// The entry `entry_id` is now under `subject`; `from`: the subject it
     /// was under before (a replacement or a correction moved it), `None`
