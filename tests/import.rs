@@ -588,6 +588,7 @@ fn search_sees_later_writes_through_the_delta() {
                 born: None,
                 mask: None,
                 min_score: 0.0,
+                settle_only: false,
             })
             .unwrap()
     };

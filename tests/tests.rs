@@ -4,6 +4,7 @@
 mod http;
 mod util;
 
+mod ambiguity;
 mod cli;
 mod governance;
 mod ids_oracle;

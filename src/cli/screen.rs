@@ -14,7 +14,7 @@ use anyhow::Context;
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 use creditgate::screen::input::{Format, Input, parse_encoding};
-use creditgate::screen::row::{DEFAULT_MIN_SCORE, parse_score};
+use creditgate::screen::row::{DEFAULT_MAX_CHANGES, DEFAULT_MIN_SCORE, parse_changes, parse_score};
 use creditgate::screen::{Options, screen};
 
 use super::check::{DataArgs, open};
@@ -45,6 +45,10 @@ pub struct Args {
     /// The lowest score at which a name alone matches a subject.
     #[arg(long, default_value_t = DEFAULT_MIN_SCORE, value_parser = parse_score)]
     min_score: f64,
+    /// The most changes a name alone may need to match a subject (0 to 2;
+    /// see the README's screening rule).
+    #[arg(long, default_value_t = DEFAULT_MAX_CHANGES, value_parser = parse_changes)]
+    max_changes: u8,
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -80,6 +84,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         action,
         at: args.data.at().unwrap_or_else(Date::today),
         min_score: args.min_score,
+        max_changes: args.max_changes,
         output: args.output_format,
         workers: args
             .threads

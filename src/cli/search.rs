@@ -47,6 +47,7 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
         born: args.born,
         mask: None,
         min_score: 0.0,
+        settle_only: false,
     };
     match engine.search(&query) {
         Ok(results) => {

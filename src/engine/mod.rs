@@ -232,10 +232,10 @@ impl Engine {
         self.names.load().search(q)
     }
 
-    /// Only the subjects one of whose names is the query's after
-    /// normalization ([`NameIndex::search_exact`]).
-    pub fn search_exact(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
-        self.names.load().search_exact(q)
+    /// [`Engine::search`], with the plausible subjects apart: whether the
+    /// query names one subject unambiguously.
+    pub fn search_found(&self, q: &SearchQuery<'_>) -> Result<crate::search::Found, SearchError> {
+        self.names.load().search_found(q)
     }
 
     /// Everything known about `key`, entry statuses derived as of `at`.

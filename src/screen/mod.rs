@@ -39,7 +39,7 @@ use crate::engine::Engine;
 use crate::store::StoreError;
 use input::Format;
 use input::{Batch, Input};
-use row::{CSV_HEADER, Screener, Tally, write_csv_record};
+use row::{CSV_COLUMNS, CSV_HEADER, Screener, Tally, write_csv_record};
 
 /// Batches in flight per worker.
 pub const IN_FLIGHT_PER_WORKER: usize = 4;
@@ -53,6 +53,8 @@ pub struct Options {
     pub at: Date,
     /// The minimum score of a match by name.
     pub min_score: f64,
+    /// The most changes a match by name may need.
+    pub max_changes: u8,
     /// The layout of the answer.
     pub output: Format,
     /// Worker threads.
@@ -129,9 +131,9 @@ impl ScreenError {
             }
             Format::Csv => {
                 let text = format!("{code}: {message}");
-                let mut fields = [""; 14];
+                let mut fields = [""; CSV_COLUMNS];
                 fields[0] = "error";
-                fields[13] = &text;
+                fields[CSV_COLUMNS - 1] = &text;
                 let mut out = Vec::new();
                 write_csv_record(&mut out, &fields);
                 out
@@ -232,7 +234,7 @@ impl Summary {
             t.id_errors,
             self.elapsed.as_secs_f64()
         );
-        let mut fields = [""; 14];
+        let mut fields = [""; CSV_COLUMNS];
         fields[0] = "summary";
         fields[6] = &counts;
         let mut out = Vec::new();
@@ -273,6 +275,7 @@ pub fn screen(
         options.min_score,
         options.output,
     )
+    .max_changes(options.max_changes)
     .overseen(options.oversight.clone());
     if options.output == Format::Csv {
         out.write_all(CSV_HEADER.as_bytes())

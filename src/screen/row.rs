@@ -7,18 +7,21 @@
 //!   decides it. A name given beside it is compared with the record's
 //!   current and former names: `name_match` says whether it is one of them
 //!   after normalization, and `match` how alike the closest one is.
-//! * **a name alone**: up to [`CANDIDATES_CONSIDERED`] subjects whose names
-//!   score at least [`CANDIDATE_FLOOR`] are candidates, each with its own
-//!   decision. A name found as registered (after normalization) competes
-//!   only with the subjects so named; otherwise the fuzzy search ranks them.
-//!   The best candidate is the match when it scores at least the minimum
-//!   score (0.8 unless asked otherwise) and no other candidate comes within
-//!   [`MARGIN`] of it. Without a match, the row's decision is `allow` when
-//!   every candidate was seen and every one would be allowed (whoever it
-//!   is, the answer is the same), and `review` otherwise: a person must
-//!   look at the candidates listed.
+//! * **a name alone**: the subjects within [`PLAUSIBLE_CHANGES`] of the
+//!   name, and those scoring at least [`CANDIDATE_FLOOR`], are candidates,
+//!   each with its own decision. The row is decided on a subject only when
+//!   the name means it unambiguously: no other subject is explained by as
+//!   few changes ([`crate::search::explain`]), it needs at most the
+//!   maximum changes (1 unless asked otherwise), and it scores at least the
+//!   minimum score. A person's name alone never decides. Without a match,
+//!   `no_match` says why, `worst_decision` is the worst decision any
+//!   candidate would get, and the row's decision is `allow` when every
+//!   candidate was seen and every one would be allowed (whoever it is, the
+//!   answer is the same), `review` otherwise: a person must choose among
+//!   the candidates listed.
 //! * **a masked identifier and a name**: as a name alone, among the subjects
-//!   whose identifiers show the visible characters.
+//!   whose identifiers show the visible characters; a person is decided on
+//!   only when exactly one fits them and the name needs no change.
 //! * **an invalid identifier and a name**: as a name alone, with the
 //!   identifier's problem reported in `id_error`.
 //!
@@ -35,17 +38,18 @@ use crate::date::Date;
 use crate::decide::Verdict;
 use crate::engine::{CheckAnswer, Engine};
 use crate::id::{MaskedId, SubjectKey};
-use crate::search::{self, Hit, SearchQuery};
+use crate::search::{self, Found, Hit, PLAUSIBLE_CHANGES, SearchQuery};
 use crate::store::{Reach, StoreError};
 
-/// Names scoring below this are not candidates.
+/// Names scoring below this are not candidates, unless they are plausible
+/// (within [`PLAUSIBLE_CHANGES`]).
 pub const CANDIDATE_FLOOR: f64 = 0.6;
-/// A match must beat every other candidate by more than this.
-pub const MARGIN: f64 = 0.02;
 /// The minimum score of a match unless asked otherwise.
-pub const DEFAULT_MIN_SCORE: f64 = 0.8;
+pub const DEFAULT_MIN_SCORE: f64 = 0.7;
+/// The most changes a match may need unless asked otherwise.
+pub const DEFAULT_MAX_CHANGES: u8 = 1;
 /// Candidates looked at for one name.
-pub const CANDIDATES_CONSIDERED: usize = 20;
+pub const CANDIDATES_CONSIDERED: usize = 50;
 /// Candidates listed in a row's answer.
 const CANDIDATES_SHOWN: usize = 5;
 
@@ -59,8 +63,20 @@ pub fn parse_score(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Reads a maximum number of changes: 0 to [`PLAUSIBLE_CHANGES`].
+pub fn parse_changes(text: &str) -> Result<u8, String> {
+    match text.trim().parse::<u8>() {
+        Ok(n) if n <= PLAUSIBLE_CHANGES => Ok(n),
+        _ => Err(format!(
+            "expected a whole number from 0 to {PLAUSIBLE_CHANGES}, found {text:?}"
+        )),
+    }
+}
+
 /// The columns of a CSV answer.
-pub const CSV_HEADER: &str = "row,line,ref,id,known,decision,reasons,name_match,match_by,match_name,match_score,match_method,candidates,error\n";
+pub const CSV_HEADER: &str = "row,line,ref,id,known,decision,reasons,name_match,match_by,match_name,match_score,match_method,candidates,match_changes,no_match,worst_decision,error\n";
+/// How many columns a CSV answer has; `error` is the last.
+pub const CSV_COLUMNS: usize = 17;
 
 /// Counts over the rows screened.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -149,6 +165,34 @@ struct Match {
     matched_name: Option<String>,
     score: f64,
     method: Option<&'static str>,
+    /// Matched by name: the changes and the margin over the next subject.
+    explained: Option<(search::Changes, Option<i16>)>,
+}
+
+/// Why a row matched by name has no match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoMatch {
+    /// Another subject needs as few changes.
+    Ambiguous,
+    /// The closest subject needs more changes, or scores less, than a
+    /// match may.
+    TooDifferent,
+    /// A person's name alone (or with a masked id that more than the name
+    /// fits) does not decide.
+    PersonName,
+    /// No candidate at all.
+    NotFound,
+}
+
+impl NoMatch {
+    fn as_str(self) -> &'static str {
+        match self {
+            NoMatch::Ambiguous => "ambiguous",
+            NoMatch::TooDifferent => "too_different",
+            NoMatch::PersonName => "person_name",
+            NoMatch::NotFound => "not_found",
+        }
+    }
 }
 
 /// What a row comes to.
@@ -159,6 +203,10 @@ struct Outcome {
     name_match: Option<bool>,
     /// Without a match: allow or review.
     unmatched_decision: RowDecision,
+    /// Without a match: why.
+    no_match: Option<NoMatch>,
+    /// Without a match: the worst decision of any candidate.
+    worst: Option<Verdict>,
     candidates: Vec<(Hit, Verdict)>,
     id_error: Option<RowError>,
 }
@@ -182,11 +230,19 @@ pub struct Screener<'e> {
     /// For identity numbers' birth dates (not in the future).
     today: Date,
     min_score: f64,
+    max_changes: u8,
     output: Format,
     oversight: super::Oversight,
 }
 
 impl<'e> Screener<'e> {
+    /// The screener deciding on a name only when it needs at most
+    /// `max_changes` changes.
+    pub fn max_changes(mut self, max_changes: u8) -> Screener<'e> {
+        self.max_changes = max_changes;
+        self
+    }
+
     /// The screener auditing and masking as `oversight` says.
     pub fn overseen(mut self, oversight: super::Oversight) -> Screener<'e> {
         self.oversight = oversight;
@@ -248,6 +304,7 @@ impl<'e> Screener<'e> {
             at,
             today: Date::today(),
             min_score,
+            max_changes: DEFAULT_MAX_CHANGES,
             output,
             oversight: super::Oversight::default(),
         }
@@ -289,13 +346,13 @@ impl<'e> Screener<'e> {
                         out.extend_from_slice(b"}\n");
                     }
                     Format::Csv => {
-                        let mut fields = [""; 14];
+                        let mut fields = [""; CSV_COLUMNS];
                         let (r, l) = (row.row.to_string(), row.line.to_string());
                         fields[0] = &r;
                         fields[1] = &l;
                         fields[2] = reference.as_ref().map_or("", |r| &r.text);
                         let message = format!("{}: {}", e.code, e.message);
-                        fields[13] = &message;
+                        fields[CSV_COLUMNS - 1] = &message;
                         write_csv_record(out, &fields);
                     }
                 }
@@ -352,6 +409,7 @@ impl<'e> Screener<'e> {
             matched_name: None,
             score: 1.0,
             method: Some("id"),
+            explained: None,
         };
         let mut name_match = None;
         if let Some(typed) = name {
@@ -373,20 +431,23 @@ impl<'e> Screener<'e> {
             matched: Some(m),
             name_match,
             unmatched_decision: RowDecision::Review,
+            no_match: None,
+            worst: None,
             candidates: Vec::new(),
             id_error: None,
         })
     }
 
     fn by_name(&self, name: &str, mask: Option<&MaskedId>) -> Result<Outcome, Failure> {
-        let query = |min_score: f64, limit: usize| SearchQuery {
+        let query = |settle_only: bool, limit: usize| SearchQuery {
             text: name,
             kind: mask.and_then(MaskedId::kind),
             limit,
             id_prefix: None,
             born: None,
             mask,
-            min_score,
+            min_score: CANDIDATE_FLOOR,
+            settle_only,
         };
         let bad_name = |e: search::SearchError| {
             Failure::Row(RowError::new(
@@ -394,31 +455,34 @@ impl<'e> Screener<'e> {
                 format!("field \"name\": {e}"),
             ))
         };
-        // The name as registered; else names close enough to be the match
-        // (which spares the typo lookups when one is clear: no typo comes
-        // within the margin of it); else every candidate.
-        let mut hits = self
+        // A first look that stops once it is clear whether one subject is
+        // meant (most names in a file are typed as registered); the whole
+        // search only for rows a person will see or that every candidate
+        // must answer alike.
+        let mut found = self
             .engine
-            .search_exact(&query(0.0, CANDIDATES_CONSIDERED))
+            .search_found(&query(true, CANDIDATES_SHOWN + 1))
             .map_err(bad_name)?;
-        if hits.is_empty() {
-            hits = self
+        let mut complete = false;
+        if self.choose(&found, mask).is_err() {
+            found = self
                 .engine
-                .search(&query(self.min_score - MARGIN, CANDIDATES_SHOWN + 1))
+                .search_found(&query(false, CANDIDATES_CONSIDERED))
                 .map_err(bad_name)?;
-            if !clear_match(&hits, self.min_score) {
-                hits = self
-                    .engine
-                    .search(&query(CANDIDATE_FLOOR, CANDIDATES_CONSIDERED))
-                    .map_err(bad_name)?;
-            }
+            complete = found.hits.len() < CANDIDATES_CONSIDERED;
         }
-        let complete = hits.len() < CANDIDATES_CONSIDERED;
-        let clear = clear_match(&hits, self.min_score);
-        hits.retain(|h| h.score >= CANDIDATE_FLOOR);
-        let mut candidates = Vec::with_capacity(hits.len());
-        for hit in hits {
+        let chosen = self.choose(&found, mask);
+        let chosen_key = chosen.as_ref().ok().map(|h| h.key);
+        // Candidates: the plausible subjects, then the best by score.
+        let mut seen = std::collections::HashSet::new();
+        let mut candidates = Vec::new();
+        let mut worst = Verdict::Allow;
+        for hit in found.plausible.into_iter().chain(found.hits) {
+            if Some(hit.key) == chosen_key || !seen.insert(hit.key) {
+                continue;
+            }
             let verdict = self.engine.verdict(hit.key, self.action, self.at)?;
+            worst = worst.max(verdict);
             candidates.push((hit, verdict));
         }
         let by = if mask.is_some() {
@@ -426,38 +490,63 @@ impl<'e> Screener<'e> {
         } else {
             By::Name
         };
-        let matched = if clear {
-            let (hit, _) = candidates.remove(0);
-            Some(Match {
-                id: hit.key,
-                name: Some(hit.name),
-                matched_name: Some(hit.matched_name),
-                score: hit.score,
-                method: Some(hit.method.as_str()),
-            })
-        } else {
-            None
+        let (matched, no_match) = match chosen {
+            Ok(hit) => (
+                Some(Match {
+                    id: hit.key,
+                    name: Some(hit.name),
+                    matched_name: Some(hit.matched_name),
+                    score: hit.score,
+                    method: Some(hit.method.as_str()),
+                    explained: Some((hit.changed, hit.margin)),
+                }),
+                None,
+            ),
+            Err(why) => (None, Some(why)),
         };
-        let all_allowed = candidates.iter().all(|(_, v)| *v == Verdict::Allow);
-        // Those that would change the answer first, then by likeness.
+        // Those that would change the answer first, then the fewest
+        // changes, then by likeness.
         candidates.sort_by(|a, b| {
-            (b.1 != Verdict::Allow)
-                .cmp(&(a.1 != Verdict::Allow))
+            b.1.cmp(&a.1)
+                .then(a.0.changes.cmp(&b.0.changes))
                 .then(b.0.score.total_cmp(&a.0.score))
         });
         candidates.truncate(CANDIDATES_SHOWN);
         Ok(Outcome {
             by,
-            matched,
             name_match: None,
-            unmatched_decision: if complete && all_allowed {
+            unmatched_decision: if complete && worst == Verdict::Allow {
                 RowDecision::Verdict(Verdict::Allow)
             } else {
                 RowDecision::Review
             },
+            worst: matched.is_none().then_some(worst),
+            matched,
+            no_match,
             candidates,
             id_error: None,
         })
+    }
+
+    /// The subject a name means, or why there is none: explained by fewer
+    /// changes than any other subject, by at most the maximum, scoring at
+    /// least the minimum; a person only with a masked id that the name fits
+    /// as written.
+    fn choose(&self, found: &Found, mask: Option<&MaskedId>) -> Result<Hit, NoMatch> {
+        let Some(best) = found.plausible.first().or(found.hits.first()) else {
+            return Err(NoMatch::NotFound);
+        };
+        if best.ambiguous {
+            return Err(NoMatch::Ambiguous);
+        }
+        if best.key.kind() == crate::id::SubjectKind::Person && (mask.is_none() || best.changes > 0)
+        {
+            return Err(NoMatch::PersonName);
+        }
+        match found.unambiguous(self.max_changes) {
+            Some(hit) if hit.score >= self.min_score => Ok(hit.clone()),
+            _ => Err(NoMatch::TooDifferent),
+        }
     }
 
     fn write(
@@ -577,9 +666,27 @@ impl<'e> Screener<'e> {
                 write!(out, ",\"score\":{}", m.score).expect("writing to a Vec cannot fail");
                 out.extend_from_slice(b",\"method\":");
                 json_opt_str(out, m.method);
+                if let Some((changed, margin)) = &m.explained {
+                    write_changes(out, changed);
+                    match margin {
+                        Some(m) => write!(out, ",\"margin\":{m}"),
+                        None => write!(out, ",\"margin\":null"),
+                    }
+                    .expect("writing to a Vec cannot fail");
+                }
                 out.push(b'}');
             }
             None => out.extend_from_slice(b"null"),
+        }
+        if let Some(why) = o.no_match {
+            out.extend_from_slice(b",\"no_match\":\"");
+            out.extend_from_slice(why.as_str().as_bytes());
+            out.push(b'"');
+        }
+        if let Some(worst) = o.worst {
+            out.extend_from_slice(b",\"worst_decision\":\"");
+            out.extend_from_slice(worst.as_str().as_bytes());
+            out.push(b'"');
         }
         if o.by != By::Id {
             out.extend_from_slice(b",\"candidates\":[");
@@ -597,7 +704,11 @@ impl<'e> Screener<'e> {
                 write!(out, ",\"score\":{},\"method\":\"", hit.score)
                     .expect("writing to a Vec cannot fail");
                 out.extend_from_slice(hit.method.as_str().as_bytes());
-                out.extend_from_slice(b"\",\"decision\":\"");
+                out.push(b'"');
+                write_changes(out, &hit.changed);
+                write!(out, ",\"ambiguous\":{}", hit.ambiguous)
+                    .expect("writing to a Vec cannot fail");
+                out.extend_from_slice(b",\"decision\":\"");
                 out.extend_from_slice(verdict.as_str().as_bytes());
                 out.extend_from_slice(b"\"}");
             }
@@ -638,11 +749,12 @@ impl<'e> Screener<'e> {
             .iter()
             .map(|(h, v)| {
                 format!(
-                    "{} {} {} {}",
+                    "{} {} {} {} {}",
                     self.shown_id(h.key),
                     self.shown_name(h.key, &h.name),
                     h.score,
-                    v.as_str()
+                    v.as_str(),
+                    h.changes
                 )
             })
             .collect::<Vec<_>>()
@@ -695,19 +807,18 @@ impl<'e> Screener<'e> {
             &score,
             o.matched.as_ref().and_then(|m| m.method).unwrap_or(""),
             &candidates,
+            &o.matched
+                .as_ref()
+                .and_then(|m| m.explained.as_ref())
+                .map(|(c, _)| c.count().to_string())
+                .unwrap_or_default(),
+            o.no_match.map_or("", NoMatch::as_str),
+            o.worst.map_or("", Verdict::as_str),
             &id_error,
         ];
         write_csv_record(out, &fields);
         Ok(decision)
     }
-}
-
-/// Whether the best of `hits` (ranked) is the match: it scores at least
-/// `min_score` and the next comes no closer than [`MARGIN`].
-fn clear_match(hits: &[Hit], min_score: f64) -> bool {
-    hits.first().is_some_and(|top| {
-        top.score >= min_score && hits.get(1).is_none_or(|h| h.score < top.score - MARGIN)
-    })
 }
 
 /// `{"row":R,"line":L`: a row's line starts with where it came from.
@@ -722,6 +833,13 @@ fn write_ref(out: &mut Vec<u8>, reference: Option<&Ref<'_>>) {
         Some(r) => json_str(out, &r.text),
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// `,"changes":N,"changed":[…]`.
+fn write_changes(out: &mut Vec<u8>, changed: &search::Changes) {
+    write!(out, ",\"changes\":{},\"changed\":", changed.count())
+        .expect("writing to a Vec cannot fail");
+    serde_json::to_writer(&mut *out, changed).expect("changes always encode");
 }
 
 fn write_error(out: &mut Vec<u8>, e: &RowError) {
@@ -769,6 +887,12 @@ mod tests {
         let mut out = Vec::new();
         write_csv_record(&mut out, &["a", "b,c", "say \"x\"", ""]);
         assert_eq!(out, b"a,\"b,c\",\"say \"\"x\"\"\",\n");
+    }
+
+    #[test]
+    fn the_csv_header_has_its_columns_and_ends_with_error() {
+        assert_eq!(CSV_HEADER.split(',').count(), CSV_COLUMNS);
+        assert!(CSV_HEADER.ends_with(",error\n"));
     }
 
     #[test]

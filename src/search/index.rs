@@ -3,7 +3,7 @@
 //! large.
 
 use super::limits::MAX_DELTA;
-use super::{Hit, NAMES_DIR, SearchError, SearchQuery};
+use super::{Found, Hit, NAMES_DIR, SearchError, SearchQuery};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -170,15 +170,13 @@ impl NameIndex {
 
     /// Ranked subjects whose names are like `q.text`.
     pub fn search(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
-        self.search_in(q, false)
+        Ok(self.search_in(q, 0)?.hits)
     }
 
-    /// Only the subjects one of whose names is `q.text` after normalization
-    /// (score 1, or 0.995 for a former name), ranked as [`NameIndex::search`]
-    /// ranks them: one key lookup, no fuzzy candidates. Screening asks this
-    /// first, since most names in a file are typed as registered.
-    pub fn search_exact(&self, q: &SearchQuery<'_>) -> Result<Vec<Hit>, SearchError> {
-        self.search_in(q, true)
+    /// [`NameIndex::search`], with the plausible subjects apart (up to
+    /// [`super::MAX_LIMIT`]).
+    pub fn search_found(&self, q: &SearchQuery<'_>) -> Result<Found, SearchError> {
+        self.search_in(q, super::MAX_LIMIT)
     }
 }
 

@@ -69,6 +69,8 @@ pub const REGION_NAME_ONLY: f64 = 0.97;
 pub const REGION_QUERY_ONLY: f64 = 0.96;
 /// The regions share one but not all.
 pub const REGION_SHARED: f64 = 0.99;
+/// A county and the city of the same name (南昌县, 南昌).
+pub const REGION_COUNTY: f64 = 0.97;
 /// The regions differ.
 pub const REGION_OTHER: f64 = 0.7;
 /// One side names a legal form, the other none.

@@ -20,7 +20,14 @@
 //! also a place (泰和科技), it is also read with that word kept in the core.
 //! Every candidate name is parsed and scored against the query; the best name
 //! per subject counts.
+//!
+//! Each result also says how many changes turn the subject's name into the
+//! query and whether another subject needs as few ([`explain`]): the score
+//! ranks, the changes tell whether the first result is the one meant. The
+//! search reads cores it would skip for the ranking while a rival of the
+//! subject needing the fewest changes could still be among them.
 
+pub mod explain;
 mod index;
 mod limits;
 pub mod names;
@@ -37,6 +44,7 @@ use crate::date::Date;
 use crate::id::{MaskedId, SubjectKey, SubjectKind};
 use score::Method;
 
+pub use explain::{Changes, PLAUSIBLE_CHANGES};
 pub use index::NameIndex;
 pub use rank::{NameMatch, compare};
 
@@ -96,6 +104,10 @@ pub struct SearchQuery<'a> {
     /// Only results scoring at least this (0: all). Candidates that cannot
     /// reach it are not looked for: above `typo_bound`, no typo lookups.
     pub min_score: f64,
+    /// Look only as far as it takes to tell whether one subject needs fewer
+    /// changes than any other: typos are looked up only while a rival could
+    /// be among them, not to fill the ranking (screening's first look).
+    pub settle_only: bool,
 }
 
 /// One result, as SPEC §6 `/v1/search` returns it.
@@ -116,6 +128,38 @@ pub struct Hit {
     pub matched_name: String,
     /// How it matched.
     pub method: Method,
+    /// How many changes turn the subject's closest name into the query
+    /// ([`explain`]).
+    pub changes: u8,
+    /// Which changes.
+    pub changed: explain::Changes,
+    /// How many more changes the next subject needs (negative: it needs
+    /// fewer); `null` when no other subject was found.
+    pub margin: Option<i16>,
+    /// Another subject needs no more changes than this one: the query does
+    /// not say which of them is meant.
+    pub ambiguous: bool,
+}
+
+/// What a search found: the ranked results, and apart from them every
+/// subject within [`explain::PLAUSIBLE_CHANGES`] of the query, the fewest
+/// changes first (screening's candidates: a rival may rank low by score).
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Best first, at most the limit asked for.
+    pub hits: Vec<Hit>,
+    /// The plausible subjects, the fewest changes first, then by score.
+    pub plausible: Vec<Hit>,
+}
+
+impl Found {
+    /// The subject the query means, when one is explained by fewer changes
+    /// than any other and by at most `max_changes`.
+    pub fn unambiguous(&self, max_changes: u8) -> Option<&Hit> {
+        self.plausible
+            .first()
+            .filter(|h| !h.ambiguous && h.changes <= max_changes)
+    }
 }
 
 /// Why a search cannot run.

@@ -7,9 +7,10 @@ use super::limits::{
     CAP_CANDIDATES, CAP_PER_CORE, CAP_PREFIX, MAX_QUERY_CHARS, TYPO_BASE, TYPO_BOUND_FLOOR,
     TYPO_SPAN,
 };
-use super::{Hit, NameIndex, SearchError, SearchQuery};
+use super::{Found, NameIndex, SearchError, SearchQuery};
 use std::collections::HashMap;
 
+use super::explain::Changes;
 use super::normalize::{NameParts, is_latin, normalize, parse};
 use super::rank::Pool;
 use super::score::{Method, QueryParts};
@@ -17,11 +18,12 @@ use super::segment::{Segment, deletion_keys};
 use crate::id::{SubjectKey, SubjectKind};
 
 impl NameIndex {
+    /// Searches for `q`, with up to `plausible` plausible subjects apart.
     pub(super) fn search_in(
         &self,
         q: &SearchQuery<'_>,
-        text_only: bool,
-    ) -> Result<Vec<Hit>, SearchError> {
+        plausible: usize,
+    ) -> Result<Found, SearchError> {
         let normalized = normalize(q.text);
         if normalized.is_empty() {
             return Err(SearchError::Empty);
@@ -30,11 +32,7 @@ impl NameIndex {
         if chars > MAX_QUERY_CHARS {
             return Err(SearchError::TooLong(chars));
         }
-        let readings = if text_only {
-            Vec::new()
-        } else {
-            readings(&normalized, q.kind)
-        };
+        let readings = readings(&normalized, q.kind);
         // Enough candidates that deduplication by subject and the tie-break
         // by whole text still leave `limit` good ones.
         let mut pool = Pool::new(q.limit * 2 + 5);
@@ -44,14 +42,22 @@ impl NameIndex {
         let admit = |source: usize, key: SubjectKey| {
             (source == 1 || !self.shadowed.contains(&key)) && q.admits(key)
         };
-        for (source, segment) in [&*self.segment, &*self.delta].into_iter().enumerate() {
+        let segments = [&*self.segment, &*self.delta];
+        let key_of = |source: usize, name: u32| {
+            segments[source]
+                .name(name)
+                .filter(|r| admit(source, r.key))
+                .map(|r| r.key)
+        };
+        for (source, segment) in segments.into_iter().enumerate() {
             let from_delta = source == 1;
             // The query's whole text, normalized: the best there is.
             let mut ids = Vec::new();
             segment.names_by_text(&normalized, CAP_CANDIDATES, &mut ids);
             for &id in &ids {
                 // A pool full of names scoring 1 cannot change but in the
-                // order of equals (a common person's name has thousands).
+                // order of equals (a common person's name has thousands),
+                // and so many names need no change that none is the one.
                 if pool.full() && pool.floor() >= 1.0 {
                     break;
                 }
@@ -65,31 +71,37 @@ impl NameIndex {
                 } else {
                     Method::Normalized
                 };
-                pool.offer(source, id, record.alias, 1.0, method, true);
-            }
-            if text_only {
-                continue;
+                pool.offer(source, id, record.alias, (1.0, method), true, Changes::NONE);
             }
             // Cores, best first: a name scores at most its core's score, so
-            // expanding stops once the next core cannot enter the pool.
+            // a core below the pool's floor adds nothing to the ranking. It
+            // is still read when its names could be rivals of the subject
+            // explained by the fewest changes ([`Pool::rivalry_open`]).
             let mut visited = 0;
             let mut entries = Vec::new();
             // The record is read only when the posting list cannot answer:
             // filters and shadowing need the key, two branches their texts.
             let read_records = filtered || (!from_delta && !self.shadowed.is_empty());
             let mut expanded = std::collections::HashSet::new();
+            let mut same_core = Vec::new();
             for tier in [Tier::Direct, Tier::Typos] {
-                // Typos cannot beat a pool already full of better names, nor
-                // reach the score asked for.
+                // Typos (one change at least) cannot beat a pool already full
+                // of better names, nor reach the score asked for, nor change
+                // which subject needs the fewest changes.
                 if tier == Tier::Typos
-                    && ((pool.full() && pool.floor() > typo_bound(&readings))
+                    && (q.settle_only
+                        || (pool.full() && pool.floor() > typo_bound(&readings))
                         || typo_bound(&readings) < q.min_score)
+                    && !pool.rivalry_open(1, &key_of)
                 {
                     break;
                 }
                 for c in candidate_cores(segment, &readings, tier, &expanded) {
-                    if (pool.full() && c.score < pool.floor()) || c.score < q.min_score {
-                        break;
+                    let ranks = !q.settle_only
+                        && !(pool.full() && c.score < pool.floor())
+                        && c.score >= q.min_score;
+                    if !ranks && !pool.rivalry_open(c.changes.count(), &key_of) {
+                        continue;
                     }
                     expanded.insert(c.core);
                     entries.clear();
@@ -101,6 +113,11 @@ impl NameIndex {
                     };
                     segment.core_names(c.core, cap, &mut entries);
                     let reading = &readings[c.reading];
+                    // Other readings with this core (usually none).
+                    same_core.clear();
+                    same_core.extend((0..readings.len()).filter(|&r| {
+                        r != c.reading && readings[r].parts.core == reading.parts.core
+                    }));
                     for e in &entries {
                         if e.person() && !reading.is_plain() {
                             continue;
@@ -113,13 +130,33 @@ impl NameIndex {
                         // A branch is compared by its text, in the record.
                         let read =
                             read_records || (e.has_branch() && reading.parts.branch.is_some());
-                        let factors = if read {
+                        // Of the readings with this core (a pinyin place read as
+                        // 抚州 or 福州), the one that fits the name best.
+                        let fit = |places: &[&str], form, branch: Option<&str>| {
+                            let mut best =
+                                super::score::fit(reading, c.changes, places, form, branch);
+                            for &r in &same_core {
+                                let f = super::score::fit(
+                                    &readings[r],
+                                    c.changes,
+                                    places,
+                                    form,
+                                    branch,
+                                );
+                                if f.0 > best.0 || (f.0 == best.0 && f.1.count() < best.1.count()) {
+                                    best = f;
+                                }
+                            }
+                            best
+                        };
+                        let (factors, changes) = if read {
                             let Some(record) =
                                 segment.name(e.name).filter(|r| admit(source, r.key))
                             else {
                                 continue;
                             };
-                            super::score::factors(reading, &record.parts)
+                            let p = &record.parts;
+                            fit(&p.regions, p.form, p.branch.as_deref())
                         } else {
                             let mut places = [""; 3];
                             let mut n = 0;
@@ -127,16 +164,11 @@ impl NameIndex {
                                 places[n] = p;
                                 n += 1;
                             }
-                            super::score::factors_of(
-                                reading,
-                                &places[..n],
-                                e.form(),
-                                e.has_branch().then_some(""),
-                            )
+                            fit(&places[..n], e.form(), e.has_branch().then_some(""))
                         };
                         let base = c.score * factors;
                         let method = c.method.at(base);
-                        pool.offer(source, e.name, e.alias(), base, method, false);
+                        pool.offer(source, e.name, e.alias(), (base, method), false, changes);
                     }
                     visited += entries.len();
                     if visited >= CAP_CANDIDATES {
@@ -145,9 +177,9 @@ impl NameIndex {
                 }
             }
         }
-        let mut hits = pool.finish([&*self.segment, &*self.delta], admit, &normalized, q.limit);
-        hits.retain(|h| h.score >= q.min_score);
-        Ok(hits)
+        let mut found = pool.finish(segments, admit, &normalized, q.limit, plausible);
+        found.hits.retain(|h| h.score >= q.min_score);
+        Ok(found)
     }
 }
 
@@ -176,7 +208,11 @@ pub(super) fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<Query
                 for (places, rest) in &level {
                     for (base, len) in super::normalize::pinyin_places_at_start(rest) {
                         let after = &rest[len..];
-                        let seen = |s: &(Vec<&str>, &str)| s.1.len() == after.len();
+                        // Two places spelled alike (fuzhou: 抚州, 福州) are two
+                        // readings.
+                        let seen = |s: &(Vec<&str>, &str)| {
+                            s.1.len() == after.len() && s.0.last() == Some(&base)
+                        };
                         if after.len() >= 4 && !starts.iter().any(seen) && !next.iter().any(seen) {
                             let mut p = places.clone();
                             p.push(base);
@@ -190,8 +226,10 @@ pub(super) fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<Query
             for (places, rest) in starts.into_iter().take(12) {
                 let mut alt = super::normalize::parse_with(rest, false);
                 alt.regions.splice(0..0, places);
-                if alt.core != parts.core
-                    && !out.iter().any(|r: &QueryParts| r.parts.core == alt.core)
+                if (alt.core != parts.core || alt.regions != parts.regions)
+                    && !out.iter().any(|r: &QueryParts| {
+                        r.parts.core == alt.core && r.parts.regions == alt.regions
+                    })
                 {
                     out.push(QueryParts::new(alt));
                 }
@@ -219,11 +257,12 @@ pub(super) fn readings(normalized: &str, kind: Option<SubjectKind>) -> Vec<Query
 }
 
 /// A core worth expanding: its id, its score against one reading of the
-/// query, how it matched, and which reading.
+/// query, how it matched, its changes, and which reading.
 pub(super) struct ScoredCore {
     pub(super) core: u32,
     pub(super) score: f64,
     pub(super) method: Method,
+    pub(super) changes: Changes,
     pub(super) reading: usize,
 }
 
@@ -250,26 +289,28 @@ pub(super) fn candidate_cores(
     let mut keys = Vec::new();
     for (i, r) in readings.iter().enumerate() {
         let core = &r.parts.core;
-        if core.is_empty() {
+        // A core read before (with other places) finds the same cores; its
+        // names are fitted to every reading with it.
+        if core.is_empty() || readings[..i].iter().any(|p| p.parts.core == *core) {
             continue;
         }
         let rate = |found: &mut Vec<u32>, best: &mut HashMap<u32, ScoredCore>| {
             found.sort_unstable();
             found.dedup();
             for &id in found.iter().filter(|id| !skip.contains(id)) {
-                let Some((score, method)) = super::score::core_score(r, segment.core_text(id))
-                else {
+                let Some(m) = super::score::core_score(r, segment.core_text(id)) else {
                     continue;
                 };
                 match best.get(&id) {
-                    Some(c) if c.score >= score => {}
+                    Some(c) if c.score >= m.score => {}
                     _ => {
                         best.insert(
                             id,
                             ScoredCore {
                                 core: id,
-                                score,
-                                method,
+                                score: m.score,
+                                method: m.method,
+                                changes: Changes::of_core(&m),
                                 reading: i,
                             },
                         );

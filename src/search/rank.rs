@@ -3,8 +3,9 @@
 //! and for how close a whole text is to the query's, and comparing a typed
 //! name with one subject's names (screening's name check).
 
-use super::Hit;
+use super::explain::{Changes, PLAUSIBLE_CHANGES};
 use super::limits::{ALIAS_EXACT, ALIAS_FACTOR, TIE_BASE, TIE_SPAN};
+use super::{Found, Hit};
 
 use super::normalize::{normalize, parse};
 use super::score::{Method, edit_distance};
@@ -69,11 +70,11 @@ pub fn compare(typed: &str, names: &[&str]) -> Option<NameMatch> {
         let readings = readings.get_or_insert_with(|| super::pipeline::readings(&normalized, None));
         let parts = parse(&text);
         for reading in readings.iter() {
-            let Some((core, method)) = super::score::core_score(reading, &parts.core) else {
+            let Some(core) = super::score::core_score(reading, &parts.core) else {
                 continue;
             };
-            let score = core * super::score::factors(reading, &parts);
-            let (score, method) = as_named(score, method.at(score), alias, false);
+            let score = core.score * super::score::factors(reading, &parts);
+            let (score, method) = as_named(score, core.method.at(score), alias, false);
             let score = tie_broken(score, &normalized, &text);
             offer(NameMatch {
                 score: (score * 1000.0).round() / 1000.0,
@@ -86,13 +87,33 @@ pub fn compare(typed: &str, names: &[&str]) -> Option<NameMatch> {
 }
 
 /// Candidate names of one query: the best by score so far, and the floor a
-/// newcomer must reach. Hits are made only for the names kept.
+/// newcomer must reach; and apart from them, the names that need the fewest
+/// changes ([`super::explain`]), whatever they score, so that the subject
+/// explained best can be told from its rivals. Hits are made only for the
+/// names kept.
 pub(super) struct Pool {
     pub(super) want: usize,
     pub(super) items: Vec<Candidate>,
     pub(super) floor_heap: std::collections::BinaryHeap<std::cmp::Reverse<Ordered>>,
+    /// Names within [`PLAUSIBLE_CHANGES`], the fewest changes first once
+    /// trimmed to [`NEAR_KEPT`].
+    near: Vec<Candidate>,
+    /// The fewest changes of any name offered.
+    fewest: Option<u8>,
+    /// Up to [`AT_FEWEST`] names with that many changes.
+    at_fewest: Vec<(usize, u32)>,
+    /// Two subjects are known to need the fewest changes: the best is
+    /// ambiguous whatever is found next at that level or above.
+    settled: bool,
 }
 
+/// Names kept apart for the rivalry of one query.
+const NEAR_KEPT: usize = 64;
+/// Names with the fewest changes remembered, to tell two subjects apart
+/// (a subject may have two names alike).
+const AT_FEWEST: usize = 4;
+
+#[derive(Clone, Copy)]
 pub(super) struct Candidate {
     pub(super) score: f64,
     pub(super) method: Method,
@@ -101,6 +122,8 @@ pub(super) struct Candidate {
     /// 0: the segment, 1: the delta.
     pub(super) source: usize,
     pub(super) name: u32,
+    /// The changes that turn it into the query.
+    pub(super) changes: Changes,
 }
 
 /// An `f64` score with a total order, for the heap.
@@ -129,6 +152,10 @@ impl Pool {
             want,
             items: Vec::new(),
             floor_heap: Default::default(),
+            near: Vec::new(),
+            fewest: None,
+            at_fewest: Vec::new(),
+            settled: false,
         }
     }
 
@@ -140,26 +167,81 @@ impl Pool {
         self.floor_heap.peek().map_or(0.0, |r| r.0.0)
     }
 
+    /// Whether a name needing `level` changes or more could still change
+    /// which subject needs the fewest, or whether it has a rival: it could
+    /// when `level` is below the fewest so far, or at it while only one
+    /// subject is known there. `key_of` tells whose a name is.
+    pub(super) fn rivalry_open(
+        &mut self,
+        level: u8,
+        key_of: &impl Fn(usize, u32) -> Option<SubjectKey>,
+    ) -> bool {
+        if level > PLAUSIBLE_CHANGES {
+            return false;
+        }
+        let Some(fewest) = self.fewest else {
+            return true;
+        };
+        if level < fewest {
+            return true;
+        }
+        if level > fewest {
+            return false;
+        }
+        if !self.settled && self.at_fewest.len() > 1 {
+            let mut keys = self.at_fewest.iter().filter_map(|&(s, n)| key_of(s, n));
+            let first = keys.next();
+            self.settled = keys.any(|k| Some(k) != first);
+        }
+        !self.settled
+    }
+
     pub(super) fn offer(
         &mut self,
         source: usize,
         name: u32,
         alias: bool,
-        score: f64,
-        method: Method,
+        (score, method): (f64, Method),
         exact_text: bool,
+        changes: Changes,
     ) {
         let (score, method) = as_named(score, method, alias, exact_text);
-        if self.full() && score < self.floor() {
-            return;
-        }
-        self.items.push(Candidate {
+        let candidate = Candidate {
             score,
             method,
             exact_text,
             source,
             name,
-        });
+            changes,
+        };
+        let n = changes.count();
+        if n <= PLAUSIBLE_CHANGES {
+            match self.fewest {
+                Some(f) if n > f => {}
+                Some(f) if n == f => {
+                    if self.at_fewest.len() < AT_FEWEST && !self.at_fewest.contains(&(source, name))
+                    {
+                        self.at_fewest.push((source, name));
+                    }
+                }
+                _ => {
+                    self.fewest = Some(n);
+                    self.at_fewest.clear();
+                    self.at_fewest.push((source, name));
+                    self.settled = false;
+                }
+            }
+            self.near.push(candidate);
+            if self.near.len() > 2 * NEAR_KEPT {
+                self.near
+                    .select_nth_unstable_by_key(NEAR_KEPT, |c| c.changes.count());
+                self.near.truncate(NEAR_KEPT);
+            }
+        }
+        if self.full() && score < self.floor() {
+            return;
+        }
+        self.items.push(candidate);
         self.floor_heap.push(std::cmp::Reverse(Ordered(score)));
         if self.floor_heap.len() > self.want {
             self.floor_heap.pop();
@@ -167,14 +249,18 @@ impl Pool {
     }
 
     /// The best `limit` subjects: one name each, ties among alike names
-    /// broken by how close the whole text is to the query's.
+    /// broken by how close the whole text is to the query's; and the
+    /// subjects within [`PLAUSIBLE_CHANGES`], the fewest changes first (at
+    /// most `plausible_wanted` of them). Each carries its changes and its
+    /// margin over the others.
     pub(super) fn finish(
         mut self,
         segments: [&Segment; 2],
         admit: impl Fn(usize, SubjectKey) -> bool,
         normalized: &str,
         limit: usize,
-    ) -> Vec<Hit> {
+        plausible_wanted: usize,
+    ) -> Found {
         let floor = if self.full() { self.floor() } else { 0.0 };
         self.items.retain(|c| c.score >= floor);
         // The tie-break below moves a score by at most 2%: only names within
@@ -186,12 +272,11 @@ impl Pool {
             self.items.retain(|c| c.score >= kth * TIE_BASE);
         }
         self.items.truncate(self.want * 4);
-        let mut hits: Vec<(f64, Method, Hit)> = Vec::with_capacity(self.items.len());
-        for c in &self.items {
+        self.near.sort_by_key(|c| c.changes.count());
+        self.near.truncate(NEAR_KEPT);
+        let hit = |c: &Candidate| -> Option<(f64, Hit)> {
             let segment = segments[c.source];
-            let Some(record) = segment.name(c.name).filter(|r| admit(c.source, r.key)) else {
-                continue;
-            };
+            let record = segment.name(c.name).filter(|r| admit(c.source, r.key))?;
             let score = if c.exact_text {
                 c.score
             } else {
@@ -202,9 +287,8 @@ impl Pool {
             } else {
                 record.text
             };
-            hits.push((
+            Some((
                 score,
-                c.method,
                 Hit {
                     key: record.key,
                     id: record.key.to_string(),
@@ -216,20 +300,106 @@ impl Pool {
                     score: (score * 1000.0).round() / 1000.0,
                     matched_name: record.text.to_string(),
                     method: c.method,
+                    changes: c.changes.count(),
+                    changed: c.changes,
+                    margin: None,
+                    ambiguous: false,
                 },
-            ));
+            ))
+        };
+        let ranked = |made: Vec<(f64, Hit)>| -> Vec<Hit> {
+            let mut made = made;
+            made.sort_by(|a, b| {
+                b.0.total_cmp(&a.0)
+                    .then(a.1.method.cmp(&b.1.method))
+                    .then(a.1.id.cmp(&b.1.id))
+            });
+            made.into_iter().map(|h| h.1).collect()
+        };
+        let mut hits = ranked(self.items.iter().filter_map(hit).collect());
+        // The plausible subjects, each by its name needing the fewest
+        // changes: records read first, hits made only for those.
+        // Without plausible subjects to list, only the two needing the
+        // fewest changes matter (the margins): records are read until they
+        // are known.
+        let mut near: std::collections::HashMap<SubjectKey, &Candidate> = Default::default();
+        let mut second: Option<u8> = None;
+        for c in &self.near {
+            if plausible_wanted == 0 && second.is_some_and(|n| c.changes.count() > n) {
+                break;
+            }
+            let Some(record) = segments[c.source]
+                .name(c.name)
+                .filter(|r| admit(c.source, r.key))
+            else {
+                continue;
+            };
+            near.entry(record.key)
+                .and_modify(|best| {
+                    if c.changes.count() < best.changes.count() {
+                        *best = c
+                    }
+                })
+                .or_insert(c);
+            if second.is_none() && near.len() > 1 {
+                second = Some(c.changes.count());
+            }
         }
-        hits.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then(a.1.cmp(&b.1))
-                .then(a.2.id.cmp(&b.2.id))
+        // Each plausible subject's fewest changes, whether or not it is
+        // listed.
+        let mut fewest: std::collections::HashMap<SubjectKey, Changes> =
+            near.iter().map(|(k, c)| (*k, c.changes)).collect();
+        let mut near: Vec<(SubjectKey, &Candidate)> = near.into_iter().collect();
+        near.sort_by(|a, b| {
+            (a.1.changes.count().cmp(&b.1.changes.count()))
+                .then(b.1.score.total_cmp(&a.1.score))
+                .then(a.0.cmp(&b.0))
         });
+        near.truncate(plausible_wanted);
+        let mut plausible = ranked(near.into_iter().filter_map(|(_, c)| hit(c)).collect());
+        // Each subject by its best name: by score for the ranking, by
+        // changes for the rivalry.
+        for h in hits.iter().chain(&plausible) {
+            fewest
+                .entry(h.key)
+                .and_modify(|c| {
+                    if h.changed.count() < c.count() {
+                        *c = h.changed
+                    }
+                })
+                .or_insert(h.changed);
+        }
+        // The two subjects needing the fewest changes.
+        let mut best: [Option<(u8, SubjectKey)>; 2] = [None, None];
+        for (&key, c) in &fewest {
+            let n = (c.count(), key);
+            if best[0].is_none_or(|b| n < b) {
+                best = [Some(n), best[0]];
+            } else if best[1].is_none_or(|b| n < b) {
+                best[1] = Some(n);
+            }
+        }
+        let explain = |h: &mut Hit| {
+            h.changed = fewest[&h.key];
+            h.changes = h.changed.count();
+            let other = best
+                .iter()
+                .flatten()
+                .find(|(_, k)| *k != h.key)
+                .map(|(n, _)| *n);
+            h.margin = other.map(|n| i16::from(n) - i16::from(h.changes));
+            h.ambiguous = h.margin.is_some_and(|m| m <= 0);
+        };
         let mut seen = std::collections::HashSet::new();
-        hits.into_iter()
-            .filter(|h| seen.insert(h.2.id.clone()))
-            .map(|h| h.2)
-            .take(limit)
-            .collect()
+        hits.retain(|h| seen.insert(h.key));
+        hits.truncate(limit);
+        hits.iter_mut().for_each(explain);
+        let mut seen = std::collections::HashSet::new();
+        plausible.retain(|h| seen.insert(h.key));
+        plausible.iter_mut().for_each(explain);
+        plausible.retain(|h| h.changes <= PLAUSIBLE_CHANGES);
+        plausible.sort_by(|a, b| a.changes.cmp(&b.changes).then(b.score.total_cmp(&a.score)));
+        Found { hits, plausible }
     }
 }
 

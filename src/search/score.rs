@@ -19,6 +19,7 @@
 //! not in the data then rarely reaches 0.8, while ranking still puts the
 //! closest name first.
 
+use super::explain::{Changes, CoreChange};
 use super::limits::*;
 use super::normalize::{Form, NameParts, PINYIN_READINGS, pinyin_key, pinyin_keys, sounds_as};
 
@@ -156,13 +157,55 @@ pub fn factors_of(
         * branch(q.parts.branch.as_deref(), name_branch)
 }
 
-/// The score of a name's core against the query's, and how they matched;
-/// `None` when they are not alike.
-pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
-    if q.parts.core == core {
-        return Some((CORE_EQUAL, Method::Normalized));
-    }
+/// [`factors_of`] and the changes of the parts ([`Changes::with_parts`])
+/// together: the parts' factor of the score and `core`'s changes with the
+/// parts' own.
+pub fn fit(
+    q: &QueryParts,
+    core: Changes,
+    places: &[&str],
+    name_form: Option<Form>,
+    name_branch: Option<&str>,
+) -> (f64, Changes) {
+    (
+        factors_of(q, places, name_form, name_branch),
+        core.with_parts(q, places, name_form, name_branch),
+    )
+}
+
+/// How a name's core fits the query's: its score, how it matched, and how
+/// many changes turn it into the query's ([`super::explain`]).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct CoreMatch {
+    /// In [0, 1].
+    pub score: f64,
+    /// How it matched.
+    pub method: Method,
+    /// Changes in the core.
+    pub edits: u8,
+    /// What they are.
+    pub kind: CoreChange,
+}
+
+/// The score of a name's core against the query's, how they matched, and
+/// the changes between them; `None` when they are not alike.
+pub fn core_score(q: &QueryParts, core: &str) -> Option<CoreMatch> {
     let latin = super::normalize::is_latin(&q.parts.core);
+    let found = |score: f64, method: Method, edits: usize| CoreMatch {
+        score,
+        method,
+        edits: u8::try_from(edits).unwrap_or(u8::MAX),
+        kind: match method {
+            _ if edits == 0 => CoreChange::None,
+            Method::Prefix => CoreChange::NotTyped,
+            Method::Pinyin if latin => CoreChange::PinyinLetter,
+            Method::Pinyin => CoreChange::Homophone,
+            _ => CoreChange::Character,
+        },
+    };
+    if q.parts.core == core {
+        return Some(found(CORE_EQUAL, Method::Normalized, 0));
+    }
     let mut buf = ['\0'; 32];
     let mut n = 0;
     for c in core.chars() {
@@ -180,14 +223,20 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
         && sounds_as(core, &q.core_pinyin)
     {
         // Typed in pinyin, it is the name as said; in characters, another
-        // name that sounds the same.
-        return Some((if latin { PINYIN_TYPED } else { HOMOPHONE }, Method::Pinyin));
+        // name that sounds the same, one change per character replaced.
+        return Some(if latin {
+            found(PINYIN_TYPED, Method::Pinyin, 0)
+        } else {
+            let replaced = chars.iter().zip(&q.core_chars).filter(|(a, b)| a != b);
+            found(HOMOPHONE, Method::Pinyin, replaced.count())
+        });
     }
     let len = q.core_chars.len().max(chars.len());
     if let Some(d) = edit_distance(&q.core_chars, chars, 2).filter(|&d| d > 0 && d < len) {
-        return Some((
+        return Some(found(
             TYPO_BASE + TYPO_SPAN * (1.0 - d as f64 / len as f64),
             Method::Fuzzy,
+            d,
         ));
     }
     // Typed in part: the name's core begins with the query's (or its pinyin
@@ -201,18 +250,20 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
     };
     let typed = q.core_chars.len() as f64;
     if !latin && q.core_chars.len() >= PREFIX_MIN_CHARS && chars.starts_with(&q.core_chars) {
-        return Some((
+        return Some(found(
             PREFIX_BASE + PREFIX_SPAN * typed / chars.len() as f64,
             Method::Prefix,
+            chars.len() - q.core_chars.len(),
         ));
     }
     if latin
         && q.core_pinyin.len() >= PREFIX_MIN_PINYIN
         && let Some(r) = readings.iter().find(|r| r.starts_with(&q.core_pinyin))
     {
-        return Some((
+        return Some(found(
             PREFIX_BASE + PREFIX_SPAN * q.core_pinyin.len() as f64 / r.len() as f64,
             Method::Prefix,
+            not_typed(chars, q.core_pinyin.len()),
         ));
     }
     // Pinyin typed with a typo in it.
@@ -225,13 +276,29 @@ pub fn core_score(q: &QueryParts, core: &str) -> Option<(f64, Method)> {
             .collect();
         if let Some(d) = edit_distance(&qp, &np, 2).filter(|&d| d > 0) {
             let len = qp.len().max(np.len());
-            return Some((
+            return Some(found(
                 PINYIN_TYPO_BASE + TYPO_SPAN * (1.0 - d as f64 / len as f64),
                 Method::Pinyin,
+                d,
             ));
         }
     }
     None
+}
+
+/// How many characters of `chars` the first `letters` letters of its
+/// pinyin leave out.
+fn not_typed(chars: &[char], letters: usize) -> usize {
+    let mut spelled = 0;
+    let mut covered = 0;
+    for c in chars {
+        if spelled >= letters {
+            break;
+        }
+        spelled += pinyin_key(&c.to_string()).len().max(1);
+        covered += 1;
+    }
+    chars.len() - covered
 }
 
 fn regions(q: &[&str], name: &[&str]) -> f64 {
@@ -245,6 +312,12 @@ fn regions(q: &[&str], name: &[&str]) -> f64 {
             } else {
                 REGION_SHARED
             }
+        }
+        (false, false)
+            if q.iter()
+                .any(|r| name.iter().any(|n| r.starts_with(n) || n.starts_with(r))) =>
+        {
+            REGION_COUNTY
         }
         (false, false) => REGION_OTHER,
     }
@@ -309,11 +382,11 @@ mod tests {
     fn s(query: &str, name: &str) -> (f64, Method) {
         let q = QueryParts::new(parse(&normalize(query)));
         let name = parse(&normalize(name));
-        let Some((core, method)) = core_score(&q, &name.core) else {
+        let Some(core) = core_score(&q, &name.core) else {
             return (0.0, Method::Fuzzy);
         };
-        let s = core * factors(&q, &name);
-        (s, method.at(s))
+        let s = core.score * factors(&q, &name);
+        (s, core.method.at(s))
     }
 
     #[test]

@@ -49,7 +49,7 @@ const TAG_PINYIN: u8 = b'P';
 
 /// Format and key derivation. Bump it with any change to normalization,
 /// parsing or keys: an older segment then fails to open and is rebuilt.
-const META_MAGIC: &[u8; 8] = b"CGNAMES5";
+const META_MAGIC: &[u8; 8] = b"CGNAMES6";
 
 /// Bytes of a segment part: memory-mapped from its file, or owned.
 pub enum Bytes {

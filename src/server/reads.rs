@@ -162,6 +162,7 @@ pub(super) fn search(served: &Served, query: Option<&str>) -> Answer {
         born,
         mask: None,
         min_score: 0.0,
+        settle_only: false,
     };
     let results = served
         .engine

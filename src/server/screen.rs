@@ -35,7 +35,7 @@ use super::{Body, Handled, Reply, error_reply};
 use crate::catalog::ActionId;
 use crate::date::Date;
 use crate::screen::input::{Format, Input, InputError, parse_encoding};
-use crate::screen::row::{DEFAULT_MIN_SCORE, parse_score};
+use crate::screen::row::{DEFAULT_MAX_CHANGES, DEFAULT_MIN_SCORE, parse_changes, parse_score};
 use crate::screen::{Options, Oversight, ScreenError, screen};
 
 /// Limits of the screening route.
@@ -66,7 +66,15 @@ impl Default for ScreenLimits {
     }
 }
 
-const PARAMS: [&str; 6] = ["action", "at", "format", "encoding", "output", "min_score"];
+const PARAMS: [&str; 7] = [
+    "action",
+    "at",
+    "format",
+    "encoding",
+    "output",
+    "min_score",
+    "max_changes",
+];
 
 /// What a screening request asked for, its parameters read.
 struct ScreenRequest {
@@ -82,6 +90,8 @@ struct ScreenRequest {
     output: Format,
     /// Lowest score of a name match.
     min_score: f64,
+    /// Most changes of a name match.
+    max_changes: u8,
 }
 
 /// Reads a screening's parameters from the query and the headers.
@@ -107,6 +117,7 @@ fn request(req: &Request<Incoming>, served: &Served) -> Result<ScreenRequest, Re
         encoding: optional(&q, "encoding", parse_encoding)?.or(hinted_encoding),
         output,
         min_score: optional(&q, "min_score", parse_score)?.unwrap_or(DEFAULT_MIN_SCORE),
+        max_changes: optional(&q, "max_changes", parse_changes)?.unwrap_or(DEFAULT_MAX_CHANGES),
     })
 }
 
@@ -241,6 +252,7 @@ pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming
         action: asked.action,
         at: asked.at,
         min_score: asked.min_score,
+        max_changes: asked.max_changes,
         output: asked.output,
         workers: limits.workers,
         background: true,

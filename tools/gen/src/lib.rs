@@ -19,7 +19,9 @@ use anyhow::{Context, bail};
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 
+pub mod budget;
 mod make;
+pub mod screening;
 pub mod variants;
 mod vocab;
 

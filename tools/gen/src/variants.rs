@@ -16,6 +16,14 @@
 //! | `alias` | a Chinese former name (曾用名), as given |
 //! | `pinyin` | the whole name in toneless pinyin, syllables apart |
 //! | `absent` | a name made of the same vocabulary that no subject has |
+//! | `short` | the trade name and industry alone: region and legal form left out (华远科技) |
+//! | `province` | the province put in front of a name that starts with a city (江西南昌华远科技有限公司) |
+//!
+//! A change that lands on another subject's name, as written or needing no
+//! change to be it ([`crate::budget`]: 南昌市华远科技有限责任公司 is
+//! 南昌华远科技有限公司), names that subject and is not made. Queries are
+//! made only from names without such a twin: the generator draws names
+//! independently and so makes twins no real register holds.
 //!
 //! The places and forms are located with the generator's own word lists, not
 //! with creditgate's parser, so the set does not grade the parser by itself.
@@ -25,6 +33,10 @@
 //! `region` and `form`, another organization has the same name but for the
 //! part changed. No scorer can be expected to put the target first then, and
 //! the report counts those apart.
+//!
+//! At millions of subjects that comparison takes hours; [`mark_by_index`]
+//! marks a set instead with the edit budget of [`crate::budget`], finding
+//! rivals through a store's name index (issue #26).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
@@ -34,11 +46,12 @@ use serde::{Deserialize, Serialize};
 
 use creditgate::search::normalize::{normalize, opencc_pairs, pinyin_key};
 
+use crate::budget;
 use crate::make::Rng;
 use crate::vocab;
 
 /// The types, in report order.
-pub const TYPES: [&str; 10] = [
+pub const TYPES: [&str; 12] = [
     "traditional",
     "width",
     "form",
@@ -49,6 +62,8 @@ pub const TYPES: [&str; 10] = [
     "alias",
     "pinyin",
     "absent",
+    "short",
+    "province",
 ];
 
 /// One query of a variant set.
@@ -66,6 +81,13 @@ pub struct Variant {
     /// Another subject is at least as close to the query as the target.
     #[serde(default)]
     pub ambiguous: bool,
+    /// How many changes turn the target's name into the query
+    /// ([`crate::budget::changes`]), when marked by [`mark_by_index`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<usize>,
+    /// Other subjects within that budget, when marked by [`mark_by_index`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rivals: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +140,21 @@ fn split(name: &str) -> Option<(&str, &str, &str)> {
     (core.chars().count() >= 3).then_some((place, core, form))
 }
 
+/// `(before, core, after)` of a generated organization name: the trade name
+/// and industry apart from the place in front or in brackets and the form;
+/// `None` for names of other shapes.
+fn split_core(name: &str) -> Option<(&str, &str, &str)> {
+    let (place, core, form) = split(name)?;
+    match core.find('（') {
+        Some(open) if open >= 3 * 3 => {
+            let after = &name[place.len() + open..];
+            Some((place, &core[..open], after))
+        }
+        Some(_) => None,
+        None => Some((place, core, form)),
+    }
+}
+
 /// Makes `per_type` queries of each type from `subjects` (SPEC §3 NDJSON).
 ///
 /// With `mark` false, typed changes are not checked for ambiguity (that
@@ -131,11 +168,15 @@ pub fn make(
 ) -> anyhow::Result<Vec<Variant>> {
     let mut orgs = Vec::new();
     let mut normalized_count: HashMap<String, usize> = HashMap::new();
+    // Names by their parts: a query with the parts of a name needs no
+    // change to be that name ([`budget::changes`]).
+    let mut parts_count: HashMap<String, usize> = HashMap::new();
     for (i, line) in subjects.lines().enumerate() {
         let line = line.with_context(|| format!("line {}", i + 1))?;
         let l: Line = serde_json::from_str(&line).with_context(|| format!("line {}", i + 1))?;
         for n in std::iter::once(&l.name).chain(&l.aliases) {
             *normalized_count.entry(normalize(n)).or_default() += 1;
+            *parts_count.entry(budget::parts(n).key()).or_default() += 1;
         }
         if l.kind == "org" {
             orgs.push(Org {
@@ -151,7 +192,12 @@ pub fn make(
     let mut seen = HashSet::new();
     for o in &orgs {
         if let Some((_, core, _)) = split(&o.name) {
-            pool.extend(core.chars().filter(|c| seen.insert(*c)));
+            // Characters only: a bracket is no typo of a trade name.
+            pool.extend(
+                core.chars()
+                    .filter(|c| !matches!(c, '（' | '）'))
+                    .filter(|c| seen.insert(*c)),
+            );
         }
     }
     pool.sort_unstable();
@@ -162,8 +208,21 @@ pub fn make(
             .or_default()
             .push(c);
     }
-    let unique = |name: &str| normalized_count.get(&normalize(name)) == Some(&1);
-    let exists = |name: &str| normalized_count.contains_key(&normalize(name));
+    // A name a register could hold: no other has its normalized text, nor
+    // needs no change to be it ([`budget::changes`]). The generator draws
+    // names independently, so at millions of subjects it makes pairs such
+    // as 江西华达食品有限公司 and 江西省华达食品有限责任公司 that the
+    // registration rules (one trade name per industry and authority) never
+    // let into a real register; a query made from one of them cannot say
+    // which it is.
+    let unique = |name: &str| {
+        normalized_count.get(&normalize(name)) == Some(&1)
+            && parts_count.get(&budget::parts(name).key()) == Some(&1)
+    };
+    let exists = |name: &str| {
+        normalized_count.contains_key(&normalize(name))
+            || parts_count.contains_key(&budget::parts(name).key())
+    };
     let mut out = Vec::new();
     for (t, kind) in TYPES.iter().enumerate() {
         let mut rng = Rng::new(seed, t as u64, 7);
@@ -185,6 +244,8 @@ pub fn make(
                         target: None,
                         from: None,
                         ambiguous: false,
+                        budget: None,
+                        rivals: None,
                     });
                     made += 1;
                 }
@@ -197,9 +258,22 @@ pub fn make(
             let Some(query) = variant(kind, o, &mut rng, &to_traditional, &by_pinyin, &pool) else {
                 continue;
             };
-            // A change that lands on another subject's name is that subject.
+            // A former name typed: it must be one a register could hold too.
+            if *kind == "alias" && !unique(&query) {
+                continue;
+            }
+            // A change that lands on another subject's name (as written, or
+            // needing no change to be it) is that subject.
             let changes_core = matches!(*kind, "homophone" | "typo" | "swap");
-            if query == o.name || (changes_core && exists(&query)) {
+            let changed = std::iter::once(&o.name)
+                .chain(&o.aliases)
+                .all(|n| budget::changes(&query, n) > 0);
+            if query == o.name
+                || (changes_core && exists(&query))
+                || (*kind != "pinyin"
+                    && changed
+                    && parts_count.contains_key(&budget::parts(&query).key()))
+            {
                 continue;
             }
             out.push(Variant {
@@ -208,6 +282,8 @@ pub fn make(
                 target: Some(o.id.clone()),
                 from: Some(o.name.clone()),
                 ambiguous: false,
+                budget: None,
+                rivals: None,
             });
             made += 1;
         }
@@ -225,7 +301,7 @@ fn variant(
     pool: &[char],
 ) -> Option<String> {
     let core_edit = |rng: &mut Rng, f: &dyn Fn(&mut Rng, &mut Vec<char>) -> bool| {
-        let (place, core, form) = split(&o.name)?;
+        let (place, core, form) = split_core(&o.name)?;
         let mut chars: Vec<char> = core.chars().collect();
         f(rng, &mut chars).then(|| format!("{place}{}{form}", chars.iter().collect::<String>()))
     };
@@ -325,6 +401,26 @@ fn variant(
             true
         }),
         "alias" => o.aliases.iter().find(|a| !a.is_ascii()).cloned(),
+        "short" => {
+            if o.name.ends_with("分公司") {
+                return None;
+            }
+            let name = match o.name.find('（').zip(o.name.find('）')) {
+                Some((open, close)) => {
+                    format!("{}{}", &o.name[..open], &o.name[close + '）'.len_utf8()..])
+                }
+                None => o.name.clone(),
+            };
+            let (_, core, _) = split(&name)?;
+            Some(core.to_string())
+        }
+        "province" => {
+            let (place, _, _) = split(&o.name)?;
+            let region = vocab::REGIONS.iter().find(|r| r.name == place)?;
+            // A city of Jiangxi, not the province itself.
+            (region.division.starts_with("36") && region.short != "江西")
+                .then(|| format!("江西{}", o.name))
+        }
         "pinyin" => Some(
             o.name
                 .chars()
@@ -552,6 +648,7 @@ pub fn score(engine: &creditgate::engine::Engine, set: &[Variant]) -> Report {
                 born: None,
                 mask: None,
                 min_score: 0.0,
+                settle_only: false,
             })
             .unwrap_or_default();
         let took = started.elapsed().as_secs_f64() * 1e6;
@@ -604,4 +701,66 @@ pub fn read(input: impl BufRead) -> anyhow::Result<Vec<Variant>> {
         set.push(serde_json::from_str(&line).with_context(|| format!("line {}", i + 1))?);
     }
     Ok(set)
+}
+
+/// Results a query's rivals are looked for among.
+pub const RIVALS_SEARCHED: usize = 100;
+
+/// Marks every query of `set` by the edit budget (issue #26): `budget` is
+/// how many changes ([`crate::budget::changes`]) turn the target's closest
+/// name into the query, `rivals` how many other subjects are within it, and
+/// the query is `ambiguous` when there is one. Rivals are looked for through
+/// `engine`'s name index ([`RIVALS_SEARCHED`] results, any kind, no score
+/// floor) but counted by the generator's own model, so a rival the index
+/// ranks low still counts; one it cannot reach at all is missed. `absent`
+/// queries keep no budget. Runs on `threads` threads.
+pub fn mark_by_index(engine: &creditgate::engine::Engine, set: &mut [Variant], threads: usize) {
+    let chunk = set.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        for part in set.chunks_mut(chunk) {
+            scope.spawn(move || {
+                for v in part {
+                    mark_one(engine, v);
+                }
+            });
+        }
+    });
+}
+
+fn mark_one(engine: &creditgate::engine::Engine, v: &mut Variant) {
+    use crate::budget::changes;
+    let Some(target) = v.target.clone() else {
+        return;
+    };
+    let hits = engine
+        .search(&creditgate::search::SearchQuery {
+            text: &v.query,
+            kind: None,
+            limit: RIVALS_SEARCHED,
+            id_prefix: None,
+            born: None,
+            mask: None,
+            min_score: 0.0,
+            settle_only: false,
+        })
+        .unwrap_or_default();
+    let cost = |h: &creditgate::search::Hit| {
+        changes(&v.query, &h.name).min(changes(&v.query, &h.matched_name))
+    };
+    let budget = hits
+        .iter()
+        .find(|h| h.id == target)
+        .map(cost)
+        .unwrap_or_else(|| match (v.kind.as_str(), v.from.as_deref()) {
+            ("alias", _) => 0,
+            (_, Some(from)) => changes(&v.query, from),
+            (_, None) => usize::MAX,
+        });
+    let rivals = hits
+        .iter()
+        .filter(|h| h.id != target && cost(h) <= budget)
+        .count();
+    v.budget = Some(budget);
+    v.rivals = Some(rivals);
+    v.ambiguous = rivals > 0;
 }

@@ -17,7 +17,7 @@ fn every_variant_type_meets_its_recall_and_absent_names_stay_below_0_8() {
         File::open(root.join("data/search-variants.ndjson")).unwrap(),
     ))
     .unwrap();
-    assert_eq!(set.len(), 2000);
+    assert_eq!(set.len(), 2400);
     let catalog = Catalog::bundled();
     let store = creditgate::sample::store_dir(&catalog, BUNDLED_TOML).unwrap();
     let engine = Engine::open(&store, catalog).unwrap();
