@@ -533,7 +533,7 @@ impl<'e> Screener<'e> {
     /// least the minimum; a person only with a masked id that the name fits
     /// as written.
     fn choose(&self, found: &Found, mask: Option<&MaskedId>) -> Result<Hit, NoMatch> {
-        let Some(best) = found.plausible.first().or(found.hits.first()) else {
+        let Some(best) = found.plausible.first().or_else(|| found.hits.first()) else {
             return Err(NoMatch::NotFound);
         };
         if best.ambiguous {

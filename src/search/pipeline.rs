@@ -97,9 +97,10 @@ impl NameIndex {
                     break;
                 }
                 for c in candidate_cores(segment, &readings, tier, &expanded) {
-                    let ranks = !q.settle_only
-                        && !(pool.full() && c.score < pool.floor())
-                        && c.score >= q.min_score;
+                    // Below the floor or the score asked for, a core adds
+                    // nothing to the ranking (nor anything asked only to settle).
+                    let below = pool.full() && c.score < pool.floor();
+                    let ranks = !(q.settle_only || below) && c.score >= q.min_score;
                     if !ranks && !pool.rivalry_open(c.changes.count(), &key_of) {
                         continue;
                     }

@@ -318,10 +318,10 @@ impl Pool {
         };
         let mut hits = ranked(self.items.iter().filter_map(hit).collect());
         // The plausible subjects, each by its name needing the fewest
-        // changes: records read first, hits made only for those.
-        // Without plausible subjects to list, only the two needing the
-        // fewest changes matter (the margins): records are read until they
-        // are known.
+        // changes: records read first, hits made only for those listed.
+        // With none to list, only the two subjects needing the fewest
+        // changes matter (the margins): records are read until they are
+        // known.
         let mut near: std::collections::HashMap<SubjectKey, &Candidate> = Default::default();
         let mut second: Option<u8> = None;
         for c in &self.near {

@@ -229,9 +229,19 @@ pub fn sweep_csv(points: &[Point]) -> String {
     out
 }
 
-/// The sweep as an SVG plot: review rate (x) against wrong rate (y) of the
-/// rows made by changes, one line per maximum of changes, each point
-/// labelled with its minimum score.
+impl Point {
+    /// Rows decided on a wrong subject, in percent of every row (made by
+    /// changes and absent alike).
+    pub fn wrong_pct(&self) -> f64 {
+        100.0 * (self.changed.wrong + self.absent.wrong) as f64
+            / (self.changed.rows + self.absent.rows).max(1) as f64
+    }
+}
+
+/// The sweep as an SVG plot: review rate of the rows made by changes (x)
+/// against the rows decided on a wrong subject, absent names included (y),
+/// one line per maximum of changes, each point labelled with its minimum
+/// score.
 pub fn sweep_svg(points: &[Point]) -> String {
     let (w, h, left, bottom) = (720.0, 480.0, 70.0, 50.0);
     let x_max = points
@@ -239,11 +249,7 @@ pub fn sweep_svg(points: &[Point]) -> String {
         .map(|p| 100.0 * p.changed.share(p.changed.review))
         .fold(1.0_f64, f64::max)
         .ceil();
-    let y_max = points
-        .iter()
-        .map(|p| 100.0 * p.changed.share(p.changed.wrong))
-        .fold(0.05_f64, f64::max)
-        * 1.1;
+    let y_max = points.iter().map(Point::wrong_pct).fold(0.05_f64, f64::max) * 1.1;
     let x = |v: f64| left + (w - left - 20.0) * v / x_max;
     let y = |v: f64| h - bottom - (h - bottom - 20.0) * v / y_max;
     let mut svg = format!(
@@ -260,7 +266,7 @@ pub fn sweep_svg(points: &[Point]) -> String {
         h - 15.0
     ));
     svg.push_str(&format!(
-        "<text x=\"15\" y=\"{}\" transform=\"rotate(-90 15 {})\" text-anchor=\"middle\">decided on a wrong subject, % (0 to {:.3}%)</text>\n",
+        "<text x=\"15\" y=\"{}\" transform=\"rotate(-90 15 {})\" text-anchor=\"middle\">decided on a wrong subject, % of all rows, absent names included (0 to {:.2}%)</text>\n",
         h / 2.0,
         h / 2.0,
         y_max
@@ -285,7 +291,7 @@ pub fn sweep_svg(points: &[Point]) -> String {
                 format!(
                     "{:.1},{:.1}",
                     x(100.0 * p.changed.share(p.changed.review)),
-                    y(100.0 * p.changed.share(p.changed.wrong))
+                    y(p.wrong_pct())
                 )
             })
             .collect();
@@ -296,7 +302,7 @@ pub fn sweep_svg(points: &[Point]) -> String {
         for p in &line {
             let (px, py) = (
                 x(100.0 * p.changed.share(p.changed.review)),
-                y(100.0 * p.changed.share(p.changed.wrong)),
+                y(p.wrong_pct()),
             );
             svg.push_str(&format!(
                 "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"3\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"{colour}\">{:.2}</text>\n",

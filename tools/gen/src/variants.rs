@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use creditgate::search::normalize::{normalize, opencc_pairs, pinyin_key};
 
-use crate::budget;
+use crate::budget::{self, distance};
 use crate::make::Rng;
 use crate::vocab;
 
@@ -433,24 +433,6 @@ fn variant(
         ),
         _ => None,
     }
-}
-
-/// Character edit distance (insert, delete, substitute, swap neighbours).
-fn distance(a: &[char], b: &[char]) -> usize {
-    let mut prev2 = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                cur[j] = cur[j].min(prev2[j - 2] + 1);
-            }
-        }
-        prev2 = std::mem::replace(&mut prev, cur);
-    }
-    prev[b.len()]
 }
 
 /// Marks queries that another subject's name is at least as close to.
