@@ -21,6 +21,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -75,8 +76,11 @@ impl Role {
     }
 }
 
-/// One key as the file keeps it.
+/// One key as the file keeps it. A field the file misspells is refused
+/// when the file is read, not ignored (a misspelt `daily_quota` would
+/// otherwise leave a key unlimited).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Key {
     /// The public part of the token (`cgk_<id>_…`), which names the key in
     /// the audit.
@@ -96,6 +100,16 @@ pub struct Key {
     /// Sees identity numbers and persons' names unmasked.
     #[serde(default)]
     pub personal: bool,
+    /// Requests a second, sustained (a token bucket); none: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_second: Option<u32>,
+    /// Requests admitted at once after a quiet spell (default: one second's
+    /// worth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Requests a day (China Standard Time); none: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_quota: Option<u64>,
     /// When it was made, milliseconds since the Unix epoch.
     pub created_ms: u64,
     /// When it was revoked, if it was.
@@ -127,10 +141,20 @@ impl Key {
     pub fn sees_personal(&self) -> bool {
         self.personal || self.roles.contains(&Role::Admin)
     }
+
+    /// Its rate limits.
+    pub fn limits(&self) -> crate::rate::Limits {
+        crate::rate::Limits {
+            per_second: self.rate_per_second,
+            burst: self.burst,
+            daily: self.daily_quota,
+        }
+    }
 }
 
 /// The keys file.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeysFile {
     /// Layout version of the file.
     pub version: u32,
@@ -178,6 +202,23 @@ pub struct NewKey {
     pub authorities: Vec<String>,
     /// Sees personal data.
     pub personal: bool,
+    /// Rate limits.
+    pub limits: crate::rate::Limits,
+}
+
+/// Refuses limits of zero: a key that may make no request is revoked, not
+/// limited.
+fn check_limits(limits: &crate::rate::Limits) -> Result<(), KeysError> {
+    if limits.per_second == Some(0) || limits.burst == Some(0) || limits.daily == Some(0) {
+        return Err(KeysError::Invalid(
+            "a rate, burst or daily quota is at least 1 (a key that may make no request is revoked)"
+                .into(),
+        ));
+    }
+    if limits.burst.is_some() && limits.per_second.is_none() {
+        return Err(KeysError::Invalid("a burst needs a rate per second".into()));
+    }
+    Ok(())
 }
 
 /// The hex SHA-256 of a token, as the file keeps it.
@@ -271,6 +312,7 @@ impl KeysFile {
                 "a publish key needs the authorities it publishes for (--authority)".into(),
             ));
         }
+        check_limits(&new.limits)?;
         let random = random_bytes(38).map_err(|source| KeysError::Io {
             path: "/dev/urandom".into(),
             source,
@@ -285,11 +327,28 @@ impl KeysFile {
             actions: new.actions,
             authorities: new.authorities,
             personal: new.personal,
+            rate_per_second: new.limits.per_second,
+            burst: new.limits.burst,
+            daily_quota: new.limits.daily,
             created_ms: now_ms,
             revoked_ms: None,
         };
         self.keys.push(key.clone());
         Ok((key, token))
+    }
+
+    /// Sets the limits of the key with this id (replacing the ones it had).
+    pub fn set_limits(&mut self, id: &str, limits: crate::rate::Limits) -> Result<&Key, KeysError> {
+        check_limits(&limits)?;
+        let key = self
+            .keys
+            .iter_mut()
+            .find(|k| k.id == id)
+            .ok_or_else(|| KeysError::Invalid(format!("no key {id:?} in the file")))?;
+        key.rate_per_second = limits.per_second;
+        key.burst = limits.burst;
+        key.daily_quota = limits.daily;
+        Ok(key)
     }
 
     /// Revokes the key with this id.
@@ -324,26 +383,52 @@ pub enum AuthError {
     Revoked(String),
 }
 
+/// A key a server accepted, with its limiter.
+#[derive(Clone, Debug)]
+pub struct Holder {
+    /// The key.
+    pub key: Arc<Key>,
+    /// Its rate limits' state (kept across reloads of the file).
+    pub limiter: Arc<crate::rate::Limiter>,
+}
+
 /// The keys a server accepts, by id.
 #[derive(Debug, Default)]
 pub struct Keyring {
-    keys: std::collections::HashMap<String, std::sync::Arc<Key>>,
+    keys: std::collections::HashMap<String, Holder>,
 }
 
 impl Keyring {
     /// The keys of `file`.
     pub fn new(file: &KeysFile) -> Keyring {
+        Keyring::reloaded(file, &Keyring::default())
+    }
+
+    /// The keys of `file`, re-read while serving: a key already in
+    /// `previous` keeps its limiter (what it used of its quota today, its
+    /// bucket), with the limits the file now sets.
+    pub fn reloaded(file: &KeysFile, previous: &Keyring) -> Keyring {
         Keyring {
             keys: file
                 .keys
                 .iter()
-                .map(|k| (k.id.clone(), std::sync::Arc::new(k.clone())))
+                .map(|k| {
+                    let limiter = previous
+                        .keys
+                        .get(&k.id)
+                        .map_or_else(Arc::default, |h| h.limiter.clone());
+                    let holder = Holder {
+                        key: Arc::new(k.clone()),
+                        limiter,
+                    };
+                    (k.id.clone(), holder)
+                })
                 .collect(),
         }
     }
 
     /// The key an `Authorization` header value presents.
-    pub fn authenticate(&self, header: Option<&[u8]>) -> Result<std::sync::Arc<Key>, AuthError> {
+    pub fn authenticate(&self, header: Option<&[u8]>) -> Result<&Holder, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let text = std::str::from_utf8(header)
             .map_err(|_| AuthError::Malformed)?
@@ -353,15 +438,27 @@ impl Keyring {
             _ => return Err(AuthError::Malformed),
         };
         let id = token_id(token).ok_or(AuthError::Malformed)?;
-        let key = self.keys.get(id).ok_or(AuthError::Unknown)?;
+        let holder = self.keys.get(id).ok_or(AuthError::Unknown)?;
+        let key = &holder.key;
         if !same(token_hash(token).as_bytes(), key.hash.as_bytes()) {
             return Err(AuthError::Unknown);
         }
         if key.revoked_ms.is_some() {
             return Err(AuthError::Revoked(key.id.clone()));
         }
-        Ok(key.clone())
+        Ok(holder)
     }
+}
+
+/// The key id an `Authorization` header presents, whether or not the key
+/// exists (for the audit of a refused call).
+pub fn presented_key_id(header: Option<&[u8]>) -> Option<&str> {
+    let text = std::str::from_utf8(header?).ok()?.trim();
+    let (scheme, token) = text.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token_id(token.trim()))
+        .flatten()
 }
 
 /// Equal bytes, compared in time that does not depend on where they differ.
@@ -370,8 +467,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The characters of an 18-character identity number that masking hides:
-/// the birth date, between the division code and the last four.
-const MASKED_ID_CHARS: std::ops::Range<usize> = 6..14;
+/// the birth date, between the division code and the last four. A key that
+/// sees personal data masked may not test them either (search filters,
+/// masked ids in screening).
+pub const MASKED_ID_CHARS: std::ops::Range<usize> = crate::id::HIDDEN_CHARS;
 
 /// An identity number masked as public lists print it: the division code
 /// and the last four characters kept (`360102********1234`).
@@ -482,6 +581,7 @@ mod tests {
                 actions: vec!["flight".into()],
                 authorities: vec!["南昌市中级人民法院".into()],
                 personal: false,
+                limits: crate::rate::Limits::default(),
             },
             1,
         )
@@ -498,26 +598,78 @@ mod tests {
         let ring = Keyring::new(&file);
         let header = format!("Bearer {token}");
         assert_eq!(
-            ring.authenticate(Some(header.as_bytes())).unwrap().id,
+            ring.authenticate(Some(header.as_bytes())).unwrap().key.id,
             key.id
         );
-        assert_eq!(ring.authenticate(None), Err(AuthError::Missing));
+        assert_eq!(ring.authenticate(None).unwrap_err(), AuthError::Missing);
         assert_eq!(
-            ring.authenticate(Some(b"Basic abc")),
-            Err(AuthError::Malformed)
+            ring.authenticate(Some(b"Basic abc")).unwrap_err(),
+            AuthError::Malformed
         );
         let forged = format!("Bearer cgk_{}_{}", key.id, "0".repeat(64));
         assert_eq!(
-            ring.authenticate(Some(forged.as_bytes())),
-            Err(AuthError::Unknown)
+            ring.authenticate(Some(forged.as_bytes())).unwrap_err(),
+            AuthError::Unknown
         );
         file.revoke(&key.id, 2).unwrap();
         assert!(file.revoke(&key.id, 3).is_err());
         let ring = Keyring::new(&file);
         assert_eq!(
-            ring.authenticate(Some(header.as_bytes())),
-            Err(AuthError::Revoked(key.id.clone()))
+            ring.authenticate(Some(header.as_bytes())).unwrap_err(),
+            AuthError::Revoked(key.id.clone())
         );
+        assert_eq!(
+            presented_key_id(Some(header.as_bytes())),
+            Some(key.id.as_str())
+        );
+        assert_eq!(presented_key_id(Some(b"Bearer nonsense")), None);
+    }
+
+    #[test]
+    fn limits_are_kept_in_the_file_and_limiters_across_reloads() {
+        let mut file = KeysFile::default();
+        let (key, token) = sample_key(&mut file, vec![Role::Query]);
+        let limits = crate::rate::Limits {
+            per_second: Some(5),
+            burst: None,
+            daily: Some(100),
+        };
+        file.set_limits(&key.id, limits).unwrap();
+        let text = serde_json::to_string(&file).unwrap();
+        assert!(text.contains("\"rate_per_second\":5") && text.contains("\"daily_quota\":100"));
+        let ring = Keyring::new(&file);
+        let header = format!("Bearer {token}");
+        let held = ring.authenticate(Some(header.as_bytes())).unwrap();
+        assert_eq!(held.key.limits(), limits);
+        let now = crate::date::epoch_ms();
+        held.limiter.take_from_quota(100, 7, now).unwrap();
+        let again = Keyring::reloaded(&file, &ring);
+        let held = again.authenticate(Some(header.as_bytes())).unwrap();
+        assert_eq!(held.limiter.used_today(now), 7);
+        assert!(
+            file.set_limits(
+                &key.id,
+                crate::rate::Limits {
+                    daily: Some(0),
+                    ..limits
+                }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_misspelt_field_in_the_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let mut file = KeysFile::default();
+        sample_key(&mut file, vec![Role::Query]);
+        let text = serde_json::to_string(&file)
+            .unwrap()
+            .replace("\"personal\"", "\"daily_qouta\":10,\"personal\"");
+        std::fs::write(&path, text).unwrap();
+        let e = KeysFile::load(&path).unwrap_err().to_string();
+        assert!(e.contains("daily_qouta"), "{e}");
     }
 
     #[test]

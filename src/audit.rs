@@ -11,6 +11,12 @@
 //! rate, where three RocksDB puts per check (by time, subject and key)
 //! would not be.
 //!
+//! Refused calls (401, 403, 429) are recorded too ([`Event::Refused`]),
+//! with the key presented, the route and the reason; a check records
+//! whether its subject was unknown and whether a name given with it
+//! failed to match, so that operators can see a key guessing identity
+//! numbers.
+//!
 //! Queries ([`AuditLog::query`]) scan the segments of the asked time window
 //! and filter by subject and key; statistics ([`AuditLog::scan`]) count
 //! checks and denials per action and key the same way. Retention deletes
@@ -49,6 +55,8 @@ pub enum Event {
     Write = 5,
     /// Execution feedback.
     Feedback = 6,
+    /// A call refused for its credentials, rights or rate (401, 403, 429).
+    Refused = 7,
 }
 
 impl Event {
@@ -61,6 +69,7 @@ impl Event {
             Event::Read => "read",
             Event::Write => "write",
             Event::Feedback => "feedback",
+            Event::Refused => "refused",
         }
     }
 
@@ -72,6 +81,7 @@ impl Event {
             4 => Event::Read,
             5 => Event::Write,
             6 => Event::Feedback,
+            7 => Event::Refused,
             _ => return None,
         })
     }
@@ -126,6 +136,94 @@ impl From<crate::decide::Verdict> for Outcome {
     }
 }
 
+/// Why a call was refused ([`Event::Refused`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RefusedFor {
+    /// No `Authorization` header (401).
+    NoKey = 1,
+    /// A header that is not a creditgate bearer token (401).
+    MalformedKey = 2,
+    /// A token no key has (401).
+    UnknownKey = 3,
+    /// A revoked key (401).
+    RevokedKey = 4,
+    /// A key without the route's role (403).
+    Role = 5,
+    /// An action the key may not ask about (403).
+    Action = 6,
+    /// An authority the key does not publish for (403).
+    Authority = 7,
+    /// A filter or pattern testing what the key sees masked (403).
+    MaskedData = 8,
+    /// Over the key's rate per second (429).
+    RateLimited = 9,
+    /// Over the key's daily quota (429).
+    QuotaExhausted = 10,
+}
+
+impl RefusedFor {
+    /// Every reason.
+    pub const ALL: [RefusedFor; 10] = [
+        RefusedFor::NoKey,
+        RefusedFor::MalformedKey,
+        RefusedFor::UnknownKey,
+        RefusedFor::RevokedKey,
+        RefusedFor::Role,
+        RefusedFor::Action,
+        RefusedFor::Authority,
+        RefusedFor::MaskedData,
+        RefusedFor::RateLimited,
+        RefusedFor::QuotaExhausted,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusedFor::NoKey => "no_key",
+            RefusedFor::MalformedKey => "malformed_key",
+            RefusedFor::UnknownKey => "unknown_key",
+            RefusedFor::RevokedKey => "revoked_key",
+            RefusedFor::Role => "role",
+            RefusedFor::Action => "action",
+            RefusedFor::Authority => "authority",
+            RefusedFor::MaskedData => "masked_data",
+            RefusedFor::RateLimited => "rate_limited",
+            RefusedFor::QuotaExhausted => "quota_exhausted",
+        }
+    }
+
+    fn from_code(code: u8) -> Option<RefusedFor> {
+        RefusedFor::ALL.into_iter().find(|r| *r as u8 == code)
+    }
+}
+
+/// What a record says beyond its common fields, by event.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Nothing more.
+    #[default]
+    None,
+    /// A check: whether the platform had no record of its subject, and
+    /// whether a name given with it fitted none of the subject's names
+    /// (what someone guessing identity numbers would read).
+    Check {
+        /// The subject is unknown.
+        unknown: bool,
+        /// A name was given with it.
+        named: bool,
+        /// A name was given and did not match.
+        name_mismatch: bool,
+    },
+    /// A refusal: the route (its index in the server's route table) and why.
+    Refused {
+        /// The route, when the path was one.
+        route: Option<u8>,
+        /// Why.
+        reason: RefusedFor,
+    },
+}
+
 /// Length of a key id in a record (the 12 hex characters of `cgk_<id>_…`
 /// as 6 bytes); all zero when the server runs without keys.
 pub const KEY_ID_BYTES: usize = 6;
@@ -147,6 +245,8 @@ pub struct Record {
     pub subject: Option<SubjectKey>,
     /// The HTTP status of the answer.
     pub status: u16,
+    /// What else the event says.
+    pub detail: Detail,
 }
 
 impl Record {
@@ -162,6 +262,18 @@ impl Record {
             out[18..30].copy_from_slice(&s.to_bytes());
         }
         out[30..32].copy_from_slice(&self.status.to_le_bytes());
+        match self.detail {
+            Detail::None => {}
+            Detail::Check {
+                unknown,
+                named,
+                name_mismatch,
+            } => out[32] = u8::from(unknown) | u8::from(name_mismatch) << 1 | u8::from(named) << 2,
+            Detail::Refused { route, reason } => {
+                out[33] = route.unwrap_or(0xFF);
+                out[34] = reason as u8;
+            }
+        }
     }
 
     fn decode(b: &[u8; RECORD_BYTES]) -> Option<Record> {
@@ -177,6 +289,18 @@ impl Record {
                 None
             },
             status: u16::from_le_bytes(b[30..32].try_into().ok()?),
+            detail: match Event::from_code(b[14])? {
+                Event::Check | Event::ScreenRow => Detail::Check {
+                    unknown: b[32] & 1 != 0,
+                    named: b[32] & 4 != 0,
+                    name_mismatch: b[32] & 2 != 0,
+                },
+                Event::Refused => Detail::Refused {
+                    route: (b[33] != 0xFF).then_some(b[33]),
+                    reason: RefusedFor::from_code(b[34])?,
+                },
+                _ => Detail::None,
+            },
         })
     }
 }
@@ -194,6 +318,8 @@ pub struct Fields {
     pub subject: Option<SubjectKey>,
     /// The HTTP status of the answer.
     pub status: u16,
+    /// What else the event says.
+    pub detail: Detail,
 }
 
 impl Fields {
@@ -208,6 +334,7 @@ impl Fields {
             outcome: self.outcome,
             subject: self.subject,
             status: self.status,
+            detail: self.detail,
         }
     }
 }
@@ -500,6 +627,11 @@ mod tests {
             outcome,
             subject: Some(SubjectKey::parse(subject).unwrap()),
             status: 200,
+            detail: Detail::Check {
+                unknown: false,
+                named: true,
+                name_mismatch: outcome == Outcome::Allow,
+            },
         }
     }
 
@@ -560,6 +692,44 @@ mod tests {
             .len(),
             1
         );
+    }
+
+    #[test]
+    fn refusals_round_trip_with_their_route_and_reason() {
+        for reason in RefusedFor::ALL {
+            let r = Record {
+                at_ms: 1_796_121_264_123,
+                key: key_bytes("0123456789ab"),
+                event: Event::Refused,
+                action: None,
+                outcome: Outcome::None,
+                subject: None,
+                status: 403,
+                detail: Detail::Refused {
+                    route: Some(3),
+                    reason,
+                },
+            };
+            let mut buf = [0u8; RECORD_BYTES];
+            r.encode(&mut buf);
+            assert_eq!(Record::decode(&buf), Some(r));
+        }
+        let mut buf = [0u8; RECORD_BYTES];
+        let no_route = Record {
+            at_ms: 1,
+            key: [0; KEY_ID_BYTES],
+            event: Event::Refused,
+            action: None,
+            outcome: Outcome::None,
+            subject: None,
+            status: 401,
+            detail: Detail::Refused {
+                route: None,
+                reason: RefusedFor::NoKey,
+            },
+        };
+        no_route.encode(&mut buf);
+        assert_eq!(Record::decode(&buf), Some(no_route));
     }
 
     #[test]

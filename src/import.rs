@@ -23,7 +23,9 @@ use std::time::Instant;
 
 use crate::catalog::Catalog;
 use crate::date::Date;
-use crate::model::{Entry, EntryRecord, RecordError, Subject, SubjectRecord, parse_record};
+use crate::model::{
+    Entry, EntryRecord, RecordError, Subject, SubjectRecord, parse_record_leaving_out,
+};
 use crate::ndjson::{DEFAULT_MAX_LINE, LineError, LineReader};
 use crate::store::bulk::{BulkSubjects, RunBuffer};
 use crate::store::{Applied, Store, StoreError};
@@ -81,6 +83,10 @@ pub struct FileReport {
     pub applied: Applied,
     /// Rejected lines by reason.
     pub rejected: BTreeMap<String, u64>,
+    /// Fields the records do not have, left out of the lines that carried
+    /// them (the lines were imported): per field path, how many lines and
+    /// the first line.
+    pub left_out: BTreeMap<String, (u64, u64)>,
     /// Seconds taken.
     pub seconds: f64,
     /// Of those, seconds spent reading and parsing the file (with entries,
@@ -152,6 +158,8 @@ struct ParsedChunk {
     records: Parsed,
     lines: u64,
     issues: Vec<LineIssue>,
+    /// Fields left out: line and field path.
+    left_out: Vec<(u64, String)>,
     bytes_read: u64,
     /// A bulk run could not be written.
     failure: Option<StoreError>,
@@ -187,6 +195,7 @@ fn reason_key(e: &RecordError) -> String {
 
 fn parse_chunk(kind: FileKind, raw: RawChunk, catalog: &Catalog, today: Date) -> ParsedChunk {
     let mut issues = Vec::new();
+    let mut left_out = Vec::new();
     let lines = raw.lines.len() as u64;
     let mut subjects = Vec::new();
     let mut entries = Vec::new();
@@ -206,12 +215,21 @@ fn parse_chunk(kind: FileKind, raw: RawChunk, catalog: &Catalog, today: Date) ->
                 continue;
             }
         };
+        let mut note = |fields: Vec<String>| {
+            left_out.extend(fields.into_iter().map(|f| (line, f)));
+        };
         let result = match kind {
-            FileKind::Subjects => parse_record::<SubjectRecord>(&text)
-                .and_then(|r| r.validate(today))
+            FileKind::Subjects => parse_record_leaving_out::<SubjectRecord>(&text)
+                .and_then(|(r, fields)| {
+                    note(fields);
+                    r.validate(today)
+                })
                 .map(|s| subjects.push(s)),
-            FileKind::Entries => parse_record::<EntryRecord>(&text)
-                .and_then(|r| r.validate(catalog, today))
+            FileKind::Entries => parse_record_leaving_out::<EntryRecord>(&text)
+                .and_then(|(r, fields)| {
+                    note(fields);
+                    r.validate(catalog, today)
+                })
                 .map(|e| entries.push(e)),
         };
         if let Err(e) = result {
@@ -230,6 +248,7 @@ fn parse_chunk(kind: FileKind, raw: RawChunk, catalog: &Catalog, today: Date) ->
         },
         lines,
         issues,
+        left_out,
         bytes_read: raw.bytes_read,
         failure: None,
     }
@@ -386,6 +405,7 @@ fn run_pipeline(
                         records: Parsed::Subjects(Vec::new()),
                         lines: 0,
                         issues: Vec::new(),
+                        left_out: Vec::new(),
                         bytes_read: 0,
                         failure: Some(e),
                     });
@@ -409,6 +429,10 @@ fn run_pipeline(
                 for issue in &chunk.issues {
                     *report.rejected.entry(issue.reason.clone()).or_default() += 1;
                     (opts.on_issue)(path, issue);
+                }
+                for (line, field) in &chunk.left_out {
+                    let (lines, _) = report.left_out.entry(field.clone()).or_insert((0, *line));
+                    *lines += 1;
                 }
                 // Subjects went to the bulk runs in the parsers.
                 if let (Some(store), Parsed::Entries(e)) = (store, &chunk.records) {

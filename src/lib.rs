@@ -20,6 +20,7 @@
 //!   validation, entry statuses and the kinds of change;
 //! * [`decide`](mod@decide): the decision rule, a pure function over the above;
 //! * [`lifecycle`]: objection, outcome, repair and revocation as rules;
+//! * [`rate`]: per-key rate limits (a token bucket and a daily quota);
 //! * [`access`]: API keys, roles and masking of personal data;
 //! * [`audit`]: the record of who asked what, off the hot path;
 //! * [`store`]: RocksDB, the durable source of truth; it knows no rules and
@@ -81,6 +82,7 @@ pub(crate) mod merge;
 pub mod model;
 pub(crate) mod ndjson;
 pub mod priority;
+pub mod rate;
 pub mod replication;
 pub mod sample;
 pub mod screen;

@@ -70,6 +70,7 @@ impl EntryStatus {
 
 /// A person's link to an organization, as a line of `subjects.ndjson` writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PersonLinkRecord {
     /// The person's identity number.
     pub id: String,
@@ -77,8 +78,11 @@ pub struct PersonLinkRecord {
     pub role: Role,
 }
 
-/// One line of `subjects.ndjson` as written.
+/// One line of `subjects.ndjson` as written. Fields it does not have are
+/// refused ([`parse_record`]) or left out and counted
+/// ([`parse_record_leaving_out`]), never silently ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SubjectRecord {
     /// Credit code or identity number.
     pub id: String,
@@ -94,8 +98,11 @@ pub struct SubjectRecord {
     pub persons: Vec<PersonLinkRecord>,
 }
 
-/// One line of `entries.ndjson` as written.
+/// One line of `entries.ndjson` as written. Fields it does not have are
+/// refused ([`parse_record`]) or left out and counted
+/// ([`parse_record_leaving_out`]), never silently ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EntryRecord {
     /// Unique id; a later line with the same id replaces the earlier.
     pub entry_id: String,
@@ -343,6 +350,16 @@ pub enum Problem {
         /// The later date (that is not).
         later: Date,
     },
+    /// A decision dated after today.
+    #[error(
+        "{found} is after today ({today}): a decision is dated the day it was made; a later start belongs in effective_from"
+    )]
+    DecidedInFuture {
+        /// The date given.
+        found: Date,
+        /// Today.
+        today: Date,
+    },
 }
 
 impl Problem {
@@ -371,6 +388,7 @@ impl Problem {
             Problem::ListMismatch { .. } => "list_mismatch",
             Problem::KindNotInCategory { .. } => "kind_not_in_category",
             Problem::DateOrder { .. } => "date_order",
+            Problem::DecidedInFuture { .. } => "decided_in_future",
         }
     }
 }
@@ -390,18 +408,139 @@ pub fn parse_record<'de, T: Deserialize<'de>>(line: &'de str) -> Result<T, Recor
         return Ok(value);
     }
     let mut de = serde_json::Deserializer::from_str(line);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." || path == "?" {
-            "line".to_string()
-        } else {
-            path
-        };
-        field_error(field, Problem::Json(e.into_inner().to_string()))
-    })?;
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(e, "line"))?;
     de.end()
         .map_err(|e| field_error("line", Problem::Json(e.to_string())))?;
     Ok(value)
+}
+
+/// The fields a record has, to leave out the others
+/// ([`parse_record_leaving_out`]).
+pub trait RecordFields {
+    /// Its fields.
+    const FIELDS: &'static [&'static str];
+
+    /// Removes from `map` (the record as JSON) the fields the record does
+    /// not have, at any depth; appends their paths to `left_out`.
+    fn leave_out_unknown(
+        map: &mut serde_json::Map<String, serde_json::Value>,
+        left_out: &mut Vec<String>,
+    ) {
+        map.retain(|k, _| {
+            let known = Self::FIELDS.contains(&k.as_str());
+            if !known {
+                left_out.push(k.clone());
+            }
+            known
+        });
+    }
+}
+
+impl RecordFields for EntryRecord {
+    const FIELDS: &'static [&'static str] = &[
+        "entry_id",
+        "subject_id",
+        "list",
+        "category",
+        "authority",
+        "basis",
+        "decided_at",
+        "effective_from",
+        "expires_at",
+        "status",
+    ];
+}
+
+impl RecordFields for PersonLinkRecord {
+    const FIELDS: &'static [&'static str] = &["id", "role"];
+}
+
+impl RecordFields for SubjectRecord {
+    const FIELDS: &'static [&'static str] = &["id", "kind", "name", "aliases", "persons"];
+
+    fn leave_out_unknown(
+        map: &mut serde_json::Map<String, serde_json::Value>,
+        left_out: &mut Vec<String>,
+    ) {
+        map.retain(|k, _| {
+            let known = Self::FIELDS.contains(&k.as_str());
+            if !known {
+                left_out.push(k.clone());
+            }
+            known
+        });
+        if let Some(serde_json::Value::Array(persons)) = map.get_mut("persons") {
+            for (i, p) in persons.iter_mut().enumerate() {
+                if let serde_json::Value::Object(link) = p {
+                    let mut inner = Vec::new();
+                    PersonLinkRecord::leave_out_unknown(link, &mut inner);
+                    left_out.extend(inner.into_iter().map(|f| format!("persons[{i}].{f}")));
+                }
+            }
+        }
+    }
+}
+
+/// Reads one JSON line into a record as [`parse_record`] does, but leaves
+/// out fields the record does not have (an import's extra columns) instead
+/// of refusing the line; returns their paths with the record, for the
+/// import's summary to count. A good line costs what it costs
+/// [`parse_record`]: only one that fails is read again.
+pub fn parse_record_leaving_out<T>(line: &str) -> Result<(T, Vec<String>), RecordError>
+where
+    T: serde::de::DeserializeOwned + RecordFields,
+{
+    let first = match parse_record::<T>(line) {
+        Ok(record) => return Ok((record, Vec::new())),
+        Err(e) => e,
+    };
+    // A line naming a field twice stays refused: reading it as a map would
+    // keep one of the two silently.
+    let duplicate = matches!(&first.problem, Problem::Json(m) if m.starts_with("duplicate field"));
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(line) else {
+        return Err(first);
+    };
+    if duplicate {
+        return Err(first);
+    }
+    let mut left_out = Vec::new();
+    T::leave_out_unknown(&mut map, &mut left_out);
+    if left_out.is_empty() {
+        return Err(first);
+    }
+    let record = serde_path_to_error::deserialize(serde_json::Value::Object(map))
+        .map_err(|e| json_error(e, "line"))?;
+    Ok((record, left_out))
+}
+
+/// A JSON error naming its field: the path where it occurred, or, for a
+/// field missing, unknown or given twice (reported at the object's own
+/// path), the field itself under that path. `whole` names the top level.
+pub fn json_error<E: std::fmt::Display>(
+    e: serde_path_to_error::Error<E>,
+    whole: &str,
+) -> RecordError {
+    let path = e.path().to_string();
+    let message = e.into_inner().to_string();
+    let at = if path == "." || path == "?" {
+        None
+    } else {
+        Some(path)
+    };
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(field, _)| field.to_string());
+    let field = match (at, named) {
+        // An unknown field is reported at its own path.
+        (Some(at), Some(f)) if at == f || at.ends_with(&format!(".{f}")) => at,
+        (Some(at), Some(f)) => format!("{at}.{f}"),
+        (None, Some(f)) => f,
+        (Some(at), None) => at,
+        (None, None) => whole.to_string(),
+    };
+    field_error(field, Problem::Json(message))
 }
 
 /// Parses and validates one line of `subjects.ndjson`.
@@ -537,6 +676,15 @@ impl EntryRecord {
             })?;
         let authority = clean_text("authority", &self.authority, MAX_TEXT_CHARS)?;
         let basis = clean_text("basis", &self.basis, MAX_TEXT_CHARS)?;
+        if self.decided_at > today {
+            return Err(field_error(
+                "decided_at",
+                Problem::DecidedInFuture {
+                    found: self.decided_at,
+                    today,
+                },
+            ));
+        }
         let effective_from = self.effective_from.unwrap_or(self.decided_at);
         if effective_from < self.decided_at {
             return Err(field_error(
@@ -664,8 +812,50 @@ mod tests {
         parse_record::<SubjectRecord>(line)?.validate(today())
     }
 
+    /// An entry line as the importer reads it: fields the record does not
+    /// have left out.
     fn entry(line: &str) -> Result<Entry, RecordError> {
-        parse_record::<EntryRecord>(line)?.validate(&Catalog::bundled(), today())
+        let (record, _) = parse_record_leaving_out::<EntryRecord>(line)?;
+        record.validate(&Catalog::bundled(), today())
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_or_left_out_and_named() {
+        let line = entry_line(&[("expire_at", "2025-01-01".into())]);
+        let err = parse_record::<EntryRecord>(&line).unwrap_err();
+        assert_eq!(err.field, "expire_at", "{err}");
+        let (record, left_out) = parse_record_leaving_out::<EntryRecord>(&line).unwrap();
+        assert_eq!(left_out, ["expire_at", "unknown_field"]);
+        assert_eq!(record.expires_at, Some(Date::from_ymd(2024, 3, 1).unwrap()));
+        let subject = format!(
+            r#"{{"id":"{ORG}","kind":"org","name":"江西华远科技有限公司","persons":[{{"id":"{PERSON}","role":"legal_rep","share":5}}]}}"#
+        );
+        let err = parse_record::<SubjectRecord>(&subject).unwrap_err();
+        assert_eq!(err.field, "persons[0].share", "{err}");
+        let (_, left_out) = parse_record_leaving_out::<SubjectRecord>(&subject).unwrap();
+        assert_eq!(left_out, ["persons[0].share"]);
+        // A field given twice is refused either way.
+        let twice = entry_line(&[]).replacen("\"basis\"", "\"basis\":\"x\",\"basis\"", 1);
+        let err = parse_record_leaving_out::<EntryRecord>(&twice).unwrap_err();
+        assert_eq!(err.field, "basis", "{err}");
+        // A missing field is named.
+        let err = parse_record::<EntryRecord>(&entry_line(&[
+            ("category", serde_json::Value::Null),
+            ("unknown_field", serde_json::Value::Null),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.field, "category", "{err}");
+    }
+
+    #[test]
+    fn a_decision_after_today_is_refused() {
+        let err = entry(&entry_line(&[
+            ("decided_at", "2099-01-01".into()),
+            ("expires_at", serde_json::Value::Null),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.field, "decided_at");
+        assert_eq!(err.problem.code(), "decided_in_future");
     }
 
     fn entry_line(overrides: &[(&str, serde_json::Value)]) -> String {

@@ -525,8 +525,10 @@ fn check_json_writes_the_serialised_check_for_every_subject_action_and_date() {
                             Err(e) => panic!("{e}"),
                         };
                         let mut answer = engine.check(key, id, at).unwrap();
-                        assert_eq!(verdict, answer.decision);
-                        assert_eq!(verdict, engine.verdict(key, id, at).unwrap());
+                        assert_eq!(verdict.verdict, answer.decision);
+                        assert_eq!(verdict.known, answer.known);
+                        assert_eq!(verdict.name_match, name_match);
+                        assert_eq!(verdict.verdict, engine.verdict(key, id, at).unwrap());
                         answer.name_match = name_match;
                         let expected = serde_json::to_vec(&answer).unwrap();
                         assert_eq!(

@@ -279,11 +279,27 @@ fn every_error_class_has_its_status_and_code() {
         .ok();
     let res = fat.read_response().expect("an answer before the close");
     assert_eq!(res.status, 431);
+    // With the error body every error has, though hyper answers it.
+    assert_eq!(res.error_code(), "headers_too_large");
+    assert!(
+        res.header("content-type")
+            .is_some_and(|t| t.starts_with("application/json"))
+    );
 
-    // A malformed request line gets 400 from hyper.
+    // A malformed request line gets 400 from hyper, with the body too.
     let mut bad = Conn::open(addr);
     bad.send_raw(b"NOT HTTP AT ALL\r\n\r\n").unwrap();
-    assert_eq!(bad.read_response().expect("an answer").status, 400);
+    let res = bad.read_response().expect("an answer");
+    assert_eq!(res.status, 400);
+    assert_eq!(res.error_code(), "malformed_request");
+    let mut bad = Conn::open(addr);
+    bad.send_raw(b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n")
+        .unwrap();
+    let res = bad.read_response().expect("an answer");
+    assert_eq!(
+        (res.status, res.error_code().as_str()),
+        (400, "malformed_request")
+    );
 
     // A slow client (half a head) and an idle kept-alive connection are
     // both closed after the header time-out (1 s here).

@@ -7,6 +7,7 @@ mod util;
 mod ambiguity;
 mod cli;
 mod governance;
+mod hardening;
 mod ids_oracle;
 mod import;
 mod layers;

@@ -104,6 +104,14 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
         for (reason, count) in &report.rejected {
             eprintln!("  rejected {count:>8}  {reason}");
         }
+        // Imported, but what the lines said there was not kept: a misspelt
+        // expires_at would leave an entry without a term.
+        for (field, (lines, first)) in &report.left_out {
+            eprintln!(
+                "  left out {lines:>8}  field {field:?}: not a field of {} (the lines were imported without it; first on line {first})",
+                report.kind.map_or("records", |k| k.noun())
+            );
+        }
     }
     // The name index catches up: a delta for a few changes, a rebuild after
     // many, so that the first search or serve does not pay for it.

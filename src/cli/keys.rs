@@ -3,6 +3,8 @@
 //! ```sh
 //! creditgate keys create --file keys.json --department 东方航空 --role query --action flight --action rail_premium
 //! creditgate keys create --file keys.json --department 南昌中院 --role publish --authority 南昌市中级人民法院
+//! creditgate keys create --file keys.json --department 东方航空 --role query --rate 2000 --daily-quota 5000000
+//! creditgate keys limit --file keys.json 3f9a0c12b4de --rate 500 --daily-quota 100000
 //! creditgate keys list --file keys.json
 //! creditgate keys revoke --file keys.json 3f9a0c12b4de
 //! ```
@@ -32,8 +34,45 @@ enum KeysCommand {
     Create(CreateArgs),
     /// List the keys of the file (never their tokens).
     List(FileArg),
+    /// Set a key's rate limits (replacing the ones it had; none given:
+    /// unlimited).
+    Limit(LimitArgs),
     /// Revoke a key by its id (the part after `cgk_`).
     Revoke(RevokeArgs),
+}
+
+/// Rate limits as flags.
+#[derive(clap::Args)]
+struct LimitFlags {
+    /// Requests a second, sustained (a token bucket); none: unlimited.
+    #[arg(long, value_name = "N")]
+    rate: Option<u32>,
+    /// Requests admitted at once after a quiet spell (default: the rate).
+    #[arg(long, value_name = "N", requires = "rate")]
+    burst: Option<u32>,
+    /// Requests a day (China Standard Time); none: unlimited.
+    #[arg(long, value_name = "N")]
+    daily_quota: Option<u64>,
+}
+
+impl LimitFlags {
+    fn limits(&self) -> creditgate::rate::Limits {
+        creditgate::rate::Limits {
+            per_second: self.rate,
+            burst: self.burst,
+            daily: self.daily_quota,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct LimitArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// The key's id.
+    id: String,
+    #[command(flatten)]
+    limits: LimitFlags,
 }
 
 #[derive(clap::Args)]
@@ -62,6 +101,8 @@ struct CreateArgs {
     /// The key sees identity numbers and persons' names unmasked.
     #[arg(long)]
     personal: bool,
+    #[command(flatten)]
+    limits: LimitFlags,
 }
 
 #[derive(clap::Args)]
@@ -93,6 +134,7 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
                         actions: a.actions.clone(),
                         authorities: a.authorities.clone(),
                         personal: a.personal,
+                        limits: a.limits.limits(),
                     },
                     epoch_ms(),
                 )
@@ -123,11 +165,30 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
                         "actions": k.actions,
                         "authorities": k.authorities,
                         "personal": k.personal,
+                        "rate_per_second": k.rate_per_second,
+                        "burst": k.burst,
+                        "daily_quota": k.daily_quota,
                         "created": creditgate::date::Date::cst_timestamp(k.created_ms),
                         "revoked": k.revoked_ms.map(creditgate::date::Date::cst_timestamp),
                     })
                 );
             }
+        }
+        KeysCommand::Limit(a) => {
+            let mut file = KeysFile::load(&a.file.file)?;
+            match file.set_limits(&a.id, a.limits.limits()) {
+                Ok(key) => eprintln!(
+                    "creditgate: key {} ({}): {}",
+                    key.id,
+                    key.department,
+                    describe(&key.limits())
+                ),
+                Err(e) => {
+                    eprintln!("creditgate: {e}");
+                    return Ok(ExitCode::from(super::EXIT_INVALID));
+                }
+            }
+            file.save(&a.file.file)?;
         }
         KeysCommand::Revoke(a) => {
             let mut file = KeysFile::load(&a.file.file)?;
@@ -142,4 +203,23 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Limits in words, for the operator.
+fn describe(limits: &creditgate::rate::Limits) -> String {
+    let mut parts = Vec::new();
+    if let Some(rate) = limits.per_second {
+        parts.push(format!(
+            "{rate} requests a second, {} at once",
+            limits.burst.unwrap_or(rate)
+        ));
+    }
+    if let Some(daily) = limits.daily {
+        parts.push(format!("{daily} requests a day"));
+    }
+    if parts.is_empty() {
+        "unlimited".into()
+    } else {
+        parts.join(", ")
+    }
 }

@@ -32,6 +32,19 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// What a check written as JSON answered, for the caller's records (the
+/// audit): the decision, whether the subject is known, and whether a name
+/// given with it matched.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Answered {
+    /// The decision.
+    pub verdict: Verdict,
+    /// The platform has a record of the subject.
+    pub known: bool,
+    /// A name was given: whether it matched.
+    pub name_match: Option<bool>,
+}
+
 impl Engine {
     /// The subject's flags and whether it is known, from the current
     /// snapshot ([`Snapshot::lookup`]). No I/O.
@@ -90,15 +103,14 @@ impl Engine {
         name: Option<&str>,
         reach: Reach,
         out: &mut Vec<u8>,
-    ) -> Result<Verdict, StoreError> {
+    ) -> Result<Answered, StoreError> {
         let name_match = name.map(|n| self.name_matches(key, n));
         self.check_json_with(key, action, at, name_match, reach, out)
     }
 
     /// [`Engine::check_json`] with `name_match` already known. A clean
     /// subject, the case of nearly every request, is written directly,
-    /// without building a [`CheckAnswer`], and reads nothing. Returns the
-    /// decision.
+    /// without building a [`CheckAnswer`], and reads nothing.
     pub fn check_json_with(
         &self,
         key: SubjectKey,
@@ -107,13 +119,18 @@ impl Engine {
         name_match: Option<bool>,
         reach: Reach,
         out: &mut Vec<u8>,
-    ) -> Result<Verdict, StoreError> {
+    ) -> Result<Answered, StoreError> {
         let (flagged, known) = self.lookup(key);
+        let answered = |verdict| Answered {
+            verdict,
+            known,
+            name_match,
+        };
         if flagged {
             let mut answer = self.check_within(key, action, at, reach)?;
             answer.name_match = name_match;
             write_answer(out, &answer);
-            return Ok(answer.decision);
+            return Ok(answered(answer.decision));
         }
         let tail_key = (self.serial, action, known, at);
         let written = CLEAN_TAILS.with_borrow_mut(|tails| {
@@ -136,14 +153,14 @@ impl Engine {
             Some(*verdict)
         });
         if let Some(verdict) = written {
-            return Ok(verdict);
+            return Ok(answered(verdict));
         }
         // Not reachable without entries today; kept general all the same.
         let d = self.clean_decision(known, action, at);
         let mut answer = self.answer(key, known, action, at, &d);
         answer.name_match = name_match;
         write_answer(out, &answer);
-        Ok(answer.decision)
+        Ok(answered(answer.decision))
     }
 
     /// The part of a clean subject's answer after its date, from

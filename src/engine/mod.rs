@@ -29,6 +29,7 @@ pub use answer::{
     BenefitOut, ChangeOut, ChangesPage, CheckAnswer, EntryOut, HistoryOut, LinkOut, NoteOut,
     ObjectionOut, ReasonOut, SubjectAnswer, SubjectOut, ViaOut,
 };
+pub use check::Answered;
 pub use feed::ChangeFilter;
 pub use indexes::{
     KNOWN_SET_FILE, STATUS_FILE, build_known_set, build_status_index, known_set,

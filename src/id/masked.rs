@@ -6,6 +6,11 @@ use super::{SubjectKey, SubjectKind};
 
 use std::fmt;
 
+/// The characters of an 18-character identity number that public lists
+/// hide, and that masking for keys without personal data hides: the birth
+/// date, between the division code and the last four.
+pub const HIDDEN_CHARS: std::ops::Range<usize> = 6..14;
+
 /// An identifier with hidden characters, as public lists print them
 /// (`360102********1234`, `91360100MA3******X`). `*` (or full-width `＊`) marks
 /// a hidden character; the visible ones must fit their positions.
@@ -135,6 +140,12 @@ impl MaskedId {
             .iter()
             .zip(text)
             .all(|(&p, c)| p == 0 || p == c)
+    }
+
+    /// Whether the visible characters could test what masking hides of an
+    /// identity number ([`HIDDEN_CHARS`], the birth date): a pattern that may stand for a person and shows any of them.
+    pub fn shows_masked_chars(&self) -> bool {
+        self.kind != Some(SubjectKind::Org) && self.pattern[HIDDEN_CHARS].iter().any(|&c| c != 0)
     }
 
     /// The visible characters before the first hidden one.

@@ -45,7 +45,7 @@ use crate::date::Date;
 pub use check::USCC_ALPHABET;
 use check::{person_check, uscc_check};
 pub use errors::{IdError, IdProblem};
-pub use masked::{MaskError, MaskedId};
+pub use masked::{HIDDEN_CHARS, MaskError, MaskedId};
 pub use parse::MIN_BIRTH_YEAR;
 use parse::{Chars, parse_org, parse_person};
 

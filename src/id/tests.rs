@@ -280,6 +280,20 @@ fn masked_ids_match_visible_characters() {
     assert!(!MaskedId::looks_masked("360102198801011234"));
 }
 
+#[test]
+fn a_mask_that_shows_a_birth_date_character_tests_what_masking_hides() {
+    let shows = |m: &str| MaskedId::parse(m).unwrap().shows_masked_chars();
+    assert!(!shows("360102********1234"));
+    assert!(!shows("3601************34"));
+    assert!(shows("3601022*********34"), "character 7 is the birth year");
+    assert!(shows("360102*******11234"), "character 14 is the birth day");
+    // A letter before the check character rules out a person: an
+    // organization's code is public.
+    assert!(!shows("91360100MA3****X0G"));
+    // Digits only might be either: treated as a person's.
+    assert!(shows("9136010070550000**"));
+}
+
 /// Strategy: a random valid credit code (letters allowed where real ones
 /// have them: positions 1, 2 and 9–16).
 fn uscc_strategy() -> impl Strategy<Value = [u8; 18]> {

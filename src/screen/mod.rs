@@ -77,6 +77,9 @@ pub struct Oversight {
     pub key: [u8; crate::audit::KEY_ID_BYTES],
     /// Mask identity numbers and persons' names in the answer.
     pub mask: bool,
+    /// The asking key's daily quota and its limiter: each row counts as a
+    /// request, and rows past the quota are errors (`quota_exhausted`).
+    pub quota: Option<(std::sync::Arc<crate::rate::Limiter>, u64)>,
 }
 
 /// Why a screening stopped before the end of its input.

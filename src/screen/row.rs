@@ -321,9 +321,9 @@ impl<'e> Screener<'e> {
     ) -> Result<(), StoreError> {
         tally.rows += 1;
         let reference = row.fields.as_ref().ok().and_then(|f| f.reference.clone());
-        let outcome = match row.fields {
-            Ok(fields) => self.resolve(&fields),
-            Err(e) => Err(Failure::Row(e)),
+        let outcome = match (row.fields, self.over_quota()) {
+            (_, Some(e)) | (Err(e), None) => Err(Failure::Row(e)),
+            (Ok(fields), None) => self.resolve(&fields),
         };
         match outcome {
             Ok(o) => self.write(
@@ -361,6 +361,22 @@ impl<'e> Screener<'e> {
         }
     }
 
+    /// The row error for a row past the key's daily quota (each screened
+    /// row counts as a request), if it is.
+    fn over_quota(&self) -> Option<RowError> {
+        let (limiter, daily) = self.oversight.quota.as_ref()?;
+        let wait = limiter
+            .take_from_quota(*daily, 1, crate::date::epoch_ms())
+            .err()?;
+        Some(RowError::new(
+            "quota_exhausted",
+            format!(
+                "the key has made its {daily} requests for today (each screened row counts as one); the quota renews at 00:00 China Standard Time, in {} s",
+                wait.as_secs().max(1)
+            ),
+        ))
+    }
+
     fn resolve(&self, f: &Fields<'_>) -> Result<Outcome, Failure> {
         let name = f.name.as_deref();
         let Some(id) = f.id.as_deref() else {
@@ -376,6 +392,17 @@ impl<'e> Screener<'e> {
             let mask = MaskedId::parse(id).map_err(|e| {
                 Failure::Row(RowError::new("invalid_id", format!("field \"id\": {e}")))
             })?;
+            if self.oversight.mask && mask.shows_masked_chars() {
+                let hidden = crate::access::MASKED_ID_CHARS;
+                return Err(Failure::Row(RowError::new(
+                    "forbidden",
+                    format!(
+                        "field \"id\": {mask} shows some of characters {}–{} (an identity number's birth date), which this key sees masked and may not test; hide them as public lists do (360102********1234), or send an organization's full code",
+                        hidden.start + 1,
+                        hidden.end
+                    ),
+                )));
+            }
             return match name {
                 Some(name) => self.by_name(name, Some(&mask)),
                 None => Err(Failure::Row(RowError::new(
@@ -593,6 +620,13 @@ impl<'e> Screener<'e> {
                     },
                     subject: o.matched.as_ref().map(|m| m.id),
                     status: 200,
+                    // Whether the subject is known is not looked up again
+                    // for the audit; a name that failed is recorded.
+                    detail: crate::audit::Detail::Check {
+                        unknown: false,
+                        named: o.name_match.is_some(),
+                        name_mismatch: o.name_match == Some(false),
+                    },
                 }
                 .stamped(self.oversight.key),
             );
@@ -614,14 +648,10 @@ impl<'e> Screener<'e> {
                 // The check answer's fields follow the row's own: its opening
                 // brace becomes a comma.
                 let at = out.len();
-                let verdict = self.engine.check_json_with(
-                    m.id,
-                    self.action,
-                    self.at,
-                    o.name_match,
-                    Reach::Disk,
-                    out,
-                )?;
+                let verdict = self
+                    .engine
+                    .check_json_with(m.id, self.action, self.at, o.name_match, Reach::Disk, out)?
+                    .verdict;
                 debug_assert_eq!(out[at], b'{');
                 if self.masks(m.id) {
                     crate::access::mask_answer_id(&mut out[at..]);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use hyper::header::{ALLOW, AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Request, StatusCode};
 
 use super::disk::{DiskReaders, READERS};
@@ -25,10 +25,11 @@ use super::routes::{BodyLimit, Endpoint, Routed, Row};
 use super::screen::ScreenLimits;
 use super::served::{Caller, Served};
 use super::{Handled, Handler, Reply, error_reply, json_reply};
-use crate::access::Keyring;
-use crate::audit::AuditLog;
+use crate::access::{AuthError, Keyring, presented_key_id};
+use crate::audit::{AuditLog, Detail, Event, Fields, KEY_ID_BYTES, Outcome, RefusedFor, key_bytes};
 use crate::date::DayClock;
 use crate::engine::Engine;
+use crate::rate::Over;
 use crate::replication::follow::FollowStatus;
 
 /// What a server is in a replicated deployment.
@@ -126,16 +127,29 @@ impl Api {
         &self.metrics
     }
 
-    /// Who asks, or the 401 that says why the credentials are refused.
-    fn caller(&self, req: &Request<Incoming>) -> Result<Caller, Box<Reply>> {
+    /// Who asks, or the 401 that says why the credentials are refused
+    /// (audited with the key id presented, if any, and the route).
+    fn caller(&self, req: &Request<Incoming>, row: Option<&Row>) -> Result<Caller, Box<Reply>> {
         let Some(keys) = &self.keys else {
-            return Ok(Caller { key: None });
+            return Ok(Caller::default());
         };
         let header = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
         match keys.load().authenticate(header) {
-            Ok(key) => Ok(Caller { key: Some(key) }),
+            Ok(held) => Ok(Caller {
+                key: Some(held.key.clone()),
+                // An unlimited key's calls touch no limiter.
+                limiter: held.key.limits().any().then(|| held.limiter.clone()),
+            }),
             Err(e) => {
+                let reason = match e {
+                    AuthError::Missing => RefusedFor::NoKey,
+                    AuthError::Malformed => RefusedFor::MalformedKey,
+                    AuthError::Unknown => RefusedFor::UnknownKey,
+                    AuthError::Revoked(_) => RefusedFor::RevokedKey,
+                };
+                let presented = presented_key_id(header).map_or([0; KEY_ID_BYTES], key_bytes);
                 let mut res = error_reply(Code::Unauthorized, &e.to_string());
+                self.audit_refused(presented, row, &res, reason);
                 res.headers_mut().insert(
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"creditgate\""),
@@ -143,6 +157,65 @@ impl Api {
                 Err(Box::new(res))
             }
         }
+    }
+
+    /// Records a refused call in the audit log.
+    fn audit_refused(
+        &self,
+        key: [u8; KEY_ID_BYTES],
+        row: Option<&Row>,
+        res: &Reply,
+        reason: RefusedFor,
+    ) {
+        if let Some(log) = &self.audit {
+            let fields = Fields {
+                event: Event::Refused,
+                action: None,
+                outcome: Outcome::None,
+                subject: None,
+                status: res.status().as_u16(),
+                detail: Detail::Refused {
+                    route: row.and_then(super::routes::number),
+                    reason,
+                },
+            };
+            log.record(fields.stamped(key));
+        }
+    }
+
+    /// The 429 for a caller over its limits (audited), if it is.
+    fn over_limits(&self, caller: &Caller, row: &Row, started: Instant) -> Option<Reply> {
+        let (key, limiter) = (caller.key.as_ref()?, caller.limiter.as_ref()?);
+        let over = limiter.admit(key.limits(), started).err()?;
+        let (code, reason, message) = match over {
+            Over::Rate {
+                per_second, burst, ..
+            } => (
+                Code::RateLimited,
+                RefusedFor::RateLimited,
+                format!(
+                    "key {} ({}) may make {per_second} requests a second (at most {burst} at once); try again in {} s",
+                    key.id,
+                    key.department,
+                    over.retry_after_secs()
+                ),
+            ),
+            Over::Quota { daily, .. } => (
+                Code::QuotaExhausted,
+                RefusedFor::QuotaExhausted,
+                format!(
+                    "key {} ({}) has made its {daily} requests for today (China Standard Time); the quota renews at 00:00, in {} s",
+                    key.id,
+                    key.department,
+                    over.retry_after_secs()
+                ),
+            ),
+        };
+        let mut res = error_reply(code, &message);
+        self.audit_refused(caller.audit_key(), Some(row), &res, reason);
+        res.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(over.retry_after_secs()));
+        Some(res)
     }
 
     /// The request's route, or the reply that refuses it (401, 404, 405,
@@ -162,15 +235,25 @@ impl Api {
         // A route that needs no role (load balancers ask /healthz without a
         // key) authenticates no one; any other request authenticates first.
         let caller = match &found {
-            Routed::Route(row, _) if row.role.is_none() => Caller { key: None },
-            _ => self.caller(req).map_err(|res| refuse(Route::Other, *res))?,
+            Routed::Route(row, _) if row.role.is_none() => Caller::default(),
+            Routed::Route(row, _) => self
+                .caller(req, Some(row))
+                .map_err(|res| refuse(Route::Other, *res))?,
+            _ => self
+                .caller(req, None)
+                .map_err(|res| refuse(Route::Other, *res))?,
         };
         match found {
             Routed::Route(row, params) => {
                 if let Some(role) = row.role
                     && let Err(r) = caller.may(role, method, path)
                 {
-                    return Err(refuse(Route::Other, r.reply()));
+                    let res = r.reply();
+                    self.audit_refused(caller.audit_key(), Some(row), &res, RefusedFor::Role);
+                    return Err(refuse(Route::Other, res));
+                }
+                if let Some(res) = self.over_limits(&caller, row, started) {
+                    return Err(refuse(row.metric, res));
                 }
                 if let Node::Replica {
                     stream, primary, ..
@@ -295,6 +378,7 @@ impl Handler for Api {
             today: self.day_clock.today(started),
             started,
             metric: row.metric,
+            row,
         };
         let query = req.uri().query();
         match row.endpoint {

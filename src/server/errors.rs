@@ -10,6 +10,7 @@
 use hyper::StatusCode;
 
 use super::{Reply, error_reply};
+use crate::audit::RefusedFor;
 
 /// An error code.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -78,11 +79,22 @@ pub enum Code {
     NotCaughtUp,
     /// 404: the server makes no snapshots (started without `--snapshot-dir`).
     SnapshotOff,
+    /// 429: the key is over its requests a second (see `Retry-After`).
+    RateLimited,
+    /// 429: the key has used its daily quota (see `Retry-After`).
+    QuotaExhausted,
+    /// 431: the request head is larger than the server reads.
+    HeadersTooLarge,
+    /// 414: the request line is longer than the server reads.
+    UriTooLong,
+    /// 400: a request that is not HTTP/1.1 the server can read (request
+    /// line, header syntax).
+    MalformedRequest,
 }
 
 impl Code {
     /// Every code, in the order of the table.
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 36] = [
         Code::InvalidId,
         Code::UnknownAction,
         Code::InvalidDate,
@@ -114,6 +126,11 @@ impl Code {
         Code::ReplicationUnavailable,
         Code::NotCaughtUp,
         Code::SnapshotOff,
+        Code::RateLimited,
+        Code::QuotaExhausted,
+        Code::HeadersTooLarge,
+        Code::UriTooLong,
+        Code::MalformedRequest,
     ];
 
     /// The table: the code's name and HTTP status.
@@ -152,6 +169,14 @@ impl Code {
             }
             Code::NotCaughtUp => ("not_caught_up", StatusCode::SERVICE_UNAVAILABLE),
             Code::SnapshotOff => ("snapshot_off", StatusCode::NOT_FOUND),
+            Code::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            Code::QuotaExhausted => ("quota_exhausted", StatusCode::TOO_MANY_REQUESTS),
+            Code::HeadersTooLarge => (
+                "headers_too_large",
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ),
+            Code::UriTooLong => ("uri_too_long", StatusCode::URI_TOO_LONG),
+            Code::MalformedRequest => ("malformed_request", StatusCode::BAD_REQUEST),
         }
     }
 
@@ -174,13 +199,25 @@ impl Code {
     }
 }
 
-/// A refused request: its code (which sets the status) and message.
-pub(super) struct Refusal(pub(super) Code, pub(super) String);
+/// A refused request: its code (which sets the status), message and, for
+/// a refusal of the caller's credentials, rights or rate, the reason the
+/// audit records.
+pub(super) struct Refusal(
+    pub(super) Code,
+    pub(super) String,
+    pub(super) Option<RefusedFor>,
+);
 
 impl Refusal {
     /// A refusal with `code` (its status from [`Code`]) and `message`.
     pub(super) fn new(code: Code, message: impl Into<String>) -> Refusal {
-        Refusal(code, message.into())
+        Refusal(code, message.into(), None)
+    }
+
+    /// The same refusal, audited as refused for `reason` (401, 403, 429).
+    pub(super) fn audited(mut self, reason: RefusedFor) -> Refusal {
+        self.2 = Some(reason);
+        self
     }
 
     /// The error reply.

@@ -43,7 +43,7 @@ use crate::engine::Engine;
 use crate::id::SubjectKey;
 use crate::lifecycle::Transition;
 use crate::model::{
-    EntryRecord, MAX_TEXT_CHARS, OutcomeKind, RecordError, SubjectRecord, clean_text, parse_record,
+    EntryRecord, MAX_TEXT_CHARS, OutcomeKind, RecordError, SubjectRecord, clean_text, json_error,
 };
 use crate::store::feedback::Feedback;
 use crate::store::{Applied, Change, WriteError};
@@ -229,12 +229,111 @@ fn object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Ref
             "the body is empty; a JSON object is expected",
         ));
     }
-    match parse_record::<serde_json::Value>(text).map_err(invalid)? {
+    match strict_json(text)? {
         serde_json::Value::Object(map) => Ok(map),
         other => Err(Refusal::new(
             Code::InvalidBody,
             format!("the body is JSON {}, not an object", json_type(&other)),
         )),
+    }
+}
+
+/// Reads a body as JSON, refusing an object that names a key twice (at any
+/// depth): which of the two a lenient reader keeps is not what the client
+/// should have to guess.
+fn strict_json(text: &str) -> Result<serde_json::Value, Refusal> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize::<_, Strict>(&mut de)
+        .map_err(|e| invalid(json_error(e, "body")))?;
+    de.end().map_err(|e| {
+        Refusal::new(
+            Code::InvalidBody,
+            format!("the body has more after its JSON value: {e}"),
+        )
+    })?;
+    Ok(value.0)
+}
+
+/// A JSON value whose objects name each key once.
+struct Strict(serde_json::Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
+        Strict::deserialize(d).map(|s| s.0)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<serde_json::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<serde_json::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate field `{key}`: a key is given once"
+                )));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(out))
     }
 }
 
@@ -271,21 +370,23 @@ fn with_path_id(
     Ok(map)
 }
 
-/// A record read from a JSON object, type errors naming the field.
+/// A record read from a JSON object found at `within` in the body (`""`:
+/// the body itself); an error names the field under it (`entry.category`),
+/// a field missing, unknown (records and bodies take no other fields) or
+/// given twice included.
 fn record<T: DeserializeOwned>(
     map: serde_json::Map<String, serde_json::Value>,
+    within: &str,
 ) -> Result<T, Refusal> {
     serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "body".to_string()
+        let whole = if within.is_empty() { "body" } else { within };
+        let e = json_error(e, whole);
+        let field = if within.is_empty() || e.field == within {
+            e.field
         } else {
-            path
+            format!("{within}.{}", e.field)
         };
-        Refusal::new(
-            Code::InvalidBody,
-            format!("field {field:?}: {}", e.into_inner()),
-        )
+        Refusal::new(Code::InvalidBody, format!("field {field:?}: {}", e.problem))
     })
 }
 
@@ -296,7 +397,7 @@ fn entry_record(
     id: &str,
     field: &str,
 ) -> Result<EntryRecord, Refusal> {
-    let map = with_path_id(map, "entry_id", id).map_err(|Refusal(c, m)| {
+    let map = with_path_id(map, "entry_id", id).map_err(|Refusal(c, m, why)| {
         Refusal(
             c,
             if field.is_empty() {
@@ -304,6 +405,7 @@ fn entry_record(
             } else {
                 format!("{field}.{m}")
             },
+            why,
         )
     })?;
     if let Some(status) = map.get("status")
@@ -317,7 +419,7 @@ fn entry_record(
             ),
         ));
     }
-    record(map)
+    record(map, field)
 }
 
 /// A transition body's text field: trimmed, not empty, bounded.
@@ -391,7 +493,7 @@ fn write(
     };
     match route {
         WriteRoute::PutSubject(id) => {
-            let record: SubjectRecord = record(with_path_id(map, "id", &id)?)?;
+            let record: SubjectRecord = record(with_path_id(map, "id", &id)?, "")?;
             let subject = record.validate(today).map_err(invalid)?;
             let key = subject.id;
             let (applied, changes) = engine.put_subjects(&[subject]).map_err(write_failed)?;
@@ -479,7 +581,7 @@ fn feedback(
 ) -> Result<(Feedback, SubjectKey), Refusal> {
     let engine = &*served.engine;
     let catalog = engine.catalog();
-    let b: FeedbackBody = record(map)?;
+    let b: FeedbackBody = record(map, "")?;
     let entry_id = text("entry_id", &b.entry_id)?;
     let entry = engine
         .store()
@@ -578,14 +680,14 @@ fn transition(
 ) -> Result<Transition, Refusal> {
     Ok(match step {
         Step::Objection => {
-            let b: ObjectionBody = record(map)?;
+            let b: ObjectionBody = record(map, "")?;
             Transition::Object {
                 on: day("filed_on", b.filed_on, today)?,
                 reason: text("reason", &b.reason)?,
             }
         }
         Step::Outcome => {
-            let b: OutcomeBody = record(map)?;
+            let b: OutcomeBody = record(map, "")?;
             let correction = match (b.outcome, b.entry) {
                 (OutcomeKind::Corrected, Some(map)) => {
                     let record = entry_record(map, id, "entry")?;
@@ -619,14 +721,14 @@ fn transition(
             }
         }
         Step::Repair => {
-            let b: RepairBody = record(map)?;
+            let b: RepairBody = record(map, "")?;
             Transition::Repair {
                 on: day("repaired_on", b.repaired_on, today)?,
                 note: text("note", &b.note)?,
             }
         }
         Step::Revoke => {
-            let b: RevokeBody = record(map)?;
+            let b: RevokeBody = record(map, "")?;
             Transition::Revoke {
                 on: day("revoked_on", b.revoked_on, today)?,
                 reason: text("reason", &b.reason)?,
@@ -682,7 +784,7 @@ mod tests {
             Routed::NotFound => None,
             Routed::Route(row, params) => match row.endpoint {
                 Endpoint::Lifecycle(endpoint) => {
-                    Some(route(endpoint, params).map_err(|Refusal(c, _)| (c.status(), c.name())))
+                    Some(route(endpoint, params).map_err(|Refusal(c, ..)| (c.status(), c.name())))
                 }
                 _ => None,
             },

@@ -132,7 +132,7 @@ impl Maintenance {
                         if now != keys_seen {
                             match KeysFile::load(path) {
                                 Ok(file) => {
-                                    ring.store(Arc::new(Keyring::new(&file)));
+                                    ring.store(Arc::new(Keyring::reloaded(&file, &ring.load())));
                                     keys_seen = now;
                                     eprintln!(
                                         "creditgate: keys reloaded from {} ({} keys)",

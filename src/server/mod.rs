@@ -15,7 +15,8 @@
 //! stream fed from another thread ([`Body::Stream`]).
 //!
 //! What protects the process:
-//! * request heads larger than [`Limits::max_header_bytes`] get 431 (hyper);
+//! * request heads larger than [`Limits::max_header_bytes`] get 431 (hyper,
+//!   with the JSON error body added by [`automatic`]);
 //!   declared bodies larger than [`Limits::max_body_bytes`] (or the route's
 //!   own limit, [`Handler::max_body`]) get 413;
 //! * a client that does not send a complete request head within
@@ -30,6 +31,7 @@
 //!   after [`Limits::shutdown_grace`]).
 
 pub mod api;
+mod automatic;
 mod disk;
 pub mod errors;
 mod feed;
@@ -298,6 +300,7 @@ pub async fn serve<H: Handler>(
             http.clone(),
             stop_rx.clone(),
         );
+        let stream = automatic::JsonErrors::new(stream, limits.max_header_bytes);
         handler.connection_opened();
         connections.spawn(async move {
             let service = {

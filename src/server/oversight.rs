@@ -22,10 +22,13 @@ use super::errors::{Code, Refusal, store_failed};
 use super::query::{Query, optional, refuse_unknown};
 use super::served::{Caller, Served, blocking};
 use super::{Handled, Reply, json_ok};
-use crate::audit::{AuditLog, AuditQuery, Event, Outcome, key_bytes, key_text};
+use crate::audit::{
+    AuditLog, AuditQuery, Detail, Event, KEY_ID_BYTES, Outcome, Record, RefusedFor, key_bytes,
+    key_text,
+};
 use crate::date::Date;
 use crate::engine::Engine;
-use crate::id::SubjectKey;
+use crate::id::{SubjectKey, SubjectKind};
 use crate::model::{EntryStatus, ListKind};
 
 /// Most audit records one answer carries.
@@ -161,7 +164,7 @@ fn answer(
             let out: Vec<Value> = records
                 .iter()
                 .map(|r| {
-                    json!({
+                    let mut record = json!({
                         "time": Date::cst_timestamp(r.at_ms),
                         "at_ms": r.at_ms,
                         "key": key_text(&r.key),
@@ -170,7 +173,27 @@ fn answer(
                         "decision": r.outcome.as_str(),
                         "subject_id": r.subject.map(|s| s.to_string()),
                         "status": r.status,
-                    })
+                    });
+                    match r.detail {
+                        Detail::None => {}
+                        Detail::Check {
+                            unknown,
+                            named,
+                            name_mismatch,
+                        } => {
+                            if r.event == Event::Check {
+                                record["known"] = json!(!unknown);
+                            }
+                            if named {
+                                record["name_match"] = json!(!name_mismatch);
+                            }
+                        }
+                        Detail::Refused { route, reason } => {
+                            record["route"] = json!(route.and_then(super::routes::path_of));
+                            record["reason"] = json!(reason.as_str());
+                        }
+                    }
+                    record
                 })
                 .collect();
             let complete = out.len() < q.limit;
@@ -227,13 +250,15 @@ fn answer(
                     }
                 })
                 .map_err(store_failed)?;
-            let checks = match audit {
-                None => Value::Null,
+            let (checks, keys, refusals) = match audit {
+                None => (Value::Null, Value::Null, Value::Null),
                 Some(log) => {
                     let mut by_action: BTreeMap<String, (u64, u64)> = BTreeMap::new();
                     let mut by_key: BTreeMap<String, (u64, u64)> = BTreeMap::new();
                     let (mut checks, mut denials) = (0u64, 0u64);
+                    let mut callers = Callers::default();
                     log.scan(from_ms, to_ms, |r| {
+                        callers.add(r);
                         if r.event == Event::Check {
                             let denied = u64::from(r.outcome == Outcome::Deny);
                             checks += 1;
@@ -258,8 +283,12 @@ fn answer(
                             .collect::<serde_json::Map<_, _>>()
                             .into()
                     };
-                    json!({"from": from, "to": to, "checks": checks, "denials": denials,
-                           "by_action": pairs(by_action), "by_key": pairs(by_key)})
+                    (
+                        json!({"from": from, "to": to, "checks": checks, "denials": denials,
+                               "by_action": pairs(by_action), "by_key": pairs(by_key)}),
+                        callers.keys(),
+                        callers.refusals(),
+                    )
                 }
             };
             Ok(json_ok(&json!({
@@ -268,7 +297,156 @@ fn answer(
                             "by_authority": by_authority, "by_status": by_status},
                 "objections": {"open": open, "overdue": overdue, "overdue_entries": overdue_entries},
                 "checks": checks,
+                "keys": keys,
+                "refusals": refusals,
             })))
         }
+    }
+}
+
+/// Distinct unknown identity numbers one key asked about that look the same
+/// masked (division code and last four alike, birth dates differing) from
+/// which the key is flagged as guessing hidden digits.
+pub(super) const PROBE_IDS: usize = 20;
+/// Named checks of known subjects whose name did not match, from which
+/// (and at least [`MISMATCH_SHARE`] of its named checks of known subjects)
+/// a key is flagged as guessing names.
+pub(super) const MISMATCHES: u64 = 20;
+/// See [`MISMATCHES`].
+pub(super) const MISMATCH_SHARE: f64 = 0.2;
+/// Masked forms tracked at most while looking for guessing; past it, the
+/// figure says it is incomplete rather than use unbounded memory.
+const PROBE_FORMS_TRACKED: usize = 1 << 21;
+
+/// What one key did in the window, for the `keys` section of the statistics.
+#[derive(Default)]
+struct KeyFigures {
+    checks: u64,
+    unknown: u64,
+    named_known: u64,
+    mismatches: u64,
+    refused: BTreeMap<&'static str, u64>,
+    /// The masked form with the most distinct unknown identity numbers
+    /// behind it, and how many.
+    probe: Option<(String, usize)>,
+}
+
+/// Per-key figures from the audit records of a window: checks, unknown
+/// subjects, failed name matches, refusals, and the guessing of hidden
+/// digits (many unknown identity numbers behind one masked form).
+#[derive(Default)]
+struct Callers {
+    by_key: BTreeMap<[u8; KEY_ID_BYTES], KeyFigures>,
+    /// Per key and masked form (division code and last four): the distinct
+    /// unknown identity numbers asked, up to [`PROBE_IDS`].
+    forms: std::collections::HashMap<([u8; KEY_ID_BYTES], [u8; 10]), Vec<SubjectKey>>,
+    /// More forms than [`PROBE_FORMS_TRACKED`] were seen.
+    forms_overflowed: bool,
+}
+
+impl Callers {
+    fn add(&mut self, r: &Record) {
+        let figures = self.by_key.entry(r.key).or_default();
+        match r.detail {
+            Detail::Refused { reason, .. } => {
+                *figures.refused.entry(reason.as_str()).or_default() += 1;
+            }
+            Detail::Check {
+                unknown,
+                named,
+                name_mismatch,
+            } if r.event == Event::Check => {
+                figures.checks += 1;
+                figures.unknown += u64::from(unknown);
+                if named && !unknown {
+                    figures.named_known += 1;
+                    figures.mismatches += u64::from(name_mismatch);
+                }
+                let Some(subject) = r
+                    .subject
+                    .filter(|s| unknown && s.kind() == SubjectKind::Person)
+                else {
+                    return;
+                };
+                let id = subject.to_ascii();
+                let mut form = [0u8; 10];
+                form[..6].copy_from_slice(&id[..6]);
+                form[6..].copy_from_slice(&id[14..]);
+                let tracked = self.forms.len();
+                let ids = match self.forms.entry((r.key, form)) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        if tracked >= PROBE_FORMS_TRACKED {
+                            self.forms_overflowed = true;
+                            return;
+                        }
+                        e.insert(Vec::new())
+                    }
+                };
+                if ids.len() < PROBE_IDS && !ids.contains(&subject) {
+                    ids.push(subject);
+                    if figures.probe.as_ref().is_none_or(|(_, n)| ids.len() > *n) {
+                        figures.probe =
+                            Some((crate::access::mask_id(&subject.to_string()), ids.len()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The `keys` section: per key, its figures and what they flag.
+    fn keys(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        for (key, f) in &self.by_key {
+            let mut flags = Vec::new();
+            if f.probe.as_ref().is_some_and(|(_, n)| *n >= PROBE_IDS) {
+                flags.push("guessing_hidden_digits");
+            }
+            if f.mismatches >= MISMATCHES
+                && f.mismatches as f64 >= MISMATCH_SHARE * f.named_known as f64
+            {
+                flags.push("guessing_names");
+            }
+            if f.refused.contains_key(RefusedFor::RateLimited.as_str())
+                || f.refused.contains_key(RefusedFor::QuotaExhausted.as_str())
+            {
+                flags.push("over_limits");
+            }
+            let refused: u64 = f.refused.values().sum();
+            out.insert(
+                key_text(key).unwrap_or_else(|| "none".into()),
+                json!({
+                    "checks": f.checks,
+                    "unknown_subjects": f.unknown,
+                    "named_checks_of_known": f.named_known,
+                    "name_mismatches": f.mismatches,
+                    "most_alike_unknown_ids": f.probe.as_ref().map(|(form, n)| json!({"masked": form, "ids": n})),
+                    "refused": refused,
+                    "refused_by_reason": f.refused,
+                    "flags": flags,
+                }),
+            );
+        }
+        json!({
+            "by_key": out,
+            "complete": !self.forms_overflowed,
+            "thresholds": {
+                "alike_unknown_ids": PROBE_IDS,
+                "name_mismatches": MISMATCHES,
+                "name_mismatch_share": MISMATCH_SHARE,
+            },
+        })
+    }
+
+    /// The `refusals` section: 401, 403 and 429 by reason.
+    fn refusals(&self) -> Value {
+        let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in self.by_key.values() {
+            for (reason, n) in &f.refused {
+                *by_reason.entry(reason).or_default() += n;
+            }
+        }
+        json!({"total": by_reason.values().sum::<u64>(), "by_reason": by_reason})
     }
 }

@@ -19,10 +19,10 @@ use super::metrics::EngineFigures;
 use super::query::{Query, date_param, decode_path_segment, optional, parse_query, required};
 use super::served::{Served, blocking};
 use super::{Handled, Reply, json_ok, json_reply};
-use crate::audit::{Event, Fields, Outcome};
+use crate::audit::{Detail, Event, Fields, Outcome};
 use crate::catalog::ActionId;
 use crate::date::Date;
-use crate::engine::Engine;
+use crate::engine::{Answered, Engine};
 use crate::id::SubjectKey;
 use crate::search::{self, SearchQuery};
 use crate::store::{Reach, StoreError};
@@ -80,8 +80,8 @@ fn check_in_memory(served: &Served, query: Option<&str>) -> Result<Checked, Refu
     let at = date_param(&q, served.today)?;
     let mut body = Vec::with_capacity(1024);
     match engine.check_json(key, action, at, name, Reach::Memory, &mut body) {
-        Ok(verdict) => Ok(Checked::Answered(checked(
-            served, key, action, verdict, body,
+        Ok(answered) => Ok(Checked::Answered(checked(
+            served, key, action, answered, body,
         ))),
         Err(StoreError::NotInMemory) => Ok(Checked::OnDisk(
             (key, action, at, name.map(str::to_owned)),
@@ -107,10 +107,10 @@ fn check_from_disk(
         let read = disk.run(move || {
             engine
                 .check_json(key, action, at, name.as_deref(), Reach::Disk, &mut body)
-                .map(|verdict| (verdict, body))
+                .map(|answered| (answered, body))
         });
         match read.await {
-            Some(Ok((verdict, body))) => Ok(checked(&finished, key, action, verdict, body)),
+            Some(Ok((answered, body))) => Ok(checked(&finished, key, action, answered, body)),
             Some(Err(e)) => Err(store_failed(e)),
             None => {
                 metrics.panicked();
@@ -126,7 +126,7 @@ fn checked(
     served: &Served,
     key: SubjectKey,
     action: ActionId,
-    verdict: crate::decide::Verdict,
+    answered: Answered,
     mut body: Vec<u8>,
 ) -> Reply {
     if served.caller.masks() && key.kind() == crate::id::SubjectKind::Person {
@@ -135,9 +135,14 @@ fn checked(
     served.audit_fields(Fields {
         event: Event::Check,
         action: Some(action),
-        outcome: verdict.into(),
+        outcome: answered.verdict.into(),
         subject: Some(key),
         status: 200,
+        detail: Detail::Check {
+            unknown: !answered.known,
+            named: answered.name_match.is_some(),
+            name_mismatch: answered.name_match == Some(false),
+        },
     });
     json_reply(StatusCode::OK, body)
 }
@@ -154,6 +159,9 @@ pub(super) fn search(served: &Served, query: Option<&str>) -> Answer {
         .map(|b| b.trim().parse::<Date>())
         .transpose()
         .map_err(|e| Refusal::new(Code::InvalidDate, format!("parameter \"born\": {e}")))?;
+    if served.caller.masks() {
+        refuse_masked_filters(&served.caller, kind, id_prefix, born)?;
+    }
     let query = SearchQuery {
         text,
         kind,
@@ -174,10 +182,52 @@ pub(super) fn search(served: &Served, query: Option<&str>) -> Answer {
         outcome: Outcome::None,
         subject: results.first().map(|h| h.key),
         status: 200,
+        detail: Detail::None,
     });
     Ok(json_ok(
         &serde_json::json!({ "results": served.caller.shown(&results) }),
     ))
+}
+
+/// Refuses, for a key that sees identity numbers masked, the search filters
+/// that would test what masking hides: `born`, and an `id_prefix` reaching
+/// past the division code (characters 7–14 are the birth date) unless only
+/// organizations are asked for. Answering them would let a caller rebuild a
+/// masked number a digit at a time.
+fn refuse_masked_filters(
+    caller: &super::served::Caller,
+    kind: Option<crate::id::SubjectKind>,
+    id_prefix: Option<&str>,
+    born: Option<Date>,
+) -> Result<(), Refusal> {
+    let visible = crate::access::MASKED_ID_CHARS.start;
+    let refuse = |what: String| {
+        Refusal::new(
+            Code::Forbidden,
+            format!(
+                "{what}; {} sees identity numbers masked and may not test their hidden characters",
+                caller.who_asks()
+            ),
+        )
+        .audited(crate::audit::RefusedFor::MaskedData)
+    };
+    if born.is_some() {
+        return Err(refuse(
+            "parameter \"born\" tests the birth date inside identity numbers".into(),
+        ));
+    }
+    if let Some(prefix) = id_prefix
+        && prefix.len() > visible
+        && kind != Some(crate::id::SubjectKind::Org)
+    {
+        return Err(refuse(format!(
+            "parameter \"id_prefix\" has {} characters and would test characters {}–{} of identity numbers (the birth date): give at most {visible}, or kind=org",
+            prefix.len(),
+            visible + 1,
+            prefix.len().min(crate::access::MASKED_ID_CHARS.end)
+        )));
+    }
+    Ok(())
 }
 
 /// Answers `GET /v1/subjects/{id}`; `raw_id` is still percent-encoded.

@@ -254,6 +254,19 @@ pub(super) fn find<'p>(method: &Method, path: &'p str) -> Routed<'p> {
     }
 }
 
+/// A row's place in [`ROUTES`]: the route number the audit keeps.
+pub(super) fn number(row: &Row) -> Option<u8> {
+    ROUTES
+        .iter()
+        .position(|r| std::ptr::eq(r, row))
+        .map(|i| i as u8)
+}
+
+/// The path template of the route numbered `number`.
+pub(super) fn path_of(number: u8) -> Option<&'static str> {
+    ROUTES.get(usize::from(number)).map(|r| r.path)
+}
+
 /// The paths the server answers, for a `404`'s message.
 pub(super) fn listing() -> String {
     let mut paths: Vec<&str> = Vec::new();

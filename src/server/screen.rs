@@ -209,6 +209,11 @@ pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming
         audit: served.audit.as_ref().clone(),
         key: served.caller.audit_key(),
         mask: served.caller.masks(),
+        quota: served
+            .caller
+            .limiter
+            .clone()
+            .zip(served.caller.key.as_ref().and_then(|k| k.daily_quota)),
     };
     let (engine, metrics) = (Arc::clone(&served.engine), Arc::clone(&served.metrics));
     let refuse = |code: Code, message: &str| {

@@ -14,15 +14,16 @@ use super::errors::{Code, Refusal, internal};
 use super::metrics::{Metrics, Route};
 use super::{Handled, Reply};
 use crate::access::{Key, Role};
-use crate::audit::{AuditLog, Event, Fields, KEY_ID_BYTES, Outcome};
+use crate::audit::{AuditLog, Detail, Event, Fields, KEY_ID_BYTES, Outcome, RefusedFor};
 use crate::date::Date;
 use crate::engine::Engine;
 use crate::id::SubjectKey;
 
-/// Who is asking: their key (none on an open server).
-#[derive(Clone)]
+/// Who is asking: their key and its limiter (none on an open server).
+#[derive(Clone, Default)]
 pub(super) struct Caller {
     pub(super) key: Option<Arc<Key>>,
+    pub(super) limiter: Option<Arc<crate::rate::Limiter>>,
 }
 
 impl Caller {
@@ -45,6 +46,13 @@ impl Caller {
             .map_or([0; KEY_ID_BYTES], |k| crate::audit::key_bytes(&k.id))
     }
 
+    /// The caller as refusals name it (`key 0123456789ab (民航局)`).
+    pub(super) fn who_asks(&self) -> String {
+        self.key
+            .as_deref()
+            .map_or_else(|| "an open server's caller".into(), Self::who)
+    }
+
     fn who(key: &Key) -> String {
         format!("key {} ({})", key.id, key.department)
     }
@@ -65,7 +73,8 @@ impl Caller {
                         .join(", "),
                     role.as_str()
                 ),
-            )),
+            )
+            .audited(RefusedFor::Role)),
             _ => Ok(()),
         }
     }
@@ -80,7 +89,8 @@ impl Caller {
                     Self::who(k),
                     k.actions.join(", ")
                 ),
-            )),
+            )
+            .audited(RefusedFor::Action)),
             _ => Ok(()),
         }
     }
@@ -99,7 +109,8 @@ impl Caller {
                         k.authorities.join(", ")
                     }
                 ),
-            )),
+            )
+            .audited(RefusedFor::Authority)),
             _ => Ok(()),
         }
     }
@@ -134,6 +145,8 @@ pub(super) struct Served<'a> {
     pub(super) started: Instant,
     /// The label it is counted under (from the route table).
     pub(super) metric: Route,
+    /// The route, for the audit of refusals.
+    pub(super) row: &'static super::routes::Row,
 }
 
 impl Served<'_> {
@@ -148,6 +161,7 @@ impl Served<'_> {
             today: self.today,
             started: self.started,
             metric: self.metric,
+            row: self.row,
         }
     }
 
@@ -159,6 +173,7 @@ impl Served<'_> {
             outcome: Outcome::None,
             subject,
             status,
+            detail: crate::audit::Detail::None,
         });
     }
 
@@ -174,9 +189,33 @@ impl Served<'_> {
         res
     }
 
+    /// The reply, or the refusal's error reply (audited when it refuses the
+    /// caller's credentials, rights or rate).
+    fn settle(&self, answer: Result<Reply, Refusal>) -> Reply {
+        match answer {
+            Ok(reply) => reply,
+            Err(refusal) => {
+                if let Some(reason) = refusal.2 {
+                    self.audit_fields(Fields {
+                        event: Event::Refused,
+                        action: None,
+                        outcome: Outcome::None,
+                        subject: None,
+                        status: refusal.0.status().as_u16(),
+                        detail: Detail::Refused {
+                            route: super::routes::number(self.row),
+                            reason,
+                        },
+                    });
+                }
+                refusal.reply()
+            }
+        }
+    }
+
     /// Answers now: the reply, or the refusal's error reply; counted.
     pub(super) fn now(&self, answer: Result<Reply, Refusal>) -> Handled {
-        Handled::Now(self.done(answer.unwrap_or_else(Refusal::reply)))
+        Handled::Now(self.done(self.settle(answer)))
     }
 
     /// Answers once `answer` completes; counted then.
@@ -186,7 +225,7 @@ impl Served<'_> {
     ) -> Handled {
         let served = self.detach();
         Handled::Later(Box::pin(async move {
-            let res = answer.await.unwrap_or_else(Refusal::reply);
+            let res = served.settle(answer.await);
             served.done(res)
         }))
     }

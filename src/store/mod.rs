@@ -60,7 +60,7 @@ use rocksdb::{Cache, ColumnFamilyDescriptor, DB, Options, ReadOptions, ReadTier,
 use crate::model::EntryStatus;
 pub use replicated::{AppendError, Replicate, Replicated};
 use schema::*;
-pub use schema::{BLOCK_CACHE_BYTES, FORMAT_VERSION};
+pub use schema::{BLOCK_CACHE_BYTES, FORMAT_VERSION, KEPT_INFO_LOGS};
 pub use snapshot::Digest;
 pub use values::{Change, StoredEntry, status_from};
 pub use writes::{Applied, Indexed, Written};
@@ -262,6 +262,11 @@ impl Store {
         );
         opts.set_max_background_jobs(4);
         opts.set_bytes_per_sync(1 << 20);
+        // RocksDB starts a new info log (LOG) at each open and keeps the old
+        // ones (LOG.old.*) for ever by default: one more file per restart.
+        // The last few are enough to read what happened.
+        opts.set_keep_log_file_num(KEPT_INFO_LOGS);
+        opts.set_max_log_file_size(16 << 20);
         // Compactions yield the CPU to the requests served beside them (on 2
         // cores, a compaction burst under live writes moved check p99 by
         // milliseconds); flushes keep their priority so that writes never

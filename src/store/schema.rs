@@ -81,6 +81,10 @@ pub(super) fn family_options(cache: Option<&Cache>) -> Options {
     cf
 }
 
+/// RocksDB info logs kept in a store (the current one and older ones),
+/// however often the server restarts.
+pub const KEPT_INFO_LOGS: usize = 5;
+
 /// The block cache shared by every family, beside room for the entries
 /// (`entries_cache_bytes`): the index and filter partitions and the
 /// blocks of the other families. A flagged check whose blocks are not in

@@ -17,12 +17,30 @@ use anyhow::Context;
 /// Appends a request to `out`; a `Content-Length` and JSON content type
 /// when there is a body.
 pub fn request_into(out: &mut Vec<u8>, method: &str, path: &str, host: &str, body: &str) {
+    request_with_auth(out, method, path, host, None, body);
+}
+
+/// [`request_into`] with an `Authorization: Bearer` header when a token is
+/// given.
+pub fn request_with_auth(
+    out: &mut Vec<u8>,
+    method: &str,
+    path: &str,
+    host: &str,
+    token: Option<&str>,
+    body: &str,
+) {
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
     out.extend_from_slice(host.as_bytes());
     out.extend_from_slice(b"\r\n");
+    if let Some(token) = token {
+        out.extend_from_slice(b"Authorization: Bearer ");
+        out.extend_from_slice(token.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     if !body.is_empty() {
         out.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
         out.extend_from_slice(body.len().to_string().as_bytes());

@@ -29,7 +29,7 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use tokio::io::AsyncReadExt;
 
-use super::conn::{complete_answer, request_into};
+use super::conn::{complete_answer, request_with_auth};
 use super::{ConnReport, Dataset, Plan, Rng};
 
 /// One connection as the pacer and its reader share it.
@@ -69,7 +69,14 @@ impl Slot {
             None => data.draw_into(&mut self.path, &mut self.rng, &plan.mix),
         }
         self.request.clear();
-        request_into(&mut self.request, "GET", &self.path, &plan.host, "");
+        request_with_auth(
+            &mut self.request,
+            "GET",
+            &self.path,
+            &plan.host,
+            plan.token.as_deref(),
+            "",
+        );
         let sent = Instant::now();
         match write_all(&mut self.writer, &self.request) {
             Ok(()) => self.in_flight = Some((from.unwrap_or(sent), sent)),
@@ -256,6 +263,7 @@ mod tests {
         ));
         let start = Instant::now() + Duration::from_millis(20);
         let plan = Arc::new(Plan {
+            token: None,
             host: addr.to_string(),
             addr,
             path: None,

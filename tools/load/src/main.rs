@@ -139,6 +139,9 @@ struct RunArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// An API key's token, for a server started with `--keys`.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -385,6 +388,8 @@ struct ConnReport {
 
 struct Plan {
     host: String,
+    /// An API key's token, sent as `Authorization: Bearer`.
+    token: Option<String>,
     addr: SocketAddr,
     path: Option<String>,
     mix: Mix,
@@ -453,9 +458,11 @@ async fn drive(plan: Arc<Plan>, data: Arc<Dataset>, index: usize) -> anyhow::Res
             Some(p) => p.clone(),
             None => data.draw(&mut rng, &plan.mix),
         };
-        let req = Request::get(uri)
-            .header(hyper::header::HOST, plan.host.as_str())
-            .body(Empty::<Bytes>::new())?;
+        let mut req = Request::get(uri).header(hyper::header::HOST, plan.host.as_str());
+        if let Some(token) = &plan.token {
+            req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let req = req.body(Empty::<Bytes>::new())?;
         let outcome = async {
             sender.ready().await?;
             let res = sender.send_request(req).await?;
@@ -507,6 +514,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     let measure_from = start + Duration::from_secs_f64(args.warmup);
     let plan = Arc::new(Plan {
         host: host.clone(),
+        token: args.token.clone(),
         addr,
         path: args.path.clone(),
         mix: args.mix.mix(),
