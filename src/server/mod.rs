@@ -16,7 +16,7 @@
 //!
 //! What protects the process:
 //! * request heads larger than [`Limits::max_header_bytes`] get 431 (hyper,
-//!   with the JSON error body added by [`automatic`]);
+//!   with the JSON error body added by `automatic.rs`);
 //!   declared bodies larger than [`Limits::max_body_bytes`] (or the route's
 //!   own limit, [`Handler::max_body`]) get 413;
 //! * a client that does not send a complete request head within
