@@ -434,6 +434,12 @@ fn per_key_limits_answer_429_and_everything_refused_is_audited() {
         json!({"masked": "361025********500X", "ids": 20})
     );
     assert_eq!(keys[&daily_id]["flags"], json!(["over_limits"]));
+    // The 429s are counted by route in the metrics.
+    let metrics = String::from_utf8(get(addr, "/metrics", &ops).body).unwrap();
+    assert!(
+        metrics.contains("creditgate_requests_total{route=\"/v1/check\",status=\"429\"}"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -73,8 +73,8 @@ impl Route {
 }
 
 /// Status codes counted individually; anything else is counted as `other`.
-const STATUSES: [u16; 16] = [
-    200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 414, 421, 431, 500, 503, 0,
+const STATUSES: [u16; 17] = [
+    200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 414, 421, 429, 431, 500, 503, 0,
 ];
 
 fn status_slot(code: u16) -> usize {
