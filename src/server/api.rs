@@ -366,6 +366,17 @@ impl Handler for Api {
         match Api::min_seq(&req) {
             Err(r) => return Handled::Now(r.reply()),
             Ok(Some(n)) if self.engine.store().next_change_seq() <= n => {
+                // A replica waits for the primary's change; anywhere else
+                // the change was never written: nothing would bring it.
+                if !matches!(self.node, Node::Replica { .. }) {
+                    let last = self.engine.store().next_change_seq().saturating_sub(1);
+                    return Handled::Now(error_reply(
+                        Code::InvalidHeader,
+                        &format!(
+                            "header Min-Seq: change {n} was never written here; the last change is {last}"
+                        ),
+                    ));
+                }
                 return self.after_change(req, n);
             }
             Ok(_) => {}
@@ -388,6 +399,7 @@ impl Handler for Api {
             Endpoint::Healthz => {
                 served.now(Ok(super::reads::healthz(&served, self.started, &self.node)))
             }
+            Endpoint::OpenApi => served.now(Ok(super::openapi::document(self.keys.is_none()))),
             Endpoint::Digest => super::reads::digest(served),
             Endpoint::Snapshot => super::reads::snapshot(served, self.snapshot_dir.clone()),
             Endpoint::Metrics => {

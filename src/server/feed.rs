@@ -24,7 +24,7 @@ use super::{Handled, Reply, json_ok};
 use crate::date::Date;
 use crate::engine::{ChangeFilter, Engine};
 
-const PARAMS: [&str; 5] = ["since", "limit", "wait", "category", "authority"];
+pub(super) const PARAMS: [&str; 5] = ["since", "limit", "wait", "category", "authority"];
 /// Changes per page when no limit is given.
 const DEFAULT_LIMIT: usize = 100;
 /// Most changes per page.

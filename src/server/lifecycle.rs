@@ -48,6 +48,9 @@ use crate::model::{
 use crate::store::feedback::Feedback;
 use crate::store::{Applied, Change, WriteError};
 
+/// The query parameters of `GET /v1/entries/{entry_id}`.
+pub(super) const ENTRY_PARAMS: [&str; 1] = ["at"];
+
 /// Largest write body, in bytes: a subject with 256 persons and 32 aliases
 /// fits many times over.
 pub const MAX_WRITE_BODY: usize = 256 << 10;
@@ -148,7 +151,7 @@ pub(super) fn start(served: Served, req: Request<Incoming>, route: WriteRoute) -
 }
 
 fn get_entry(served: &Served, id: &str, query: Option<&str>) -> Answer {
-    let q = parse_query(query, &["at"])?;
+    let q = parse_query(query, &ENTRY_PARAMS)?;
     let at = date_param(&q, served.today)?;
     let engine = &served.engine;
     match engine.entry(id, at).map_err(store_failed)? {

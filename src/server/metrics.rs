@@ -33,6 +33,8 @@ pub enum Route {
     Oversight,
     /// `GET /healthz`.
     Healthz,
+    /// `GET /openapi.json`.
+    OpenApi,
     /// `GET /metrics`.
     Metrics,
     /// Anything else (unknown paths, wrong methods).
@@ -40,7 +42,7 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 11] = [
+    const ALL: [Route; 12] = [
         Route::Check,
         Route::Subject,
         Route::Search,
@@ -50,6 +52,7 @@ impl Route {
         Route::Write,
         Route::Oversight,
         Route::Healthz,
+        Route::OpenApi,
         Route::Metrics,
         Route::Other,
     ];
@@ -66,6 +69,7 @@ impl Route {
             Route::Write => "write",
             Route::Oversight => "oversight",
             Route::Healthz => "/healthz",
+            Route::OpenApi => "/openapi.json",
             Route::Metrics => "/metrics",
             Route::Other => "other",
         }

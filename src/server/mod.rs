@@ -38,6 +38,7 @@ mod feed;
 mod lifecycle;
 pub mod maintenance;
 pub mod metrics;
+mod openapi;
 mod oversight;
 mod query;
 mod reads;

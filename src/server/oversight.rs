@@ -31,6 +31,11 @@ use crate::engine::Engine;
 use crate::id::{SubjectKey, SubjectKind};
 use crate::model::{EntryStatus, ListKind};
 
+/// The query parameters of `/v1/stats`.
+pub(super) const STATS_PARAMS: [&str; 2] = ["from", "to"];
+/// The query parameters of `/v1/audit`.
+pub(super) const AUDIT_PARAMS: [&str; 5] = ["subject", "key", "from", "to", "limit"];
+
 /// Most audit records one answer carries.
 const MAX_AUDIT_LIMIT: usize = 10_000;
 
@@ -65,7 +70,7 @@ fn window(q: &Query<'_>, today: Date) -> Result<(Date, Date), Refusal> {
 
 fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
     if path == "/v1/stats" {
-        refuse_unknown(q, &["from", "to"])?;
+        refuse_unknown(q, &STATS_PARAMS)?;
         let (from, to) = window(q, today)?;
         return Ok(Asked::Stats {
             from_ms: from.start_ms(),
@@ -74,7 +79,7 @@ fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
             to,
         });
     }
-    refuse_unknown(q, &["subject", "key", "from", "to", "limit"])?;
+    refuse_unknown(q, &AUDIT_PARAMS)?;
     let (from, to) = window(q, today)?;
     let subject = optional(q, "subject", |t| {
         SubjectKey::parse(t).map_err(|e| e.to_string())

@@ -27,9 +27,12 @@ use crate::id::SubjectKey;
 use crate::search::{self, SearchQuery};
 use crate::store::{Reach, StoreError};
 
-const CHECK_PARAMS: [&str; 4] = ["id", "action", "at", "name"];
-const SUBJECT_PARAMS: [&str; 1] = ["at"];
-const SEARCH_PARAMS: [&str; 5] = ["q", "kind", "limit", "id_prefix", "born"];
+/// The query parameters of `/v1/check`.
+pub(super) const CHECK_PARAMS: [&str; 4] = ["id", "action", "at", "name"];
+/// The query parameters of `GET /v1/subjects/{id}`.
+pub(super) const SUBJECT_PARAMS: [&str; 1] = ["at"];
+/// The query parameters of `/v1/search`.
+pub(super) const SEARCH_PARAMS: [&str; 5] = ["q", "kind", "limit", "id_prefix", "born"];
 
 /// The action named by `code`, or the 400 that lists the catalog's.
 pub(super) fn action(engine: &Engine, code: &str) -> Result<ActionId, Refusal> {

@@ -86,6 +86,8 @@ pub(super) enum Endpoint {
     Lifecycle(Lifecycle),
     /// Liveness ([`super::reads`]).
     Healthz,
+    /// The OpenAPI document ([`super::openapi`]).
+    OpenApi,
     /// Prometheus metrics ([`super::reads`]).
     Metrics,
     /// The store's digest, to compare nodes ([`super::reads`]).
@@ -162,7 +164,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) const ROUTES: [Row; 16] = [
+pub(super) const ROUTES: [Row; 17] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -176,6 +178,7 @@ pub(super) const ROUTES: [Row; 16] = [
     row("/v1/stats",                     M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Oversight),
     row("/v1/audit",                     M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Oversight),
     row("/healthz",                      M::READ, None,           Server, Route::Healthz,   Endpoint::Healthz),
+    row("/openapi.json",                 M::READ, None,           Server, Route::OpenApi,   Endpoint::OpenApi),
     row("/metrics",                      M::READ, Some(Operator), Server, Route::Metrics,   Endpoint::Metrics),
     row("/v1/digest",                    M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Digest),
     row("/v1/snapshot",                  M::POST, Some(Operator), Write,  Route::Oversight, Endpoint::Snapshot),
@@ -381,6 +384,7 @@ mod tests {
             Endpoint::Lifecycle(Lifecycle::Step),
             Endpoint::Lifecycle(Lifecycle::Feedback),
             Endpoint::Healthz,
+            Endpoint::OpenApi,
             Endpoint::Metrics,
             Endpoint::Digest,
             Endpoint::Snapshot,

@@ -66,7 +66,7 @@ impl Default for ScreenLimits {
     }
 }
 
-const PARAMS: [&str; 7] = [
+pub(super) const PARAMS: [&str; 7] = [
     "action",
     "at",
     "format",
