@@ -727,6 +727,45 @@ fn line_error_message(e: &LineError, encoding: &'static Encoding) -> String {
 mod tests {
     use super::*;
 
+    /// A reader that hands out its bytes in the chunk sizes given, as a
+    /// socket or a spooled upload may.
+    struct Chunked {
+        bytes: Vec<u8>,
+        sizes: Vec<usize>,
+        at: usize,
+        turn: usize,
+    }
+
+    impl Read for Chunked {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let size = self.sizes[self.turn % self.sizes.len()].max(1);
+            self.turn += 1;
+            let n = size.min(buf.len()).min(self.bytes.len() - self.at);
+            buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    proptest::proptest! {
+        /// Differential (issue #20): the streaming decoder, fed random
+        /// bytes in random chunks (a GBK character split between two
+        /// reads), gives what `encoding_rs` gives decoding them at once.
+        #[test]
+        fn gbk_decoded_in_chunks_is_gbk_decoded_at_once(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            sizes in proptest::collection::vec(1usize..300, 1..8),
+        ) {
+            let whole = encoding_rs::GBK.decode_without_bom_handling(&bytes).0.into_owned();
+            let mut streamed = String::new();
+            let chunked = Chunked { bytes, sizes, at: 0, turn: 0 };
+            decoder(chunked, encoding_rs::GBK.new_decoder_without_bom_handling())
+                .read_to_string(&mut streamed)
+                .unwrap();
+            proptest::prop_assert_eq!(streamed, whole);
+        }
+    }
+
     fn split(line: &str) -> Result<Vec<String>, String> {
         let mut out = Vec::new();
         split_csv(line, b',', &mut out)?;
