@@ -264,7 +264,13 @@ impl KeysFile {
                 });
             }
         };
-        let file: KeysFile = serde_json::from_str(&text).map_err(|e| KeysError::Format {
+        KeysFile::parse(&text, &display)
+    }
+
+    /// Reads a keys file's text (`display` names it in errors).
+    pub fn parse(text: &str, display: &str) -> Result<KeysFile, KeysError> {
+        let display = display.to_string();
+        let file: KeysFile = serde_json::from_str(text).map_err(|e| KeysError::Format {
             path: display.clone(),
             detail: e.to_string(),
         })?;

@@ -33,7 +33,9 @@
 //! * [`replication`]: the primary's replicated log and the read replicas
 //!   that follow it, over NATS JetStream;
 //! * [`screen`]: bulk screening of files of rows;
-//! * [`server`]: the HTTP service.
+//! * [`server`]: the HTTP service;
+//! * `fuzzing` (hidden): one entry point per parser of outside input, for
+//!   `tools/fuzz` and the corpora's replay.
 //!
 //! The types most users need are re-exported here: [`Engine`] over a
 //! [`Store`] and a [`Catalog`], asked with a [`SubjectKey`] and a [`Date`],
@@ -73,6 +75,8 @@ pub mod catalog;
 pub mod date;
 pub mod decide;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod hex;
 pub mod id;
 pub mod import;

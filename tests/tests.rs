@@ -6,6 +6,7 @@ mod util;
 
 mod ambiguity;
 mod cli;
+mod fuzz_corpora;
 mod governance;
 mod hardening;
 mod ids_oracle;

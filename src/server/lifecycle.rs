@@ -39,7 +39,6 @@ use super::served::{Served, blocking};
 use super::{Handled, Reply, json_ok, json_reply};
 use crate::audit::Event;
 use crate::date::Date;
-use crate::engine::Engine;
 use crate::id::SubjectKey;
 use crate::lifecycle::Transition;
 use crate::model::{
@@ -512,7 +511,7 @@ fn write(
             Ok((put_answer(served, applied, &changes, today)?, Some(key)))
         }
         WriteRoute::Step(id, step) => {
-            let transition = transition(engine, step, map, &id, today)?;
+            let transition = transition(engine.catalog(), step, map, &id, today)?;
             stored_authority(&id)?;
             if let Transition::Decide {
                 correction: Some(fixed),
@@ -675,7 +674,7 @@ fn feedback(
 }
 
 fn transition(
-    engine: &Engine,
+    catalog: &crate::catalog::Catalog,
     step: Step,
     map: serde_json::Map<String, serde_json::Value>,
     id: &str,
@@ -694,7 +693,7 @@ fn transition(
             let correction = match (b.outcome, b.entry) {
                 (OutcomeKind::Corrected, Some(map)) => {
                     let record = entry_record(map, id, "entry")?;
-                    let entry = record.validate(engine.catalog(), today).map_err(|e| {
+                    let entry = record.validate(catalog, today).map_err(|e| {
                         invalid(RecordError {
                             field: format!("entry.{}", e.field),
                             problem: e.problem,
@@ -738,6 +737,27 @@ fn transition(
             }
         }
     })
+}
+
+/// Reads `body` as each write route would read it, applying nothing: the
+/// lifecycle bodies' fuzzing target (`crate::fuzzing`). Refusals are
+/// answers; only a panic is a finding.
+pub(crate) fn read_bodies(body: &[u8], catalog: &crate::catalog::Catalog, today: Date) {
+    let Ok(map) = object(body) else {
+        return;
+    };
+    for (_, step) in Step::ALL {
+        let _ = transition(catalog, step, map.clone(), "FUZZ-1", today);
+    }
+    if let Ok(record) = with_path_id(map.clone(), "id", "91360100705500005G")
+        .and_then(|m| self::record::<SubjectRecord>(m, ""))
+    {
+        let _ = record.validate(today);
+    }
+    if let Ok(record) = entry_record(map.clone(), "FUZZ-1", "") {
+        let _ = record.validate(catalog, today);
+    }
+    let _ = record::<FeedbackBody>(map, "");
 }
 
 fn write_failed(e: WriteError) -> Refusal {

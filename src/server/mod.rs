@@ -47,6 +47,12 @@ pub mod screen;
 mod served;
 mod spool;
 
+/// What `crate::fuzzing` reaches of the server's parsers.
+pub(crate) mod fuzz_entry {
+    pub(crate) use super::lifecycle::read_bodies;
+    pub(crate) use super::query::{Query, decode_path_segment};
+}
+
 use errors::Code;
 use std::convert::Infallible;
 use std::future::Future;
