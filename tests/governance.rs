@@ -20,7 +20,7 @@ const COURT: &str = "南昌市中级人民法院";
 const ORG: &str = "91360100705500005G";
 
 /// Makes a key with the real binary; its id and token.
-fn make_key(dir: &Path, args: &[&str]) -> (String, String) {
+pub(crate) fn make_key(dir: &Path, args: &[&str]) -> (String, String) {
     let mut all = vec!["keys", "create", "--file", "keys.json"];
     all.extend_from_slice(args);
     let out = creditgate(dir, &all);
@@ -96,7 +96,7 @@ fn keys(dir: &Path) -> Keys {
     }
 }
 
-fn call(
+pub(crate) fn call(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -109,7 +109,7 @@ fn call(
     Conn::open(addr).send(method, path, &headers, body.as_bytes())
 }
 
-fn refused(res: &Resp, status: u16, code: &str, says: &str) {
+pub(crate) fn refused(res: &Resp, status: u16, code: &str, says: &str) {
     assert_eq!(res.status, status, "{}", String::from_utf8_lossy(&res.body));
     assert_eq!(res.error_code(), code);
     let message = res.json()["error"]["message"].as_str().unwrap().to_string();

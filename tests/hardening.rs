@@ -6,11 +6,11 @@
 //! writes refused, and the importer's count of fields it left out.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::governance::{self, make_key, refused};
 use crate::http::{Conn, Resp, Server};
 use crate::util::{SAMPLE_TODAY as TODAY, creditgate, import_sample, tempdir, texts};
 
@@ -18,32 +18,13 @@ use crate::util::{SAMPLE_TODAY as TODAY, creditgate, import_sample, tempdir, tex
 const PERSON: &str = "36102519400601500X";
 const ORG: &str = "91360100705500005G";
 
-fn make_key(dir: &Path, args: &[&str]) -> (String, String) {
-    let mut all = vec!["keys", "create", "--file", "keys.json"];
-    all.extend_from_slice(args);
-    let out = creditgate(dir, &all);
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
-    let token = stdout.trim().to_string();
-    let id = token.split('_').nth(1).unwrap().to_string();
-    (id, token)
-}
-
+/// A call with a key.
 fn call(addr: SocketAddr, method: &str, path: &str, token: &str, body: Option<&Value>) -> Resp {
-    let auth = format!("Authorization: Bearer {token}");
-    let body = body.map(Value::to_string).unwrap_or_default();
-    Conn::open(addr).send(method, path, &[&auth], body.as_bytes())
+    governance::call(addr, method, path, Some(token), body)
 }
 
 fn get(addr: SocketAddr, path: &str, token: &str) -> Resp {
     call(addr, "GET", path, token, None)
-}
-
-fn refused(res: &Resp, status: u16, code: &str, says: &str) {
-    assert_eq!(res.status, status, "{}", String::from_utf8_lossy(&res.body));
-    assert_eq!(res.error_code(), code);
-    let message = res.json()["error"]["message"].as_str().unwrap().to_string();
-    assert!(message.contains(says), "{message:?} should say {says:?}");
 }
 
 /// A percent-encoded query value.
