@@ -138,6 +138,21 @@ impl Date {
         Date(days_from_civil(y, m, d))
     }
 
+    /// The same day `months` later (or earlier, if negative); a day the
+    /// month lacks becomes its last day (31 March + 1 month: 30 April).
+    pub fn add_months(self, months: i32) -> Date {
+        let (y, m, d) = self.ymd();
+        let index = y * 12 + (m as i32 - 1) + months;
+        let (y, m) = (index.div_euclid(12), index.rem_euclid(12) as u32 + 1);
+        Date(days_from_civil(y, m, d.min(days_in_month(y, m))))
+    }
+
+    /// The day of the week: 1 Monday … 7 Sunday (ISO 8601).
+    pub const fn weekday(self) -> u32 {
+        // 1970-01-01 was a Thursday.
+        ((self.0 as i64 + 3).rem_euclid(7) + 1) as u32
+    }
+
     /// The date `days` days later (earlier if negative).
     pub const fn add_days(self, days: i32) -> Date {
         Date(self.0 + days)
@@ -334,6 +349,21 @@ fn civil_from_days(z: i32) -> (i32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn months_and_weekdays() {
+        let d = |s: &str| s.parse::<super::Date>().unwrap();
+        assert_eq!(d("2026-03-31").add_months(1), d("2026-04-30"));
+        assert_eq!(d("2026-01-31").add_months(1), d("2026-02-28"));
+        assert_eq!(d("2024-02-29").add_months(12), d("2025-02-28"));
+        assert_eq!(d("2026-11-15").add_months(3), d("2027-02-15"));
+        assert_eq!(d("2026-02-15").add_months(-3), d("2025-11-15"));
+        assert_eq!(d("2026-12-05").add_months(36), d("2029-12-05"));
+        assert_eq!(d("1970-01-01").weekday(), 4);
+        assert_eq!(d("2026-12-05").weekday(), 6);
+        assert_eq!(d("2026-12-07").weekday(), 1);
+        assert_eq!(d("1969-12-28").weekday(), 7);
+    }
+
     #[test]
     fn timestamps_are_in_china_standard_time() {
         assert_eq!(Date::cst_timestamp(0), "1970-01-01T08:00:00.000+08:00");

@@ -16,6 +16,8 @@
 //! * [`priority`]: background threads yielding the CPU to requests;
 //! * `vocab` (re-exported by [`model`]): list kinds and persons' roles;
 //! * [`catalog`]: the measures catalog loaded from `data/catalog.toml`;
+//! * [`calendar`]: the working-day calendar of `data/calendar.toml`, for
+//!   the 7-working-day rule of 双公示;
 //! * [`model`]: subjects and list entries, their NDJSON records and
 //!   validation, entry statuses and the kinds of change;
 //! * [`decide`](mod@decide): the decision rule, a pure function over the above;
@@ -72,6 +74,7 @@ pub use store::{Store, StoreError};
 pub mod access;
 pub mod audit;
 pub mod catalog;
+pub mod calendar;
 pub mod date;
 pub mod decide;
 pub mod engine;
