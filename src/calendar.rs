@@ -134,7 +134,9 @@ impl WorkCalendar {
                 problem,
             };
             if y.source.trim().is_empty() {
-                return Err(err("source is empty: name the notice the days come from".into()));
+                return Err(err(
+                    "source is empty: name the notice the days come from".into()
+                ));
             }
             let year = Year {
                 source: y.source.trim().to_string(),
@@ -235,7 +237,11 @@ mod tests {
         let years: Vec<i32> = c.years().map(|(y, _)| y).collect();
         assert_eq!(years, (2016..=2027).collect::<Vec<_>>());
         // Only 2027 lacks its notice.
-        let unverified: Vec<i32> = c.years().filter(|(_, y)| !y.verified).map(|(y, _)| y).collect();
+        let unverified: Vec<i32> = c
+            .years()
+            .filter(|(_, y)| !y.verified)
+            .map(|(y, _)| y)
+            .collect();
         assert_eq!(unverified, [2027]);
     }
 
@@ -268,7 +274,13 @@ mod tests {
         let decided = d("2026-09-24");
         assert_eq!(c.nth_working_day_after(decided, 7), d("2026-10-12"));
         let on_time = c.working_days_between(decided, d("2026-10-12"));
-        assert_eq!(on_time, Count { days: 7, covered: true });
+        assert_eq!(
+            on_time,
+            Count {
+                days: 7,
+                covered: true
+            }
+        );
         assert_eq!(c.working_days_between(decided, d("2026-10-13")).days, 8);
         assert_eq!(c.working_days_between(decided, d("2026-10-10")).days, 6);
         // Counted Monday to Friday, it would have been late after 5 October.
@@ -281,14 +293,29 @@ mod tests {
 
     #[test]
     fn a_bad_file_is_refused_with_its_year() {
-        let year = |body: &str| format!("[[year]]\nyear = 2026\nsource = \"x\"\nverified = true\n{body}");
-        let err = |text: &str| WorkCalendar::from_toml(text, "cal.toml").unwrap_err().to_string();
+        let year =
+            |body: &str| format!("[[year]]\nyear = 2026\nsource = \"x\"\nverified = true\n{body}");
+        let err = |text: &str| {
+            WorkCalendar::from_toml(text, "cal.toml")
+                .unwrap_err()
+                .to_string()
+        };
         assert!(
-            err(&year("holidays = [\"2025-10-01\"]\nworkdays = []")).contains("year 2026: holidays: 2025-10-01 is not in 2026"),
+            err(&year("holidays = [\"2025-10-01\"]\nworkdays = []"))
+                .contains("year 2026: holidays: 2025-10-01 is not in 2026"),
         );
         assert!(err(&year("holidays = []\nworkdays = [\"2026-10-09\"]")).contains("is a weekday"));
-        assert!(err(&year("holidays = [\"2026-10-10\"]\nworkdays = [\"2026-10-10\"]")).contains("listed twice"));
-        let twice = format!("{}\n{}", year("holidays = []\nworkdays = []"), year("holidays = []\nworkdays = []"));
+        assert!(
+            err(&year(
+                "holidays = [\"2026-10-10\"]\nworkdays = [\"2026-10-10\"]"
+            ))
+            .contains("listed twice")
+        );
+        let twice = format!(
+            "{}\n{}",
+            year("holidays = []\nworkdays = []"),
+            year("holidays = []\nworkdays = []")
+        );
         assert!(err(&twice).contains("given twice"));
         let e = err(&year("holidays = []\nworkdays = []\nextra = 1"));
         assert!(e.contains("cal.toml") && e.contains("extra"), "{e}");

@@ -28,7 +28,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::id::SubjectKind;
-use crate::vocab::{ListKind, Role, RoleSet};
+use crate::vocab::{ListKind, Role, RoleSet, Severity};
 
 /// The catalog shipped with creditgate.
 pub const BUNDLED_TOML: &str = include_str!("../data/catalog.toml");
@@ -118,6 +118,28 @@ pub struct CleanRecordRule {
     pub measures: Vec<MeasureId>,
 }
 
+/// How long a penalty of one severity is published (公示期限), counted from
+/// its decision, and when its credit can be repaired: after the shortest
+/// window, publication may end early by repair; at the longest it ends by
+/// itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The severity.
+    pub severity: Severity,
+    /// Whether penalties of this severity are published at all.
+    pub published: bool,
+    /// Months from the decision before a repair may be asked.
+    pub min_months: u16,
+    /// Months from the decision after which publication ends.
+    pub max_months: u16,
+    /// The rule it comes from.
+    pub source: String,
+    /// Whether the values were checked against the published text.
+    pub verified: bool,
+    /// What they were checked against.
+    pub checked_against: Vec<String>,
+}
+
 /// A loaded, checked catalog.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -125,6 +147,7 @@ pub struct Catalog {
     categories: Vec<Category>,
     measures: Vec<Measure>,
     clean_record: Option<CleanRecordRule>,
+    windows: Vec<Window>,
     action_index: HashMap<String, ActionId>,
     category_index: HashMap<String, CategoryId>,
     /// `restrictions[category * actions.len() + action]`: the category's
@@ -174,6 +197,21 @@ struct CatalogFile {
     #[serde(default)]
     measure: Vec<MeasureFile>,
     clean_record: Option<CleanRecordFile>,
+    #[serde(default)]
+    window: Vec<WindowFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowFile {
+    severity: Severity,
+    published: bool,
+    min_months: u16,
+    max_months: u16,
+    source: String,
+    verified: bool,
+    #[serde(default)]
+    checked_against: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +299,17 @@ impl Catalog {
         self.clean_record.as_ref()
     }
 
+    /// The publication window of penalties of `severity`; `None` when the
+    /// catalog has no windows (penalties cannot then be disclosed).
+    pub fn window(&self, severity: Severity) -> Option<&Window> {
+        self.windows.iter().find(|w| w.severity == severity)
+    }
+
+    /// Every publication window, least severe first.
+    pub fn windows(&self) -> &[Window] {
+        &self.windows
+    }
+
     /// The action with this code.
     pub fn action_by_code(&self, code: &str) -> Option<ActionId> {
         self.action_index.get(code).copied()
@@ -345,6 +394,57 @@ impl Builder<'_> {
             return Err(self.err(format!("{item} {code:?}"), "name must not be empty"));
         }
         Ok(())
+    }
+
+    /// The publication windows: none, or one per severity, each shortest
+    /// no longer than longest, a published one with a longest.
+    fn windows(&self, file: Vec<WindowFile>) -> Result<Vec<Window>, CatalogError> {
+        let mut windows: Vec<Window> = Vec::with_capacity(file.len());
+        for w in file {
+            let item = format!("window {:?}", w.severity.as_str());
+            if windows.iter().any(|o| o.severity == w.severity) {
+                return Err(self.err(item, "given twice"));
+            }
+            if w.min_months > w.max_months {
+                return Err(self.err(
+                    item,
+                    format!(
+                        "min_months {} is above max_months {}",
+                        w.min_months, w.max_months
+                    ),
+                ));
+            }
+            if w.published && w.max_months == 0 {
+                return Err(self.err(item, "published, but max_months is 0"));
+            }
+            if w.source.trim().is_empty() {
+                return Err(self.err(item, "source is empty: name the rule it comes from"));
+            }
+            windows.push(Window {
+                severity: w.severity,
+                published: w.published,
+                min_months: w.min_months,
+                max_months: w.max_months,
+                source: w.source.trim().to_string(),
+                verified: w.verified,
+                checked_against: w.checked_against,
+            });
+        }
+        if !windows.is_empty()
+            && let Some(missing) = Severity::ALL
+                .iter()
+                .find(|s| !windows.iter().any(|w| w.severity == **s))
+        {
+            return Err(self.err(
+                "[[window]]".into(),
+                format!(
+                    "no window for severity {:?}: give one per severity, or none",
+                    missing.as_str()
+                ),
+            ));
+        }
+        windows.sort_by_key(|w| w.severity as u8);
+        Ok(windows)
     }
 
     fn build(&self, file: CatalogFile) -> Result<Catalog, CatalogError> {
@@ -506,6 +606,7 @@ impl Builder<'_> {
                 })
             }
         };
+        let windows = self.windows(file.window)?;
         let mut restrictions = vec![Vec::new(); categories.len() * actions.len()];
         for (ci, category) in categories.iter().enumerate() {
             for &mid in &category.measures {
@@ -526,6 +627,7 @@ impl Builder<'_> {
             categories,
             measures,
             clean_record,
+            windows,
             action_index,
             category_index,
             restrictions,
@@ -626,7 +728,24 @@ mod tests {
                 .unwrap_or_else(|| panic!("{code} missing"));
             assert_eq!(c.category(cat).list, ListKind::Black, "{code}");
             assert!(!c.category(cat).name.is_empty());
-            let expected_roles: RoleSet = roles.iter().copied().collect();
+            let spec_roles: RoleSet = roles.iter().copied().collect();
+            // Honours follow four roles whatever the category (the plan's
+            // 文明单位/道德模范/身边好人 sentence, issue #22).
+            let honor_roles: RoleSet = [
+                Role::LegalRep,
+                Role::Principal,
+                Role::SeniorManager,
+                Role::DirectResponsible,
+            ]
+            .into_iter()
+            .collect();
+            let expected_roles = |m: MeasureId| {
+                if ["debtor_honors", "market_honors"].contains(&c.measure(m).code.as_str()) {
+                    honor_roles
+                } else {
+                    spec_roles
+                }
+            };
             for action in *actions {
                 let a = c
                     .action_by_code(action)
@@ -640,7 +759,7 @@ mod tests {
                 for m in mandatory {
                     assert_eq!(
                         c.measure(*m).extends_to,
-                        expected_roles,
+                        expected_roles(*m),
                         "{code}/{action}: roles of {}",
                         c.measure(*m).code
                     );
@@ -656,7 +775,11 @@ mod tests {
                     "{code} lacks recommended {action}"
                 );
             }
-            assert_eq!(c.category(cat).extends_to, expected_roles, "{code}");
+            assert_eq!(
+                c.category(cat).extends_to,
+                spec_roles.union(honor_roles),
+                "{code}"
+            );
         }
         for code in SPEC_RED {
             let cat = c
@@ -763,6 +886,41 @@ mod tests {
             )
         });
         assert!(msg.contains("unknown field `colour`"), "{msg}");
+    }
+
+    #[test]
+    fn publication_windows_by_severity() {
+        let c = Catalog::bundled();
+        let months = |s| {
+            let w = c.window(s).unwrap();
+            (w.published, w.min_months, w.max_months)
+        };
+        assert_eq!(months(Severity::Minor), (false, 0, 0));
+        assert_eq!(months(Severity::General), (true, 3, 12));
+        assert_eq!(months(Severity::Serious), (true, 12, 36));
+        assert!(
+            c.windows()
+                .iter()
+                .all(|w| w.verified && !w.checked_against.is_empty())
+        );
+        let msg = broken(|t| t.replacen("min_months = 3", "min_months = 13", 1));
+        assert_eq!(
+            msg,
+            "test.toml: window \"general\": min_months 13 is above max_months 12"
+        );
+        let msg = broken(|t| t.replacen("severity = \"serious\"", "severity = \"general\"", 1));
+        assert_eq!(msg, "test.toml: window \"general\": given twice");
+        let cut = BUNDLED_TOML
+            .find("[[window]]\nseverity = \"serious\"")
+            .unwrap();
+        let msg = Catalog::from_toml(&BUNDLED_TOML[..cut], "test.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("no window for severity \"serious\""), "{msg}");
+        // A catalog without windows loads; it just cannot window penalties.
+        let start = BUNDLED_TOML.find("\n[[window]]\n").unwrap();
+        let none = Catalog::from_toml(&BUNDLED_TOML[..start], "test.toml").unwrap();
+        assert!(none.window(Severity::General).is_none());
     }
 
     #[test]

@@ -323,6 +323,39 @@ mod tests {
 
     use EntryStatus::*;
 
+    /// The measures a dishonest debtor's honours are denied by.
+    const HONORS_DENY: &[&str] = &["debtor_honors", "market_honors"];
+
+    /// A person asking for honours, linked by `role` to an organization
+    /// with `entry`: denied by `reasons`, or allowed when there are none.
+    fn honors(
+        name: &'static str,
+        role: Role,
+        entry: Row,
+        reasons: &'static [&'static str],
+    ) -> Case {
+        Case {
+            name,
+            known: true,
+            own: vec![],
+            via: Some((role, vec![entry])),
+            action: "honors",
+            at: "2020-01-01",
+            verdict: if reasons.is_empty() {
+                Verdict::Allow
+            } else {
+                Verdict::Deny
+            },
+            reasons,
+            suspended: &[],
+            benefits: if reasons.is_empty() {
+                &["tolerance_acceptance"]
+            } else {
+                &[]
+            },
+        }
+    }
+
     fn cases() -> Vec<Case> {
         let debtor = |status| ("dishonest_debtor", "2019-03-01", Some("2024-03-01"), status);
         vec![
@@ -549,6 +582,69 @@ mod tests {
                 at: "2027-02-28",
                 verdict: Verdict::Allow,
                 reasons: &[],
+                suspended: &[],
+                benefits: &[],
+            },
+            // Honours follow the persons (the plan's 文明单位/道德模范/身边好人
+            // sentence): the legal representative, the principal, senior
+            // managers and those directly responsible, firmly for a
+            // dishonest debtor and as the recommended market measure for
+            // the other black categories; a director, shareholder or
+            // supervisor not linked as directly responsible keeps them.
+            honors(
+                "honours via legal representative",
+                Role::LegalRep,
+                debtor(Active),
+                HONORS_DENY,
+            ),
+            honors(
+                "honours via principal",
+                Role::Principal,
+                debtor(Active),
+                HONORS_DENY,
+            ),
+            honors(
+                "honours via senior manager",
+                Role::SeniorManager,
+                debtor(Active),
+                HONORS_DENY,
+            ),
+            honors(
+                "honours via director directly responsible",
+                Role::DirectResponsible,
+                debtor(Active),
+                HONORS_DENY,
+            ),
+            honors(
+                "honours not via a director",
+                Role::Director,
+                debtor(Active),
+                &[],
+            ),
+            honors(
+                "honours not via a shareholder",
+                Role::Shareholder,
+                debtor(Active),
+                &[],
+            ),
+            honors(
+                "honours not via a supervisor",
+                Role::Supervisor,
+                debtor(Active),
+                &[],
+            ),
+            Case {
+                name: "honours via senior manager of a seriously illegal enterprise: recommended",
+                known: true,
+                own: vec![],
+                via: Some((
+                    Role::SeniorManager,
+                    vec![("serious_illegal_enterprise", "2019-03-01", None, Active)],
+                )),
+                action: "honors",
+                at: "2020-01-01",
+                verdict: Verdict::Caution,
+                reasons: &["market_honors"],
                 suspended: &[],
                 benefits: &[],
             },

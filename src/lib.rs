@@ -73,8 +73,8 @@ pub use store::{Store, StoreError};
 
 pub mod access;
 pub mod audit;
-pub mod catalog;
 pub mod calendar;
+pub mod catalog;
 pub mod date;
 pub mod decide;
 pub mod engine;

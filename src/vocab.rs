@@ -1,6 +1,7 @@
 //! The plan's vocabulary that both the catalog and the records speak: which
 //! list an entry is on (red or black), the roles a person holds in an
-//! organization, and sets of those roles (the persons a measure extends to).
+//! organization, sets of those roles (the persons a measure extends to),
+//! and how serious a penalty is (its publication window).
 //!
 //! It sits below [`crate::catalog`] and [`crate::model`] so that neither has
 //! to import the other for it; [`crate::model`] re-exports it.
@@ -127,6 +128,33 @@ impl ListKind {
         match self {
             ListKind::Black => "black",
             ListKind::Red => "red",
+        }
+    }
+}
+
+/// How serious a penalty is (失信严重程度): what decides whether and how long
+/// it is published, and when its credit can be repaired.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// 轻微: not published.
+    Minor,
+    /// 一般.
+    General,
+    /// 严重.
+    Serious,
+}
+
+impl Severity {
+    /// Every severity, least first.
+    pub const ALL: [Severity; 3] = [Severity::Minor, Severity::General, Severity::Serious];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::General => "general",
+            Severity::Serious => "serious",
         }
     }
 }
