@@ -21,6 +21,8 @@
 //! * [`model`]: subjects and list entries, their NDJSON records and
 //!   validation, entry statuses and the kinds of change;
 //! * [`decide`](mod@decide): the decision rule, a pure function over the above;
+//! * [`disclosure`]: 双公示 licensing and penalty decisions, their
+//!   timeliness, publication windows and repair;
 //! * [`lifecycle`]: objection, outcome, repair and revocation as rules;
 //! * [`rate`]: per-key rate limits (a token bucket and a daily quota);
 //! * [`access`]: API keys, roles and masking of personal data;
@@ -77,6 +79,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod date;
 pub mod decide;
+pub mod disclosure;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -357,6 +357,10 @@ pub enum Problem {
         /// The later date (that is not).
         later: Date,
     },
+    /// A rule between fields (a penalty needs a severity, a licence has
+    /// none…).
+    #[error("{0}")]
+    Rule(String),
     /// A decision dated after today.
     #[error(
         "{found} is after today ({today}): a decision is dated the day it was made; a later start belongs in effective_from"
@@ -396,6 +400,7 @@ impl Problem {
             Problem::KindNotInCategory { .. } => "kind_not_in_category",
             Problem::DateOrder { .. } => "date_order",
             Problem::DecidedInFuture { .. } => "decided_in_future",
+            Problem::Rule(_) => "rule",
         }
     }
 }
