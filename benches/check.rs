@@ -50,6 +50,7 @@ fn store_dir() -> PathBuf {
             strict: false,
             threads: 2,
             today: Date::today(),
+            calendar: &creditgate::calendar::WorkCalendar::bundled(),
             on_issue: &mut on_issue,
             on_progress: &mut on_progress,
         };

@@ -125,6 +125,27 @@ pub struct DisclosureRecord {
     pub entry_id: Option<String>,
 }
 
+impl crate::model::RecordFields for DisclosureRecord {
+    const FIELDS: &'static [&'static str] = &[
+        "disclosure_id",
+        "kind",
+        "number",
+        "name",
+        "category",
+        "content",
+        "basis",
+        "subject_name",
+        "subject_id",
+        "result",
+        "decided_at",
+        "published_at",
+        "authority",
+        "severity",
+        "valid_until",
+        "entry_id",
+    ];
+}
+
 /// A validated disclosure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Disclosure {
@@ -352,6 +373,17 @@ pub struct Timeliness {
     pub calendar_covered: bool,
 }
 
+/// A disclosure as the platform holds it: the record, and how timely its
+/// publication was, counted with the calendar in force when it was
+/// published (so that the figures an authority was told do not move).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The disclosure.
+    pub disclosure: Disclosure,
+    /// Its timeliness.
+    pub timeliness: Timeliness,
+}
+
 /// Why a repair cannot be recorded (a 409), and from when it could be.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -545,6 +577,25 @@ mod tests {
             problem: Problem::Json(e.to_string()),
         })?;
         r.validate(&Catalog::bundled(), d("2026-12-05"))
+    }
+
+    #[test]
+    fn the_importer_knows_every_field() {
+        use crate::model::RecordFields;
+        let full = record(&[
+            ("entry_id", "E1".into()),
+            ("valid_until", "2030-01-01".into()),
+        ]);
+        let mut names: Vec<&str> = full
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut fields = DisclosureRecord::FIELDS.to_vec();
+        fields.sort_unstable();
+        assert_eq!(names, fields);
     }
 
     #[test]

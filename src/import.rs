@@ -21,8 +21,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::calendar::WorkCalendar;
 use crate::catalog::Catalog;
 use crate::date::Date;
+use crate::disclosure::{DisclosureRecord, Published};
 use crate::model::{
     Entry, EntryRecord, RecordError, Subject, SubjectRecord, parse_record_leaving_out,
 };
@@ -40,12 +42,17 @@ pub enum FileKind {
     Subjects,
     /// `entries.ndjson` lines.
     Entries,
+    /// `disclosures.ndjson` lines (双公示).
+    Disclosures,
 }
 
 impl FileKind {
-    /// Guesses from the first record: entries have an `entry_id`.
+    /// Guesses from the first record: disclosures have a
+    /// `disclosure_id`, entries an `entry_id`.
     pub fn sniff(first_line: &str) -> FileKind {
-        if first_line.contains("\"entry_id\"") {
+        if first_line.contains("\"disclosure_id\"") {
+            FileKind::Disclosures
+        } else if first_line.contains("\"entry_id\"") {
             FileKind::Entries
         } else {
             FileKind::Subjects
@@ -57,6 +64,7 @@ impl FileKind {
         match self {
             FileKind::Subjects => "subjects",
             FileKind::Entries => "entries",
+            FileKind::Disclosures => "disclosures",
         }
     }
 }
@@ -140,8 +148,11 @@ pub struct ImportOptions<'a> {
     pub strict: bool,
     /// Parser threads.
     pub threads: usize,
-    /// "Today" for birth-date checks.
+    /// "Today" for birth-date checks, and the publication day of a
+    /// disclosure that names none.
     pub today: Date,
+    /// Counts disclosures' working days.
+    pub calendar: &'a WorkCalendar,
     /// Called for each rejected line, in file order.
     pub on_issue: &'a mut dyn FnMut(&Path, &LineIssue),
     /// Called with the bytes read so far, for progress display.
@@ -151,6 +162,7 @@ pub struct ImportOptions<'a> {
 enum Parsed {
     Subjects(Vec<Subject>),
     Entries(Vec<Entry>),
+    Disclosures(Vec<Published>),
 }
 
 struct ParsedChunk {
@@ -193,12 +205,19 @@ fn reason_key(e: &RecordError) -> String {
     format!("{field}: {}", e.problem.code())
 }
 
-fn parse_chunk(kind: FileKind, raw: RawChunk, catalog: &Catalog, today: Date) -> ParsedChunk {
+fn parse_chunk(
+    kind: FileKind,
+    raw: RawChunk,
+    catalog: &Catalog,
+    calendar: &WorkCalendar,
+    today: Date,
+) -> ParsedChunk {
     let mut issues = Vec::new();
     let mut left_out = Vec::new();
     let lines = raw.lines.len() as u64;
     let mut subjects = Vec::new();
     let mut entries = Vec::new();
+    let mut disclosures = Vec::new();
     for (line, text) in raw.lines {
         let text = match text {
             Ok(t) => t,
@@ -231,6 +250,17 @@ fn parse_chunk(kind: FileKind, raw: RawChunk, catalog: &Catalog, today: Date) ->
                     r.validate(catalog, today)
                 })
                 .map(|e| entries.push(e)),
+            FileKind::Disclosures => parse_record_leaving_out::<DisclosureRecord>(&text)
+                .and_then(|(r, fields)| {
+                    note(fields);
+                    r.validate(catalog, today)
+                })
+                .map(|disclosure| {
+                    disclosures.push(Published {
+                        timeliness: disclosure.timeliness(calendar),
+                        disclosure,
+                    })
+                }),
         };
         if let Err(e) = result {
             issues.push(LineIssue {
@@ -245,6 +275,7 @@ fn parse_chunk(kind: FileKind, raw: RawChunk, catalog: &Catalog, today: Date) ->
         records: match kind {
             FileKind::Subjects => Parsed::Subjects(subjects),
             FileKind::Entries => Parsed::Entries(entries),
+            FileKind::Disclosures => Parsed::Disclosures(disclosures),
         },
         lines,
         issues,
@@ -308,6 +339,7 @@ pub fn import_file(
             strict: false,
             threads: opts.threads,
             today: opts.today,
+            calendar: opts.calendar,
             on_issue: &mut on_issue,
             on_progress: &mut no_progress,
         };
@@ -347,6 +379,7 @@ fn run_pipeline(
     let file = File::open(path).map_err(io)?;
     let threads = opts.threads.max(1);
     let today = opts.today;
+    let calendar = opts.calendar;
     let (raw_tx, raw_rx) = crossbeam_channel::bounded::<RawChunk>(threads * 2);
     let (parsed_tx, parsed_rx) = crossbeam_channel::bounded::<ParsedChunk>(threads * 2);
     let mut report = FileReport::default();
@@ -390,7 +423,7 @@ fn run_pipeline(
             scope.spawn(move || {
                 let mut buffer = bulk.map(BulkSubjects::buffer);
                 for raw in raw_rx {
-                    let mut chunk = parse_chunk(kind, raw, catalog, today);
+                    let mut chunk = parse_chunk(kind, raw, catalog, calendar, today);
                     if let Some(buffer) = &mut buffer {
                         buffer_subjects(&mut chunk, buffer);
                     }
@@ -435,14 +468,22 @@ fn run_pipeline(
                     *lines += 1;
                 }
                 // Subjects went to the bulk runs in the parsers.
-                if let (Some(store), Parsed::Entries(e)) = (store, &chunk.records) {
-                    match store.apply_entries(e, catalog) {
-                        Ok(a) => report.applied.add(a),
-                        Err(e) => {
-                            outcome = Err(ImportError::Store(e));
-                            break;
-                        }
+                let applied = match (store, &chunk.records) {
+                    (Some(store), Parsed::Entries(e)) => Some(store.apply_entries(e, catalog)),
+                    (Some(store), Parsed::Disclosures(d)) => Some(
+                        store
+                            .write_disclosures(d, crate::store::Durability::Buffered)
+                            .map(|(a, _)| a),
+                    ),
+                    _ => None,
+                };
+                match applied {
+                    Some(Ok(a)) => report.applied.add(a),
+                    Some(Err(e)) => {
+                        outcome = Err(ImportError::Store(e));
+                        break;
                     }
+                    None => {}
                 }
                 (opts.on_progress)(chunk.bytes_read);
             }

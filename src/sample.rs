@@ -72,6 +72,7 @@ pub fn store_dir(catalog: &Catalog, catalog_text: &str) -> Result<PathBuf, Impor
                 strict: true,
                 threads: 2,
                 today,
+                calendar: &crate::calendar::WorkCalendar::bundled(),
                 on_issue: &mut ignore_issue,
                 on_progress: &mut no_progress,
             };

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use creditgate::calendar::WorkCalendar;
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 use creditgate::import::{self, ImportOptions, LineIssue};
@@ -17,8 +18,9 @@ pub struct Args {
     /// Store directory (created if missing).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
-    /// subjects or entries NDJSON files, imported in the order given. A file
-    /// whose first record has an `entry_id` is read as entries.
+    /// subjects, entries or disclosures NDJSON files, imported in the order given. A file
+    /// whose first record has a `disclosure_id` is read as disclosures, one
+    /// with an `entry_id` as entries.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Check each file first and import nothing from it if any line is bad.
@@ -32,7 +34,7 @@ pub struct Args {
     threads: Option<usize>,
 }
 
-pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args, catalog: &Catalog, calendar: &WorkCalendar) -> anyhow::Result<ExitCode> {
     import::check_readable(&args.files)?;
     let store = Store::open_or_create(&args.data).context("cannot open the store")?;
     let threads = args
@@ -77,6 +79,7 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
             strict: args.strict,
             threads,
             today,
+            calendar,
             on_issue: &mut on_issue,
             on_progress: &mut on_progress,
         };

@@ -11,10 +11,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use creditgate::calendar::WorkCalendar;
 use creditgate::catalog::Catalog;
 
 mod catalog;
 mod check;
+mod disclosures;
 mod id;
 mod import;
 mod keys;
@@ -36,6 +38,11 @@ struct Cli {
     /// Measures catalog to use instead of the bundled data/catalog.toml.
     #[arg(long, global = true, value_name = "FILE")]
     catalog: Option<PathBuf>,
+
+    /// Working-day calendar to use instead of the bundled
+    /// data/calendar.toml (双公示's 7 working days).
+    #[arg(long, global = true, value_name = "FILE")]
+    calendar: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -71,6 +78,9 @@ enum Command {
     /// Print a digest of a (stopped) store's contents, to compare nodes at
     /// the same stream position (a running server answers `GET /v1/digest`).
     Digest(snapshot::DigestArgs),
+    /// List a store's 双公示 disclosures (licensing and penalty decisions)
+    /// as NDJSON, newest decision first.
+    Disclosures(disclosures::Args),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -88,18 +98,25 @@ pub fn run() -> anyhow::Result<ExitCode> {
             None => Ok(Catalog::bundled()),
         }
     };
+    let calendar = || -> anyhow::Result<WorkCalendar> {
+        match &cli.calendar {
+            Some(path) => WorkCalendar::load(path).context("cannot use the working-day calendar"),
+            None => Ok(WorkCalendar::bundled()),
+        }
+    };
     match &cli.command {
         Command::Id(args) => id::run(args),
-        Command::Validate(args) => validate::run(args, &catalog()?),
+        Command::Validate(args) => validate::run(args, &catalog()?, &calendar()?),
         Command::Catalog(args) => catalog::run(args, &catalog()?),
-        Command::Import(args) => import::run(args, &catalog()?),
+        Command::Import(args) => import::run(args, &catalog()?, &calendar()?),
         Command::Check(args) => check::run_check(args, &catalog()?, &catalog_text),
         Command::Show(args) => check::run_show(args, &catalog()?, &catalog_text),
         Command::Search(args) => search::run(args, &catalog()?, &catalog_text),
         Command::Screen(args) => screen::run(args, &catalog()?, &catalog_text),
-        Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text),
+        Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text, calendar()?),
         Command::Keys(args) => keys::run(args, &catalog()?),
         Command::Snapshot(args) => snapshot::run_snapshot(args),
         Command::Digest(args) => snapshot::run_digest(args),
+        Command::Disclosures(args) => disclosures::run(args, &catalog()?),
     }
 }

@@ -117,7 +117,12 @@ pub struct Args {
     snapshot_dir: Option<PathBuf>,
 }
 
-pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &Args,
+    catalog: &Catalog,
+    catalog_text: &str,
+    calendar: creditgate::calendar::WorkCalendar,
+) -> anyhow::Result<ExitCode> {
     let keys = match &args.keys {
         Some(path) => {
             let file = KeysFile::load(path)?;
@@ -145,7 +150,8 @@ pub fn run(args: &Args, catalog: &Catalog, catalog_text: &str) -> anyhow::Result
             .context("cannot prepare the bundled sample")?,
     };
     let engine = Engine::open(&dir, catalog.clone())
-        .with_context(|| format!("cannot open the store {}", dir.display()))?;
+        .with_context(|| format!("cannot open the store {}", dir.display()))?
+        .with_calendar(calendar);
     engine.store().set_block_cache(
         usize::try_from(args.block_cache_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
     );

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use creditgate::calendar::WorkCalendar;
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 use creditgate::import::{self, ImportOptions, LineIssue};
@@ -13,8 +14,9 @@ use creditgate::import::{self, ImportOptions, LineIssue};
 /// Arguments of `creditgate validate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// subjects or entries NDJSON files (SPEC §3). A file whose first record
-    /// has an `entry_id` field is read as entries.
+    /// subjects, entries or disclosures NDJSON files (SPEC §3). A file whose first record
+    /// has a `disclosure_id` is read as disclosures, one with an `entry_id`
+    /// as entries.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Stop reporting a file's errors after this many (they are still counted).
@@ -22,7 +24,7 @@ pub struct Args {
     max_errors: u64,
 }
 
-pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args, catalog: &Catalog, calendar: &WorkCalendar) -> anyhow::Result<ExitCode> {
     import::check_readable(&args.files)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut any_bad = false;
@@ -39,6 +41,7 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
             strict: false,
             threads,
             today: Date::today(),
+            calendar,
             on_issue: &mut on_issue,
             on_progress: &mut on_progress,
         };

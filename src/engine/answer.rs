@@ -309,6 +309,9 @@ pub struct ChangeOut {
     pub subject_id: String,
     /// The entry concerned.
     pub entry_id: Option<String>,
+    /// The disclosure concerned (双公示 changes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure_id: Option<String>,
     /// The reason or note given with a transition.
     pub note: Option<String>,
     /// For entry changes: the entry as it stood after the change (statuses
@@ -354,6 +357,9 @@ pub struct HistoryOut {
     pub change: &'static str,
     /// The entry concerned.
     pub entry_id: Option<String>,
+    /// The disclosure concerned (双公示 changes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure_id: Option<String>,
     /// The entry's status after the change.
     pub status: Option<&'static str>,
     /// The reason or note given with a transition.
@@ -370,7 +376,10 @@ pub(super) fn history_out(c: &Change) -> HistoryOut {
         seq: c.seq,
         at_ms: c.at_ms,
         change: c.kind.as_str(),
-        entry_id: c.entry_id.clone(),
+        entry_id: (!c.kind.is_disclosure())
+            .then(|| c.entry_id.clone())
+            .flatten(),
+        disclosure_id: c.kind.is_disclosure().then(|| c.entry_id.clone()).flatten(),
         status: c
             .status
             .and_then(|s| status_from(s).ok())

@@ -103,7 +103,10 @@ impl Engine {
             time: Date::cst_timestamp(c.at_ms),
             at_ms: c.at_ms,
             subject_id: subject_key.to_string(),
-            entry_id: c.entry_id.clone(),
+            entry_id: (!c.kind.is_disclosure())
+                .then(|| c.entry_id.clone())
+                .flatten(),
+            disclosure_id: c.kind.is_disclosure().then(|| c.entry_id.clone()).flatten(),
             note: c.note.clone(),
             entry,
             subject,

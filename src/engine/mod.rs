@@ -21,6 +21,7 @@
 
 mod answer;
 mod check;
+mod disclosures;
 mod feed;
 mod indexes;
 mod writes;
@@ -30,6 +31,7 @@ pub use answer::{
     ObjectionOut, ReasonOut, SubjectAnswer, SubjectOut, ViaOut,
 };
 pub use check::Answered;
+pub use disclosures::{CounterpartOut, DisclosureOut, RepairError, RepairOut, disclosure_out};
 pub use feed::ChangeFilter;
 pub use indexes::{
     KNOWN_SET_FILE, STATUS_FILE, build_known_set, build_status_index, known_set,
@@ -43,6 +45,7 @@ use std::sync::atomic::AtomicBool;
 
 use arc_swap::ArcSwap;
 
+use crate::calendar::WorkCalendar;
 use crate::catalog::Catalog;
 use crate::date::Date;
 use crate::id::SubjectKey;
@@ -57,6 +60,8 @@ use indexes::{base_of, side_by_side};
 pub struct Engine {
     store: Arc<Store>,
     catalog: Catalog,
+    /// Counts the working days of 双公示's timeliness.
+    calendar: WorkCalendar,
     /// What checks read: the indexes and the subjects written since open.
     live: Arc<ArcSwap<Snapshot>>,
     /// Frees the generations writes and folds replace.
@@ -188,6 +193,7 @@ impl Engine {
             serial: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             clean_json: CleanJson::new(&catalog),
             catalog,
+            calendar: WorkCalendar::bundled(),
             live: Arc::new(ArcSwap::from_pointee(Snapshot::new(base).with(overlay))),
             reclaimer: Arc::new(Reclaimer::start()),
             publish: Mutex::new(()),
@@ -195,6 +201,18 @@ impl Engine {
             next_seq: tokio::sync::watch::Sender::new(covers),
             opened,
         })
+    }
+
+    /// The engine with `calendar` counting working days instead of the
+    /// bundled one.
+    pub fn with_calendar(mut self, calendar: WorkCalendar) -> Engine {
+        self.calendar = calendar;
+        self
+    }
+
+    /// The working-day calendar in use.
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
     }
 
     /// How the open went.
@@ -323,7 +341,7 @@ impl Engine {
             .store
             .history_of(e.subject)?
             .iter()
-            .filter(|c| c.entry_id.as_deref() == Some(entry_id))
+            .filter(|c| !c.kind.is_disclosure() && c.entry_id.as_deref() == Some(entry_id))
             .map(history_out)
             .collect();
         Ok(Some((self.entry_out(&e, at), history)))

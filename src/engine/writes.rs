@@ -165,7 +165,7 @@ impl Engine {
         self.settle_in_order()
     }
 
-    fn settle_in_order(&self) -> Result<bool, StoreError> {
+    pub(super) fn settle_in_order(&self) -> Result<bool, StoreError> {
         match self.store.settle_pending()? {
             Some(written) => {
                 self.publish(&written);

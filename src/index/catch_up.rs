@@ -54,7 +54,8 @@ pub fn states_since(store: &Store, base: &Base, since: u64) -> Result<Option<Sta
         if read > MAX_CHANGES {
             return Ok(None);
         }
-        for change in batch {
+        // A disclosure changes no decision.
+        for change in batch.into_iter().filter(|c| !c.kind.is_disclosure()) {
             if let Some(key) = change.subject_key() {
                 subjects.insert(key);
             }

@@ -627,6 +627,13 @@ pub enum ChangeKind {
     /// The entry's term ended (logged once, on the day it lapsed or at the
     /// first start after).
     EntryExpired,
+    /// A licensing or penalty decision disclosed (双公示); the change's
+    /// `entry_id` holds the disclosure's id.
+    DisclosurePublished,
+    /// A disclosure replaced by a later record with the same id.
+    DisclosureReplaced,
+    /// A penalty disclosure's credit repaired: its publication ended early.
+    DisclosureRepaired,
 }
 
 impl ChangeKind {
@@ -644,7 +651,21 @@ impl ChangeKind {
             ChangeKind::EntryRepaired => "entry_repaired",
             ChangeKind::EntryRevoked => "entry_revoked",
             ChangeKind::EntryExpired => "entry_expired",
+            ChangeKind::DisclosurePublished => "disclosure_published",
+            ChangeKind::DisclosureReplaced => "disclosure_replaced",
+            ChangeKind::DisclosureRepaired => "disclosure_repaired",
         }
+    }
+
+    /// Whether the change is about a disclosure (its `entry_id` is the
+    /// disclosure's id). A disclosure changes no decision.
+    pub fn is_disclosure(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::DisclosurePublished
+                | ChangeKind::DisclosureReplaced
+                | ChangeKind::DisclosureRepaired
+        )
     }
 
     /// Whether the change is about a subject record (not an entry).

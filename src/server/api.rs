@@ -235,7 +235,13 @@ impl Api {
         // A route that needs no role (load balancers ask /healthz without a
         // key) authenticates no one; any other request authenticates first.
         let caller = match &found {
-            Routed::Route(row, _) if row.role.is_none() => Caller::default(),
+            Routed::Route(row, _)
+                if row.role.is_none()
+                    && !(row.endpoint.reads_optional_key()
+                        && req.headers().contains_key(AUTHORIZATION)) =>
+            {
+                Caller::default()
+            }
             Routed::Route(row, _) => self
                 .caller(req, Some(row))
                 .map_err(|res| refuse(Route::Other, *res))?,
@@ -408,6 +414,14 @@ impl Handler for Api {
             Endpoint::Changes => super::feed::start(served, query),
             Endpoint::Oversight => super::oversight::start(served, req.uri().path(), query),
             Endpoint::Screen => super::screen::start(served, &self.screen_limits, req),
+            Endpoint::Disclosures(endpoint) => {
+                match super::disclosures::path_id(endpoint, params) {
+                    Ok(id) => {
+                        super::disclosures::start(served, req, endpoint, id, self.keys.is_none())
+                    }
+                    Err(r) => served.now(Err(r)),
+                }
+            }
             Endpoint::Lifecycle(endpoint) => match super::lifecycle::route(endpoint, params) {
                 Ok(route) => super::lifecycle::start(served, req, route),
                 Err(r) => served.now(Err(r)),

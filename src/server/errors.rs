@@ -49,6 +49,8 @@ pub enum Code {
     UnknownSubject,
     /// 404: no such entry.
     UnknownEntry,
+    /// 404: no such disclosure (or none the caller may see).
+    UnknownDisclosure,
     /// 404: the audit log was turned off (`serve --no-audit`).
     AuditOff,
     /// 405: the route exists, not with this method (see `Allow`).
@@ -94,7 +96,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order of the table.
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 37] = [
         Code::InvalidId,
         Code::UnknownAction,
         Code::InvalidDate,
@@ -131,6 +133,7 @@ impl Code {
         Code::HeadersTooLarge,
         Code::UriTooLong,
         Code::MalformedRequest,
+        Code::UnknownDisclosure,
     ];
 
     /// The table: the code's name and HTTP status.
@@ -177,6 +180,7 @@ impl Code {
             ),
             Code::UriTooLong => ("uri_too_long", StatusCode::URI_TOO_LONG),
             Code::MalformedRequest => ("malformed_request", StatusCode::BAD_REQUEST),
+            Code::UnknownDisclosure => ("unknown_disclosure", StatusCode::NOT_FOUND),
         }
     }
 

@@ -113,7 +113,7 @@ pub(super) fn route(endpoint: Lifecycle, params: Params<'_>) -> Result<WriteRout
     })
 }
 
-fn decode(raw: &str) -> Result<String, Refusal> {
+pub(super) fn decode(raw: &str) -> Result<String, Refusal> {
     let id = super::query::decode_path_segment(raw).ok_or_else(|| {
         Refusal::new(
             Code::InvalidId,
@@ -156,12 +156,31 @@ fn get_entry(served: &Served, id: &str, query: Option<&str>) -> Answer {
     match engine.entry(id, at).map_err(store_failed)? {
         Some((entry, history)) => {
             let feedback = engine.store().feedback_of(id).map_err(store_failed)?;
+            // The penalties the entry came from (双公示), as the public
+            // would see them today.
+            let disclosures: Vec<_> = engine
+                .store()
+                .disclosures_of_entry(id)
+                .map_err(store_failed)?
+                .iter()
+                .map(|p| {
+                    let d = &p.disclosure;
+                    serde_json::json!({
+                        "disclosure_id": d.disclosure_id,
+                        "kind": d.kind.as_str(),
+                        "number": d.number,
+                        "authority": d.authority,
+                        "shown": d.shown(engine.catalog(), served.today).as_str(),
+                    })
+                })
+                .collect();
             let subject = SubjectKey::parse(&entry.subject_id).ok();
             served.audit(Event::Read, subject, 200);
             Ok(json_ok(&served.caller.shown(&serde_json::json!({
                 "entry": entry,
                 "history": history,
                 "feedback": feedback.iter().map(feedback_out).collect::<Vec<_>>(),
+                "disclosures": disclosures,
                 "at": at,
             }))))
         }
@@ -183,7 +202,7 @@ fn feedback_out(f: &Feedback) -> serde_json::Value {
     })
 }
 
-fn unknown_entry(id: &str) -> Refusal {
+pub(super) fn unknown_entry(id: &str) -> Refusal {
     Refusal::new(
         Code::UnknownEntry,
         format!("the platform has no entry {id:?}"),
@@ -192,7 +211,7 @@ fn unknown_entry(id: &str) -> Refusal {
 
 /// Reads a write's body, at most [`MAX_WRITE_BODY`] bytes within
 /// [`BODY_TIME`].
-async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
+pub(super) async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
     let collect = Limited::new(body, MAX_WRITE_BODY).collect();
     match tokio::time::timeout(BODY_TIME, collect).await {
         Err(_) => Err(Refusal::new(
@@ -214,7 +233,7 @@ async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
     }
 }
 
-fn invalid(e: RecordError) -> Refusal {
+pub(super) fn invalid(e: RecordError) -> Refusal {
     Refusal::new(
         Code::InvalidBody,
         format!("field {:?}: {}", e.field, e.problem),
@@ -222,7 +241,7 @@ fn invalid(e: RecordError) -> Refusal {
 }
 
 /// The body as a JSON object, or a 400 saying what it is instead.
-fn object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
+pub(super) fn object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
     let text = std::str::from_utf8(body)
         .map_err(|e| Refusal::new(Code::InvalidBody, format!("the body is not UTF-8: {e}")))?;
     if text.trim().is_empty() {
@@ -352,7 +371,7 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 
 /// Puts the path's identifier into `field` of a record, or refuses a body
 /// that names another.
-fn with_path_id(
+pub(super) fn with_path_id(
     mut map: serde_json::Map<String, serde_json::Value>,
     field: &str,
     id: &str,
@@ -376,7 +395,7 @@ fn with_path_id(
 /// the body itself); an error names the field under it (`entry.category`),
 /// a field missing, unknown (records and bodies take no other fields) or
 /// given twice included.
-fn record<T: DeserializeOwned>(
+pub(super) fn record<T: DeserializeOwned>(
     map: serde_json::Map<String, serde_json::Value>,
     within: &str,
 ) -> Result<T, Refusal> {
@@ -425,12 +444,12 @@ fn entry_record(
 }
 
 /// A transition body's text field: trimmed, not empty, bounded.
-fn text(field: &str, value: &str) -> Result<String, Refusal> {
+pub(super) fn text(field: &str, value: &str) -> Result<String, Refusal> {
     clean_text(field, value, MAX_TEXT_CHARS).map_err(invalid)
 }
 
 /// A transition's date: the one given, not after today, or today.
-fn day(field: &str, given: Option<Date>, today: Date) -> Result<Date, Refusal> {
+pub(super) fn day(field: &str, given: Option<Date>, today: Date) -> Result<Date, Refusal> {
     match given {
         Some(d) if d > today => Err(Refusal::new(
             Code::InvalidBody,
@@ -760,7 +779,7 @@ pub(crate) fn read_bodies(body: &[u8], catalog: &crate::catalog::Catalog, today:
     let _ = record::<FeedbackBody>(map, "");
 }
 
-fn write_failed(e: WriteError) -> Refusal {
+pub(super) fn write_failed(e: WriteError) -> Refusal {
     match e {
         WriteError::Refused(why) => Refusal::new(Code::Conflict, why),
         WriteError::NoEntry(id) => unknown_entry(&id),
@@ -769,7 +788,12 @@ fn write_failed(e: WriteError) -> Refusal {
 }
 
 /// `201` for a new record, `200` otherwise, with the changes logged.
-fn put_answer(served: &Served, applied: Applied, changes: &[Change], today: Date) -> Answer {
+pub(super) fn put_answer(
+    served: &Served,
+    applied: Applied,
+    changes: &[Change],
+    today: Date,
+) -> Answer {
     let engine = &served.engine;
     let (status, result) = if applied.inserted > 0 {
         (StatusCode::CREATED, "inserted")

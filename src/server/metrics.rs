@@ -37,12 +37,14 @@ pub enum Route {
     OpenApi,
     /// `GET /metrics`.
     Metrics,
+    /// `GET /v1/disclosures` and `GET /v1/disclosures/{id}`.
+    Disclosures,
     /// Anything else (unknown paths, wrong methods).
     Other,
 }
 
 impl Route {
-    const ALL: [Route; 12] = [
+    const ALL: [Route; 13] = [
         Route::Check,
         Route::Subject,
         Route::Search,
@@ -54,6 +56,7 @@ impl Route {
         Route::Healthz,
         Route::OpenApi,
         Route::Metrics,
+        Route::Disclosures,
         Route::Other,
     ];
 
@@ -71,6 +74,7 @@ impl Route {
             Route::Healthz => "/healthz",
             Route::OpenApi => "/openapi.json",
             Route::Metrics => "/metrics",
+            Route::Disclosures => "/v1/disclosures",
             Route::Other => "other",
         }
     }

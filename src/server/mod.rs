@@ -32,6 +32,7 @@
 
 pub mod api;
 mod automatic;
+mod disclosures;
 mod disk;
 pub mod errors;
 mod feed;

@@ -6,7 +6,8 @@
 //! code by the tests below: every route of the route table and no other,
 //! each route's query parameters exactly as the route accepts them, the
 //! error codes exactly as the code table has them, the role each route
-//! needs, and the lifecycle steps. Answers are checked against its schemas
+//! needs (or that a public route reads a key presented), and the
+//! lifecycle steps. Answers are checked against its schemas
 //! by the contract tests (schemathesis, `tools/contract`), against a live
 //! server.
 
@@ -47,7 +48,7 @@ mod tests {
 
     use super::DOCUMENT;
     use crate::server::errors::Code;
-    use crate::server::routes::{Endpoint, Lifecycle, ROUTES, Routed, find};
+    use crate::server::routes::{Disclosures, Endpoint, Lifecycle, ROUTES, Routed, find};
 
     fn doc() -> Value {
         serde_json::from_slice(DOCUMENT).expect("the document is JSON")
@@ -55,8 +56,9 @@ mod tests {
 
     /// The query parameters the route's endpoint accepts.
     fn accepted(endpoint: Endpoint, path: &str) -> Vec<&'static str> {
-        use crate::server::{feed, lifecycle, oversight, reads, screen};
+        use crate::server::{disclosures, feed, lifecycle, oversight, reads, screen};
         match endpoint {
+            Endpoint::Disclosures(Disclosures::List) => disclosures::LIST_PARAMS.to_vec(),
             Endpoint::Check => reads::CHECK_PARAMS.to_vec(),
             Endpoint::Search => reads::SEARCH_PARAMS.to_vec(),
             Endpoint::Subject => reads::SUBJECT_PARAMS.to_vec(),
@@ -115,6 +117,12 @@ mod tests {
             have.sort_unstable();
             assert_eq!(have, want, "{method} {path}: query parameters");
             match row.role {
+                // Public, but a key presented is read (and must be good).
+                None if row.endpoint.reads_optional_key() => assert_eq!(
+                    op["security"],
+                    serde_json::json!([{}, {"apiKey": []}]),
+                    "{path}"
+                ),
                 None => assert_eq!(op["security"], serde_json::json!([]), "{path}"),
                 Some(role) => assert_eq!(op["x-role"], role.as_str(), "{method} {path}"),
             }

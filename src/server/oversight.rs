@@ -296,6 +296,7 @@ fn answer(
                     )
                 }
             };
+            let disclosures = disclosure_stats(engine)?;
             Ok(json_ok(&json!({
                 "at": today,
                 "entries": {"total": total, "by_list": by_list, "by_category": by_category,
@@ -304,9 +305,29 @@ fn answer(
                 "checks": checks,
                 "keys": keys,
                 "refusals": refusals,
+                "disclosures": disclosures,
             })))
         }
     }
+}
+
+/// 双公示 timeliness (跟踪问效): disclosures published and those more than 7
+/// working days after their decision, per authority and kind, from the
+/// tallies kept with every write.
+fn disclosure_stats(engine: &crate::Engine) -> Result<Value, Refusal> {
+    let tallies = engine.store().disclosure_tallies().map_err(store_failed)?;
+    let (mut published, mut late) = (0u64, 0u64);
+    let mut by_authority = serde_json::Map::new();
+    for (authority, t) in tallies {
+        let kinds = |n: [u64; 2]| json!({"licence": n[0], "penalty": n[1], "total": n[0] + n[1]});
+        published += t.published.iter().sum::<u64>();
+        late += t.late.iter().sum::<u64>();
+        by_authority.insert(
+            authority,
+            json!({"published": kinds(t.published), "late": kinds(t.late)}),
+        );
+    }
+    Ok(json!({"published": published, "late": late, "by_authority": by_authority}))
 }
 
 /// Distinct unknown identity numbers one key asked about that look the same

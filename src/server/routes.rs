@@ -94,6 +94,21 @@ pub(super) enum Endpoint {
     Digest,
     /// A snapshot to bootstrap a replica from ([`super::reads`]).
     Snapshot,
+    /// 双公示 disclosures ([`super::disclosures`]).
+    Disclosures(Disclosures),
+}
+
+/// The routes [`super::disclosures`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Disclosures {
+    /// The public query.
+    List,
+    /// One disclosure.
+    Get,
+    /// Publishing one.
+    Put,
+    /// A penalty's credit repair.
+    Repair,
 }
 
 impl Endpoint {
@@ -103,7 +118,17 @@ impl Endpoint {
             self,
             Endpoint::Lifecycle(
                 Lifecycle::PutSubject | Lifecycle::PutEntry | Lifecycle::Step | Lifecycle::Feedback
-            )
+            ) | Endpoint::Disclosures(Disclosures::Put | Disclosures::Repair)
+        )
+    }
+
+    /// Whether a route open to anyone still reads the key a request
+    /// presents, to show its holder more (the public disclosures: a
+    /// publishing department sees its own past their window).
+    pub(super) fn reads_optional_key(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Disclosures(Disclosures::List | Disclosures::Get)
         )
     }
 }
@@ -164,7 +189,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) const ROUTES: [Row; 17] = [
+pub(super) static ROUTES: [Row; 21] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -182,6 +207,11 @@ pub(super) const ROUTES: [Row; 17] = [
     row("/metrics",                      M::READ, Some(Operator), Server, Route::Metrics,   Endpoint::Metrics),
     row("/v1/digest",                    M::READ, Some(Operator), Server, Route::Oversight, Endpoint::Digest),
     row("/v1/snapshot",                  M::POST, Some(Operator), Write,  Route::Oversight, Endpoint::Snapshot),
+    // Appended: the audit keeps a route by its place in this table.
+    row("/v1/disclosures",               M::READ, None,           Server, Route::Disclosures, Endpoint::Disclosures(Disclosures::List)),
+    row("/v1/disclosures/{id}",          M::READ, None,           Server, Route::Disclosures, Endpoint::Disclosures(Disclosures::Get)),
+    row("/v1/disclosures/{id}",          M::PUT,  Some(Publish),  Write,  Route::Write,       Endpoint::Disclosures(Disclosures::Put)),
+    row("/v1/disclosures/{id}/repair",   M::POST, Some(Publish),  Write,  Route::Write,       Endpoint::Disclosures(Disclosures::Repair)),
 ];
 
 /// The segments a template's `{name}`s matched, in order.

@@ -13,6 +13,7 @@
 //! | `bulk.rs` | the bulk import's SST path |
 //! | `codec.rs` | versioned value encoding |
 //! | [`feedback`] | execution feedback, kept per entry |
+//! | `disclosures.rs` | 双公示 disclosures, their indexes and tallies |
 //! | `tests.rs` | the store's tests |
 //!
 //! The store knows no rules: it keeps what it is given, and a write that
@@ -39,6 +40,7 @@
 
 pub(crate) mod bulk;
 pub(crate) mod codec;
+mod disclosures;
 mod expiry;
 pub mod feedback;
 mod log;
@@ -58,6 +60,7 @@ use std::sync::atomic::AtomicU64;
 use rocksdb::{Cache, ColumnFamilyDescriptor, DB, Options, ReadOptions, ReadTier, WriteOptions};
 
 use crate::model::EntryStatus;
+pub use disclosures::{DisclosureScan, Scanned, Tally};
 pub use replicated::{AppendError, Replicate, Replicated};
 use schema::*;
 pub use schema::{BLOCK_CACHE_BYTES, FORMAT_VERSION, KEPT_INFO_LOGS};

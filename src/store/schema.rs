@@ -15,6 +15,11 @@
 //! | `history` | subject + sequence | the change, filed under its subject |
 //! | `expiries` | `expires_at` (i32 big-endian, sign flipped) + entry id | empty: when each entry's term ends |
 //! | `feedback` | entry id + `0x00` + recorded time + counter | an implementing department's execution feedback |
+//! | `disclosures` | disclosure id (UTF-8) | a 双公示 disclosure, its timeliness and repair |
+//! | `subject_disclosures` | subject + disclosure id | empty: the counterpart's disclosures |
+//! | `disclosure_dates` | decision day (as `expiries`) + disclosure id | empty: disclosures by decision date |
+//! | `entry_disclosures` | entry id + `0x00` + disclosure id | empty: the penalties linked to a black-list entry |
+//! | `disclosure_tallies` | authority (UTF-8) | disclosures published and late, per kind |
 //!
 //! An organization's persons are in its `subjects` value; `person_orgs` is
 //! the reverse direction, so a `via` lookup is one prefix scan.
@@ -37,7 +42,12 @@ pub(super) const CF_CHANGES: &str = "changes";
 pub(super) const CF_HISTORY: &str = "history";
 pub(super) const CF_EXPIRIES: &str = "expiries";
 pub(super) const CF_FEEDBACK: &str = "feedback";
-pub(super) const FAMILIES: [&str; 9] = [
+pub(super) const CF_DISCLOSURES: &str = "disclosures";
+pub(super) const CF_SUBJECT_DISCLOSURES: &str = "subject_disclosures";
+pub(super) const CF_DISCLOSURE_DATES: &str = "disclosure_dates";
+pub(super) const CF_ENTRY_DISCLOSURES: &str = "entry_disclosures";
+pub(super) const CF_DISCLOSURE_TALLIES: &str = "disclosure_tallies";
+pub(super) const FAMILIES: [&str; 14] = [
     CF_META,
     CF_SUBJECTS,
     CF_ENTRIES,
@@ -47,6 +57,11 @@ pub(super) const FAMILIES: [&str; 9] = [
     CF_HISTORY,
     CF_EXPIRIES,
     CF_FEEDBACK,
+    CF_DISCLOSURES,
+    CF_SUBJECT_DISCLOSURES,
+    CF_DISCLOSURE_DATES,
+    CF_ENTRY_DISCLOSURES,
+    CF_DISCLOSURE_TALLIES,
 ];
 pub(super) const KEY_FORMAT: &[u8] = b"format";
 pub(super) const KEY_NEXT_SEQ: &[u8] = b"next_seq";
@@ -122,12 +137,19 @@ pub(super) fn key_from(bytes: &[u8], what: &'static str) -> Result<SubjectKey, S
 }
 
 /// The `expiries` key of an entry ending on `day`: the day with its sign bit
-/// flipped, big-endian (so keys sort by date), then the entry id.
+/// flipped, big-endian (so keys sort by date), then the entry id. The
+/// `disclosure_dates` keys are made the same way.
 pub(super) fn expiry_key(day: i32, entry_id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(4 + entry_id.len());
-    k.extend_from_slice(&((day as u32) ^ 0x8000_0000).to_be_bytes());
+    k.extend_from_slice(&day_key(day));
     k.extend_from_slice(entry_id.as_bytes());
     k
+}
+
+/// A day as a key prefix that sorts by date: its sign bit flipped,
+/// big-endian.
+pub(super) fn day_key(day: i32) -> [u8; 4] {
+    ((day as u32) ^ 0x8000_0000).to_be_bytes()
 }
 
 pub(super) fn entry_id_from(bytes: &[u8]) -> Result<&str, StoreError> {

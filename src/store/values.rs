@@ -100,7 +100,8 @@ pub struct Change {
     pub kind: ChangeKind,
     /// The subject concerned.
     pub subject: [u8; KEY_LEN],
-    /// The entry concerned, if any.
+    /// The entry concerned, if any; for a disclosure's change
+    /// ([`ChangeKind::is_disclosure`]), the disclosure.
     pub entry_id: Option<String>,
     /// The entry's status after the change, if an entry.
     pub status: Option<u8>,
@@ -139,6 +140,27 @@ impl Value for Change {
 }
 
 impl Change {
+    /// The change `kind` of disclosure `disclosure_id` of `subject` (its
+    /// sequence is set when it is logged).
+    pub(super) fn of_disclosure(
+        at_ms: u64,
+        kind: ChangeKind,
+        disclosure_id: &str,
+        subject: [u8; KEY_LEN],
+        note: Option<String>,
+    ) -> Change {
+        Change {
+            seq: 0,
+            at_ms,
+            kind,
+            subject,
+            entry_id: Some(disclosure_id.to_string()),
+            status: None,
+            entry: None,
+            note,
+        }
+    }
+
     /// The change `kind` of entry `entry_id`, logged with the entry as it
     /// stands after it (its sequence is set when it is logged).
     pub(super) fn of_entry(
