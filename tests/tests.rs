@@ -6,6 +6,7 @@ mod util;
 
 mod ambiguity;
 mod cli;
+mod disclosures;
 mod fuzz_corpora;
 mod governance;
 mod hardening;
