@@ -100,10 +100,15 @@ pub struct Count {
 }
 
 impl WorkCalendar {
-    /// The bundled calendar (`data/calendar.toml`).
+    /// The bundled calendar (`data/calendar.toml`), parsed once.
     pub fn bundled() -> WorkCalendar {
-        WorkCalendar::from_toml(BUNDLED, "data/calendar.toml")
-            .expect("the bundled calendar is checked by its tests")
+        static BUNDLED_CALENDAR: std::sync::OnceLock<WorkCalendar> = std::sync::OnceLock::new();
+        BUNDLED_CALENDAR
+            .get_or_init(|| {
+                WorkCalendar::from_toml(BUNDLED, "data/calendar.toml")
+                    .expect("the bundled calendar is checked by its tests")
+            })
+            .clone()
     }
 
     /// Reads a calendar file.

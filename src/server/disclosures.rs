@@ -370,3 +370,25 @@ fn repair(served: &Served, id: &str, body: &[u8]) -> Result<(Reply, Option<Subje
         Err(RepairError::Write(e)) => Err(super::lifecycle::write_failed(e)),
     }
 }
+
+/// The disclosure routes' bodies read as [`put`] and [`repair`] read them,
+/// and what follows from a valid record (window, timeliness, the repair
+/// rule), nothing written: for the fuzzing harness.
+pub(super) fn read_bodies(
+    map: serde_json::Map<String, serde_json::Value>,
+    catalog: &crate::catalog::Catalog,
+    today: Date,
+) {
+    if let Ok(d) = with_path_id(map.clone(), "disclosure_id", "FUZZ-1")
+        .and_then(|m| record::<DisclosureRecord>(m, ""))
+        .map(|r| r.validate(catalog, today))
+        && let Ok(d) = d
+    {
+        let calendar = crate::calendar::WorkCalendar::bundled();
+        let _ = (d.window(catalog), d.shown(catalog, today), d.timeliness(&calendar));
+        let _ = d.may_repair(catalog, today, true, true);
+    }
+    if let Ok(b) = record::<RepairBody>(map, "") {
+        let _ = (day("repaired_on", b.repaired_on, today), text("note", &b.note));
+    }
+}

@@ -776,7 +776,8 @@ pub(crate) fn read_bodies(body: &[u8], catalog: &crate::catalog::Catalog, today:
     if let Ok(record) = entry_record(map.clone(), "FUZZ-1", "") {
         let _ = record.validate(catalog, today);
     }
-    let _ = record::<FeedbackBody>(map, "");
+    let _ = record::<FeedbackBody>(map.clone(), "");
+    super::disclosures::read_bodies(map, catalog, today);
 }
 
 pub(super) fn write_failed(e: WriteError) -> Refusal {
