@@ -597,6 +597,30 @@ fn a_disclosures_file_is_imported_and_listed() {
     ))
     .0;
     assert_eq!(late.lines().count(), 1);
+    // An operator's calendar replaces the bundled one; a broken one is
+    // refused with its file and year.
+    std::fs::write(
+        dir.join("cal.toml"),
+        "[[year]]\nyear = 2026\nsource = \"test\"\nverified = false\nholidays = [\"2026-03-03\"]\nworkdays = [\"2026-03-04\"]\n",
+    )
+    .unwrap();
+    let out = creditgate(
+        dir,
+        &[
+            "--calendar",
+            "cal.toml",
+            "import",
+            "--data",
+            "store",
+            "disclosures.ndjson",
+        ],
+    );
+    let (_, stderr) = texts(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cal.toml: year 2026: workdays: 2026-03-04 is a weekday"),
+        "{stderr}"
+    );
     // Importing the same file again changes nothing.
     let again = texts(&creditgate(
         dir,

@@ -39,9 +39,23 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
+        let windows: Vec<_> = catalog
+            .windows()
+            .iter()
+            .map(|w| {
+                serde_json::json!({
+                    "severity": w.severity.as_str(), "published": w.published,
+                    "min_months": w.min_months, "max_months": w.max_months,
+                    "source": w.source, "verified": w.verified,
+                    "checked_against": w.checked_against,
+                })
+            })
+            .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "categories": categories }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "categories": categories, "windows": windows })
+            )?
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -86,6 +100,22 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
                 },
                 actions.join(", "),
                 m.name
+            );
+        }
+    }
+    if !catalog.windows().is_empty() {
+        println!("\npublication windows of disclosed penalties (双公示), from the decision:");
+        for w in catalog.windows() {
+            println!(
+                "  {:<8} {}  {}{}",
+                w.severity.as_str(),
+                if w.published {
+                    format!("{:>2} to {:>2} months", w.min_months, w.max_months)
+                } else {
+                    "not published     ".to_string()
+                },
+                w.source,
+                if w.verified { "" } else { " (unverified)" }
             );
         }
     }

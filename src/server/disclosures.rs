@@ -385,10 +385,17 @@ pub(super) fn read_bodies(
         && let Ok(d) = d
     {
         let calendar = crate::calendar::WorkCalendar::bundled();
-        let _ = (d.window(catalog), d.shown(catalog, today), d.timeliness(&calendar));
+        let _ = (
+            d.window(catalog),
+            d.shown(catalog, today),
+            d.timeliness(&calendar),
+        );
         let _ = d.may_repair(catalog, today, true, true);
     }
     if let Ok(b) = record::<RepairBody>(map, "") {
-        let _ = (day("repaired_on", b.repaired_on, today), text("note", &b.note));
+        let _ = (
+            day("repaired_on", b.repaired_on, today),
+            text("note", &b.note),
+        );
     }
 }
