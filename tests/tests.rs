@@ -6,6 +6,7 @@ mod util;
 
 mod ambiguity;
 mod cli;
+mod console;
 mod disclosures;
 mod fuzz_corpora;
 mod governance;

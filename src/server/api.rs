@@ -364,6 +364,12 @@ pub const MIN_SEQ_HEADER: hyper::header::HeaderName =
 impl Handler for Api {
     fn handle(&self, req: Request<Incoming>) -> Handled {
         let started = Instant::now();
+        if super::console::owns(req.uri().path()) {
+            let res = super::console::answer(req.method(), req.uri().path());
+            self.metrics
+                .record(Route::Console, res.status().as_u16(), started.elapsed());
+            return Handled::Now(res);
+        }
         let (row, params, caller) = match self.routed(&req, started) {
             Ok(routed) => routed,
             Err(res) => return Handled::Now(*res),

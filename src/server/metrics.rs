@@ -39,12 +39,14 @@ pub enum Route {
     Metrics,
     /// `GET /v1/disclosures` and `GET /v1/disclosures/{id}`.
     Disclosures,
+    /// The console's page and assets (`/console/…`).
+    Console,
     /// Anything else (unknown paths, wrong methods).
     Other,
 }
 
 impl Route {
-    const ALL: [Route; 13] = [
+    const ALL: [Route; 14] = [
         Route::Check,
         Route::Subject,
         Route::Search,
@@ -57,6 +59,7 @@ impl Route {
         Route::OpenApi,
         Route::Metrics,
         Route::Disclosures,
+        Route::Console,
         Route::Other,
     ];
 
@@ -75,6 +78,7 @@ impl Route {
             Route::OpenApi => "/openapi.json",
             Route::Metrics => "/metrics",
             Route::Disclosures => "/v1/disclosures",
+            Route::Console => "/console",
             Route::Other => "other",
         }
     }

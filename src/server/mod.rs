@@ -32,6 +32,7 @@
 
 pub mod api;
 mod automatic;
+mod console;
 mod disclosures;
 mod disk;
 pub mod errors;

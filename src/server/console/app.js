@@ -1,0 +1,304 @@
+// creditgate console (一站式查询): a page per deep link, drawn from the
+// JSON API of the server that serves it. Every string from the server is
+// put into the page as text (textContent), never as markup: names can hold
+// "<script>". The API key lives in sessionStorage and goes out only as the
+// Authorization header: no cookies, nothing secret in a URL.
+
+const KEY = "creditgate.key";
+const LANG = "creditgate.lang";
+
+const TEXT = {
+  zh: {
+    search: "查询", subject: "主体", entry: "名单条目",
+    signIn: "登录", signOut: "退出", key: "API 密钥", keyHint: "cgk_…（仅保存在本浏览器标签页）",
+    signedIn: "已登录", openServer: "开放模式（本机）",
+    query: "名称、简称、繁体或拼音", results: "查询结果", noResults: "没有匹配的主体",
+    name: "名称", kind: "类型", id: "代码/证件号", matched: "匹配名称", method: "匹配方式", score: "得分",
+    org: "机构", person: "个人", asOf: "截至日期", aliases: "曾用名", persons: "关联人员",
+    organizations: "任职机构", entries: "名单条目", history: "变更记录", none: "无",
+    list: "名单", category: "类别", authority: "认定部门", basis: "依据", decided: "决定日期",
+    effective: "生效", expires: "到期", status: "状态", role: "职务", feedback: "执行反馈",
+    objection: "异议", deadline: "核查期限", outcome: "结果", repair: "信用修复", revocation: "撤销",
+    disclosures: "关联双公示", black: "黑名单", red: "红名单", loading: "加载中…",
+    unknownSubject: "平台没有该主体的记录", back: "返回查询",
+    e401: "需要有效的 API 密钥，请先登录。", e403: "此密钥无权执行该操作：", e404: "未找到：",
+    e409: "当前状态不允许该操作：", e429: "请求过于频繁，请稍后再试：", e5xx: "服务器出错，已记录：",
+    eNet: "无法连接服务器。", lang: "English",
+    implementer: "实施部门", measure: "措施", note: "说明", number: "文号", shown: "公示状态",
+  },
+  en: {
+    search: "Search", subject: "Subject", entry: "List entry",
+    signIn: "Sign in", signOut: "Sign out", key: "API key", keyHint: "cgk_… (kept in this browser tab only)",
+    signedIn: "Signed in", openServer: "Open mode (loopback)",
+    query: "Name, short name, Traditional or pinyin", results: "Results", noResults: "No subject matches",
+    name: "Name", kind: "Kind", id: "Code / ID number", matched: "Matched name", method: "Method", score: "Score",
+    org: "Organization", person: "Person", asOf: "As of", aliases: "Former names", persons: "Persons",
+    organizations: "Organizations", entries: "List entries", history: "History", none: "None",
+    list: "List", category: "Category", authority: "Authority", basis: "Basis", decided: "Decided",
+    effective: "From", expires: "Until", status: "Status", role: "Role", feedback: "Execution feedback",
+    objection: "Objection", deadline: "Deadline", outcome: "Outcome", repair: "Credit repair", revocation: "Revocation",
+    disclosures: "Linked disclosures", black: "Black list", red: "Red list", loading: "Loading…",
+    unknownSubject: "The platform has no record of this subject", back: "Back to search",
+    e401: "A valid API key is needed: sign in first.", e403: "This key may not do that: ", e404: "Not found: ",
+    e409: "Not allowed in the current state: ", e429: "Too many requests, try again shortly: ", e5xx: "The server failed (logged): ",
+    eNet: "The server cannot be reached.", lang: "中文",
+    implementer: "Implementer", measure: "Measure", note: "Note", number: "Number", shown: "Shown",
+  },
+};
+
+let lang = localStorage.getItem(LANG) === "en" ? "en" : "zh";
+const t = (k) => TEXT[lang][k] ?? k;
+
+/** An element: attributes (on… handlers as functions) and children, text as text. */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const link = (href, ...children) => h("a", { href, "data-link": true }, ...children);
+
+/** Calls the API; resolves to {status, body} (body parsed JSON or null). */
+async function api(path, options = {}) {
+  const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+  const key = sessionStorage.getItem(KEY);
+  if (key) headers.Authorization = `Bearer ${key}`;
+  let res;
+  try {
+    res = await fetch(path, Object.assign({}, options, { headers, cache: "no-store" }));
+  } catch (e) {
+    return { status: 0, body: null };
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch (e) {
+    body = null;
+  }
+  return { status: res.status, body };
+}
+
+/** The server's refusal in plain words. */
+function refusal(r) {
+  const message = r.body?.error?.message ?? "";
+  const lead = r.status === 0 ? t("eNet")
+    : r.status === 401 ? t("e401")
+    : r.status === 403 ? t("e403")
+    : r.status === 404 ? t("e404")
+    : r.status === 409 ? t("e409")
+    : r.status === 429 ? t("e429")
+    : r.status >= 500 ? t("e5xx") : "";
+  return h("p", { class: "error", role: "alert" }, lead, r.status === 401 ? "" : message);
+}
+
+function today() {
+  const now = new Date(Date.now() + 8 * 3600 * 1000);
+  return now.toISOString().slice(0, 10);
+}
+
+function kindName(kind) {
+  return kind === "person" ? t("person") : kind === "org" ? t("org") : kind;
+}
+
+function decisionBadge(d) {
+  return h("span", { class: `decision ${d}` }, d);
+}
+
+// ---------------------------------------------------------------- pages ---
+
+const PAGES = [
+  { path: /^\/console\/?$/, page: searchPage, nav: "search" },
+  { path: /^\/console\/search$/, page: searchPage, nav: "search" },
+  { path: /^\/console\/subjects\/([^/]+)$/, page: subjectPage },
+  { path: /^\/console\/entries\/([^/]+)$/, page: entryPage },
+];
+
+function searchPage(main, _match, params) {
+  const q = params.get("q") ?? "";
+  const input = h("input", { type: "search", id: "q", name: "q", value: q, autocomplete: "off", placeholder: t("query") });
+  const out = h("section", { "aria-live": "polite", "aria-label": t("results") });
+  main.append(h("h1", {}, t("search")), h("label", { for: "q" }, t("query")), input, out);
+  let timer = 0;
+  let asked = 0;
+  async function run() {
+    const text = input.value.trim();
+    const url = new URL(location.href);
+    if (text) url.searchParams.set("q", text); else url.searchParams.delete("q");
+    history.replaceState(null, "", url);
+    const mine = ++asked;
+    if (!text) { out.replaceChildren(); return; }
+    const r = await api(`/v1/search?q=${encodeURIComponent(text)}&limit=20`);
+    if (mine !== asked) return; // a later keystroke is on its way
+    if (r.status !== 200) { out.replaceChildren(refusal(r)); return; }
+    const results = r.body.results ?? [];
+    if (!results.length) { out.replaceChildren(h("p", { class: "muted" }, t("noResults"))); return; }
+    out.replaceChildren(h("table", {},
+      h("thead", {}, h("tr", {}, ...["name", "kind", "id", "matched", "method", "score"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, results.map((x) => h("tr", {},
+        h("td", {}, link(`/console/subjects/${encodeURIComponent(x.id)}`, x.name)),
+        h("td", {}, kindName(x.kind)),
+        h("td", {}, x.id),
+        h("td", {}, x.matched_name ?? ""),
+        h("td", {}, x.method ?? ""),
+        h("td", {}, typeof x.score === "number" ? x.score.toFixed(2) : ""),
+      )))));
+  }
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 150); });
+  input.focus();
+  if (q) run();
+}
+
+function table(columns, rows) {
+  if (!rows.length) return h("p", { class: "muted" }, t("none"));
+  return h("table", {},
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, t(c))))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))));
+}
+
+function timeline(items) {
+  if (!items.length) return h("p", { class: "muted" }, t("none"));
+  return h("ol", { class: "timeline" }, items.map((c) => h("li", {},
+    h("span", { class: "muted" }, `#${c.seq} ${c.time ?? (c.at_ms ? new Date(c.at_ms).toISOString() : "")} `),
+    c.change ?? c.type ?? "",
+    c.entry_id ? [" ", link(`/console/entries/${encodeURIComponent(c.entry_id)}`, c.entry_id)] : "",
+    c.disclosure_id ? ` ${c.disclosure_id}` : "",
+    c.status ? ` → ${c.status}` : "",
+    c.note ? ` · ${c.note}` : "")));
+}
+
+async function subjectPage(main, match, params) {
+  const id = decodeURIComponent(match[1]);
+  const at = params.get("at") || today();
+  const date = h("input", { type: "date", id: "at", value: at });
+  date.addEventListener("change", () => {
+    const url = new URL(location.href);
+    url.searchParams.set("at", date.value);
+    navigate(url.pathname + url.search);
+  });
+  main.append(h("p", {}, link("/console/search", t("back"))),
+    h("div", { class: "row" }, h("div", {}, h("label", { for: "at" }, t("asOf")), date)));
+  const body = h("div", {}, h("p", { class: "muted" }, t("loading")));
+  main.append(body);
+  const r = await api(`/v1/subjects/${encodeURIComponent(id)}?at=${encodeURIComponent(at)}`);
+  if (r.status !== 200) {
+    body.replaceChildren(r.status === 404 ? h("p", { class: "error", role: "alert" }, t("unknownSubject")) : refusal(r));
+    return;
+  }
+  const s = r.body;
+  document.title = `${s.name ?? s.id} · ${t("subject")}`;
+  body.replaceChildren(
+    h("h1", {}, s.name ?? s.id),
+    h("p", {}, kindName(s.kind), " · ", s.id),
+    s.aliases?.length ? h("p", {}, `${t("aliases")}: `, s.aliases.join("、")) : "",
+    h("h2", {}, t("entries")),
+    table(["entry", "list", "category", "authority", "decided", "effective", "expires", "status"],
+      (s.entries ?? []).map((e) => [
+        link(`/console/entries/${encodeURIComponent(e.entry_id)}`, e.entry_id),
+        t(e.list), e.category_name ?? e.category, e.authority, e.decided_at, e.effective_from,
+        e.expires_at ?? "—", e.derived_status ?? e.status])),
+    h("h2", {}, t("persons")),
+    table(["id", "role"], (s.persons ?? []).map((p) => [link(`/console/subjects/${encodeURIComponent(p.id)}`, p.id), p.role])),
+    h("h2", {}, t("organizations")),
+    table(["id", "role"], (s.organizations ?? []).map((o) => [link(`/console/subjects/${encodeURIComponent(o.id)}`, o.id), o.role])),
+    h("h2", {}, t("history")),
+    timeline(s.history ?? []));
+}
+
+async function entryPage(main, match) {
+  const id = decodeURIComponent(match[1]);
+  const body = h("div", {}, h("p", { class: "muted" }, t("loading")));
+  main.append(body);
+  const r = await api(`/v1/entries/${encodeURIComponent(id)}`);
+  if (r.status !== 200) { body.replaceChildren(refusal(r)); return; }
+  const { entry: e, history: hist, feedback, disclosures } = r.body;
+  document.title = `${e.entry_id} · ${t("entry")}`;
+  const o = e.objection;
+  body.replaceChildren(
+    h("p", {}, link(`/console/subjects/${encodeURIComponent(e.subject_id)}`, e.subject_id)),
+    h("h1", {}, `${t("entry")} ${e.entry_id}`),
+    table(["list", "category", "authority", "basis", "decided", "effective", "expires", "status"],
+      [[t(e.list), e.category_name ?? e.category, e.authority, e.basis, e.decided_at, e.effective_from, e.expires_at ?? "—", e.derived_status ?? e.status]]),
+    o ? [h("h2", {}, t("objection")), table(["decided", "deadline", "note", "outcome"],
+      [[o.filed_on, o.deadline, o.reason, o.outcome ? `${o.outcome} ${o.decided_on ?? ""} ${o.outcome_note ?? ""}` : "—"]])] : "",
+    e.repair ? [h("h2", {}, t("repair")), h("p", {}, `${e.repair.on} ${e.repair.note}`)] : "",
+    e.revocation ? [h("h2", {}, t("revocation")), h("p", {}, `${e.revocation.on} ${e.revocation.note}`)] : "",
+    h("h2", {}, t("history")), timeline(hist ?? []),
+    h("h2", {}, t("feedback")),
+    table(["implementer", "measure", "outcome", "note"], (feedback ?? []).map((f) => [f.implementer, f.measure, f.outcome, f.note ?? ""])),
+    h("h2", {}, t("disclosures")),
+    table(["number", "kind", "authority", "shown"], (disclosures ?? []).map((d) => [d.number, d.kind, d.authority, d.shown])));
+}
+
+// --------------------------------------------------------------- frame ---
+
+function drawSession() {
+  const box = document.getElementById("session");
+  const key = sessionStorage.getItem(KEY);
+  const toggle = h("button", { type: "button", class: "plain", onclick: () => {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem(LANG, lang);
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    render();
+  } }, t("lang"));
+  if (key) {
+    box.replaceChildren(h("span", { class: "muted" }, t("signedIn")),
+      h("button", { type: "button", class: "plain", onclick: () => { sessionStorage.removeItem(KEY); render(); } }, t("signOut")), toggle);
+    return;
+  }
+  const input = h("input", { type: "password", id: "key", autocomplete: "off", placeholder: t("keyHint") });
+  const form = h("form", { class: "row", onsubmit: (ev) => {
+    ev.preventDefault();
+    const v = input.value.trim();
+    if (v) { sessionStorage.setItem(KEY, v); render(); }
+  } }, h("label", { for: "key", class: "sr-only" }, t("key")), input, h("button", { type: "submit" }, t("signIn")));
+  box.replaceChildren(form, toggle);
+}
+
+function drawNav(current) {
+  document.getElementById("nav").replaceChildren(
+    link("/console/search", t("search")));
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (a.getAttribute("href").endsWith(current ?? "-")) a.setAttribute("aria-current", "page");
+  }
+}
+
+function render() {
+  drawSession();
+  const main = document.getElementById("main");
+  main.replaceChildren();
+  const params = new URLSearchParams(location.search);
+  for (const { path, page, nav } of PAGES) {
+    const m = location.pathname.match(path);
+    if (m) {
+      drawNav(nav);
+      page(main, m, params);
+      return;
+    }
+  }
+  drawNav(null);
+  main.append(h("p", { class: "error", role: "alert" }, t("e404"), location.pathname));
+}
+
+function navigate(href) {
+  history.pushState(null, "", href);
+  render();
+  document.getElementById("main").focus();
+}
+
+document.addEventListener("click", (ev) => {
+  const a = ev.target.closest?.("a[data-link]");
+  if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+  ev.preventDefault();
+  navigate(a.getAttribute("href"));
+});
+window.addEventListener("popstate", render);
+document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+render();

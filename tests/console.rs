@@ -1,0 +1,256 @@
+//! The clerks' console in a real browser: Debian's chromium, headless,
+//! driven over WebDriver by chromium-driver (`tools/dev test` installs
+//! both), against the real server. The WebDriver client is the few JSON
+//! calls below over the tests' own HTTP connection.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::governance::{call, make_key};
+use crate::http::{Conn, Server};
+use crate::util::{import_sample, tempdir};
+
+/// A headless chromium session.
+struct Browser {
+    driver: Child,
+    addr: SocketAddr,
+    session: String,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (tools/dev test installs chromium-driver)");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut browser = Browser {
+            driver,
+            addr,
+            session: String::new(),
+        };
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,900"]}}}});
+        let session = browser.cmd("POST", "/session", &caps);
+        browser.session = session["sessionId"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        browser
+    }
+
+    /// A WebDriver command; its `value`.
+    fn cmd(&self, method: &str, path: &str, body: &Value) -> Value {
+        let body = body.to_string();
+        // chromedriver answers only requests for its own host.
+        let mut conn = Conn::open(self.addr);
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        conn.send_raw(head.as_bytes()).expect("send");
+        conn.send_raw(body.as_bytes()).expect("send");
+        let res = conn.read_response().expect("chromedriver answers");
+        let value = res.json()["value"].clone();
+        assert_eq!(res.status, 200, "{method} {path}: {value}");
+        value
+    }
+
+    fn session(&self, path: &str) -> String {
+        format!("/session/{}{path}", self.session)
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", &self.session("/url"), &json!({ "url": url }));
+    }
+
+    /// Runs `script` (a function body) in the page.
+    fn eval(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            &self.session("/execute/sync"),
+            &json!({"script": script, "args": []}),
+        )
+    }
+
+    /// Waits until `script` returns something truthy; returns it.
+    fn wait_for(&self, script: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let v = self.eval(script);
+            if !(v.is_null() || v == false || v == "" || v == 0) {
+                return v;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "waited 15 s for {script}; the page says: {}",
+                self.eval("return document.body.innerText")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Types `text` into the element `css`, as a keyboard does.
+    fn type_into(&self, css: &str, text: &str) {
+        let found = self.cmd(
+            "POST",
+            &self.session("/element"),
+            &json!({"using": "css selector", "value": css}),
+        );
+        let id = found
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        self.cmd(
+            "POST",
+            &self.session(&format!("/element/{id}/value")),
+            &json!({ "text": text }),
+        );
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let path = self.session("");
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.cmd("DELETE", &path, &json!({}))
+            }));
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+const ORG: &str = "91360100705500005G";
+const HOSTILE: &str =
+    "<img src=x onerror=window.__pwned=1>江西<script>window.__pwned=1</script>测试有限公司";
+
+#[test]
+fn search_by_pinyin_deep_links_and_a_hostile_name_stays_text() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let server = Server::start(tmp.path(), &["--data", "store", "--today", "2026-11-25"]);
+    let base = format!("http://{}", server.addr);
+    let subject = json!({"kind": "org", "name": HOSTILE});
+    let res = call(
+        server.addr,
+        "PUT",
+        &format!("/v1/subjects/{ORG}"),
+        None,
+        Some(&subject),
+    );
+    assert!(
+        res.status == 200 || res.status == 201,
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+    // The name index catches up every second.
+    std::thread::sleep(Duration::from_millis(2500));
+    let browser = Browser::start();
+
+    // A company found from a pinyin query, results in the table.
+    browser.go(&format!("{base}/console/search?q=jiangxi%20huayuan"));
+    let first = browser
+        .wait_for("const c = document.querySelector('main tbody tr td'); return c && c.innerText");
+    assert!(first.as_str().unwrap().contains("华远"), "{first}");
+    // Typing updates the results and the link (debounced).
+    browser.eval("const q = document.getElementById('q'); q.value = ''; return 1");
+    browser.type_into("#q", "huayuan keji");
+    browser.wait_for("return location.search.includes('q=huayuan+keji') && document.querySelectorAll('main tbody tr').length > 0");
+
+    // The hostile name: found, shown as text, never run.
+    let encoded: String = HOSTILE
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    browser.go(&format!("{base}/console/search?q={encoded}"));
+    let shown = browser.wait_for(&format!(
+        "return [...document.querySelectorAll('main td a')].map(a => a.textContent).find(t => t.includes('测试有限公司'))"
+    ));
+    assert_eq!(shown, HOSTILE);
+    browser.go(&format!("{base}/console/subjects/{ORG}"));
+    let title =
+        browser.wait_for("const h = document.querySelector('main h1'); return h && h.textContent");
+    assert_eq!(title, HOSTILE);
+    assert_eq!(
+        browser.eval("return [window.__pwned === undefined, document.querySelectorAll('main script, main img').length]"),
+        json!([true, 0])
+    );
+
+    // A deep link with a date: the same entry active today, pending before
+    // its decision.
+    let person = "36102519400601500X";
+    let row = "const r = [...document.querySelectorAll('main tbody tr')].find(r => r.innerText.includes('JXFY-2022-0000000247-0')); return r && r.innerText";
+    browser.go(&format!("{base}/console/subjects/{person}?at=2026-11-25"));
+    let today = browser.wait_for(row);
+    assert!(today.as_str().unwrap().ends_with("active"), "{today}");
+    browser.go(&format!("{base}/console/subjects/{person}?at=2020-01-01"));
+    let before = browser.wait_for(row);
+    assert!(before.as_str().unwrap().ends_with("pending"), "{before}");
+}
+
+#[test]
+fn a_key_signs_in_for_the_tab_and_never_enters_a_url() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let (_, token) = make_key(
+        tmp.path(),
+        &["--department", "南昌市不动产登记中心", "--role", "query"],
+    );
+    let server = Server::start(
+        tmp.path(),
+        &[
+            "--data",
+            "store",
+            "--today",
+            "2026-11-25",
+            "--keys",
+            "keys.json",
+        ],
+    );
+    let base = format!("http://{}", server.addr);
+    let browser = Browser::start();
+    browser.go(&format!("{base}/console/search?q=huayuan"));
+    // Without a key: the refusal in plain words.
+    let alert = browser
+        .wait_for("const a = document.querySelector('[role=alert]'); return a && a.textContent");
+    assert!(alert.as_str().unwrap().contains("API 密钥"), "{alert}");
+    browser.type_into("#key", &token);
+    browser.eval("document.querySelector('#session form').requestSubmit(); return 1");
+    browser.wait_for("return document.querySelectorAll('main tbody tr').length > 0");
+    let seen = browser
+        .eval("return [location.href, sessionStorage.getItem('creditgate.key'), document.cookie]");
+    assert!(!seen[0].as_str().unwrap().contains(&token[4..]), "{seen}");
+    assert_eq!(seen[1], token.as_str());
+    assert_eq!(seen[2], "");
+}
