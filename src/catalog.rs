@@ -350,6 +350,55 @@ impl Catalog {
             .filter(|m| self.measure(*m).effect == Effect::Grants)
     }
 
+    /// The catalog as JSON, as `creditgate catalog --json` prints it and
+    /// `GET /v1/catalog` serves it: the actions, each category with its
+    /// measures, and the publication windows.
+    pub fn describe(&self) -> serde_json::Value {
+        let actions: Vec<_> = self
+            .actions
+            .iter()
+            .map(|a| serde_json::json!({"code": a.code, "name": a.name}))
+            .collect();
+        let categories: Vec<_> = self
+            .categories
+            .iter()
+            .map(|c| {
+                let measures: Vec<_> = c
+                    .measures
+                    .iter()
+                    .map(|m| {
+                        let m = self.measure(*m);
+                        serde_json::json!({
+                            "code": m.code, "name": m.name, "mandatory": m.mandatory,
+                            "departments": m.departments,
+                            (if m.effect == Effect::Restricts { "restricts" } else { "grants" }):
+                                m.actions.iter().map(|a| &self.action(*a).code).collect::<Vec<_>>(),
+                            "extends_to": m.extends_to.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "code": c.code, "name": c.name, "list": c.list.as_str(),
+                    "subjects": c.subjects.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                    "measures": measures,
+                })
+            })
+            .collect();
+        let windows: Vec<_> = self
+            .windows
+            .iter()
+            .map(|w| {
+                serde_json::json!({
+                    "severity": w.severity.as_str(), "published": w.published,
+                    "min_months": w.min_months, "max_months": w.max_months,
+                    "source": w.source, "verified": w.verified,
+                    "checked_against": w.checked_against,
+                })
+            })
+            .collect();
+        serde_json::json!({"actions": actions, "categories": categories, "windows": windows})
+    }
+
     /// Category codes, for error messages.
     pub fn category_codes(&self) -> Vec<&str> {
         self.categories.iter().map(|c| c.code.as_str()).collect()

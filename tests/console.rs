@@ -254,3 +254,96 @@ fn a_key_signs_in_for_the_tab_and_never_enters_a_url() {
     assert_eq!(seen[1], token.as_str());
     assert_eq!(seen[2], "");
 }
+
+#[test]
+fn decisions_with_reasons_and_an_objection_filed_from_the_entry_page() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let court = "南昌市青山湖区人民法院";
+    let (_, clerk) = make_key(
+        tmp.path(),
+        &[
+            "--department",
+            "青山湖区法院",
+            "--role",
+            "publish",
+            "--role",
+            "query",
+            "--authority",
+            court,
+        ],
+    );
+    let (_, airline) = make_key(tmp.path(), &["--department", "东方航空", "--role", "query"]);
+    let server = Server::start(
+        tmp.path(),
+        &[
+            "--data",
+            "store",
+            "--today",
+            "2026-11-25",
+            "--keys",
+            "keys.json",
+        ],
+    );
+    let base = format!("http://{}", server.addr);
+    let person = "36102519400601500X";
+    let entry = "JXFY-2022-0000000247-0";
+    let browser = Browser::start();
+    let sign_in = |token: &str| {
+        browser.go(&format!("{base}/console/"));
+        browser.eval(&format!(
+            "sessionStorage.setItem('creditgate.key', '{token}'); return 1"
+        ));
+    };
+    let flight = "const r = [...document.querySelectorAll('main tbody tr')].find(r => r.cells[0] && r.cells[0].innerText === '乘坐飞机'); return r && r.innerText";
+
+    // A query key sees the entry, and no form.
+    sign_in(&airline);
+    browser.go(&format!("{base}/console/entries/{entry}"));
+    browser.wait_for("const h = document.querySelector('main h1'); return h && h.textContent");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        browser.eval("return document.querySelectorAll('main form').length"),
+        0
+    );
+
+    // The court's clerk: deny with its reason today, allow before the entry.
+    sign_in(&clerk);
+    browser.go(&format!("{base}/console/subjects/{person}?at=2026-11-25"));
+    let row = browser.wait_for(flight);
+    let row = row.as_str().unwrap();
+    assert!(
+        row.contains("deny") && row.contains("限制乘坐飞机") && row.contains(court),
+        "{row}"
+    );
+    browser.go(&format!("{base}/console/subjects/{person}?at=2020-01-01"));
+    let row = browser.wait_for(flight);
+    assert!(row.as_str().unwrap().contains("allow"), "{row}");
+
+    // An objection filed from the entry page suspends the measure.
+    browser.go(&format!("{base}/console/entries/{entry}"));
+    browser.wait_for("return document.querySelectorAll('main form').length === 4");
+    browser.type_into(
+        "main form textarea[name=reason]",
+        "当事人已履行判决，申请核查",
+    );
+    browser.eval("document.querySelector('main form').requestSubmit(); return 1");
+    browser.wait_for("return document.body.innerText.includes('disputed')");
+    browser.go(&format!("{base}/console/subjects/{person}"));
+    let row = browser.wait_for(flight);
+    let row = row.as_str().unwrap();
+    assert!(
+        row.contains("allow") && row.contains("限制乘坐飞机"),
+        "suspended, listed: {row}"
+    );
+    // The server recorded it.
+    let e = call(
+        server.addr,
+        "GET",
+        &format!("/v1/entries/{entry}"),
+        Some(&clerk),
+        None,
+    )
+    .json();
+    assert_eq!(e["entry"]["status"], "disputed");
+}

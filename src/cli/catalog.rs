@@ -16,47 +16,7 @@ pub struct Args {
 /// catalog loaded and passed every check.
 pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
     if args.json {
-        let categories: Vec<_> = catalog
-            .categories()
-            .iter()
-            .map(|c| {
-                let measures: Vec<_> = c
-                    .measures
-                    .iter()
-                    .map(|m| {
-                        let m = catalog.measure(*m);
-                        serde_json::json!({
-                            "code": m.code, "name": m.name, "mandatory": m.mandatory,
-                            "departments": m.departments,
-                            (if m.effect == Effect::Restricts { "restricts" } else { "grants" }):
-                                m.actions.iter().map(|a| &catalog.action(*a).code).collect::<Vec<_>>(),
-                            "extends_to": m.extends_to.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                serde_json::json!({
-                    "code": c.code, "name": c.name, "list": c.list.as_str(), "measures": measures,
-                })
-            })
-            .collect();
-        let windows: Vec<_> = catalog
-            .windows()
-            .iter()
-            .map(|w| {
-                serde_json::json!({
-                    "severity": w.severity.as_str(), "published": w.published,
-                    "min_months": w.min_months, "max_months": w.max_months,
-                    "source": w.source, "verified": w.verified,
-                    "checked_against": w.checked_against,
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "categories": categories, "windows": windows })
-            )?
-        );
+        println!("{}", serde_json::to_string_pretty(&catalog.describe())?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(

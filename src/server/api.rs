@@ -420,6 +420,10 @@ impl Handler for Api {
             Endpoint::Changes => super::feed::start(served, query),
             Endpoint::Oversight => super::oversight::start(served, req.uri().path(), query),
             Endpoint::Screen => super::screen::start(served, &self.screen_limits, req),
+            Endpoint::Catalog => served.now(super::reads::catalog(&served, query)),
+            Endpoint::WhoAmI => {
+                served.now(super::reads::whoami(&served, query, self.keys.is_none()))
+            }
             Endpoint::Disclosures(endpoint) => {
                 match super::disclosures::path_id(endpoint, params) {
                     Ok(id) => {

@@ -41,12 +41,16 @@ pub enum Route {
     Disclosures,
     /// The console's page and assets (`/console/…`).
     Console,
+    /// `GET /v1/catalog`.
+    Catalog,
+    /// `GET /v1/whoami`.
+    WhoAmI,
     /// Anything else (unknown paths, wrong methods).
     Other,
 }
 
 impl Route {
-    const ALL: [Route; 14] = [
+    const ALL: [Route; 16] = [
         Route::Check,
         Route::Subject,
         Route::Search,
@@ -60,6 +64,8 @@ impl Route {
         Route::Metrics,
         Route::Disclosures,
         Route::Console,
+        Route::Catalog,
+        Route::WhoAmI,
         Route::Other,
     ];
 
@@ -79,6 +85,8 @@ impl Route {
             Route::Metrics => "/metrics",
             Route::Disclosures => "/v1/disclosures",
             Route::Console => "/console",
+            Route::Catalog => "/v1/catalog",
+            Route::WhoAmI => "/v1/whoami",
             Route::Other => "other",
         }
     }

@@ -379,3 +379,28 @@ fn replication_figures(out: &mut String, engine: &Engine, node: &Node) {
         );
     }
 }
+
+/// Answers `GET /v1/catalog`: the measures catalog in force (the plan's
+/// measures are public), as `creditgate catalog --json` prints it.
+pub(super) fn catalog(served: &Served, query: Option<&str>) -> Answer {
+    parse_query(query, &[])?;
+    Ok(json_ok(&served.engine.catalog().describe()))
+}
+
+/// Answers `GET /v1/whoami`: whether the server takes keys, and what the
+/// key presented (if any) may do, so that the console shows each clerk
+/// only the forms their key may use. Never the token or its hash.
+pub(super) fn whoami(served: &Served, query: Option<&str>, open: bool) -> Answer {
+    parse_query(query, &[])?;
+    let key = served.caller.key.as_ref().map(|k| {
+        serde_json::json!({
+            "id": k.id,
+            "department": k.department,
+            "roles": k.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "actions": k.actions,
+            "authorities": k.authorities,
+            "personal": k.sees_personal(),
+        })
+    });
+    Ok(json_ok(&serde_json::json!({ "open": open, "key": key })))
+}

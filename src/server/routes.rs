@@ -96,6 +96,10 @@ pub(super) enum Endpoint {
     Snapshot,
     /// 双公示 disclosures ([`super::disclosures`]).
     Disclosures(Disclosures),
+    /// The measures catalog ([`super::reads`]).
+    Catalog,
+    /// Who the caller is, for the console ([`super::reads`]).
+    WhoAmI,
 }
 
 /// The routes [`super::disclosures`] answers.
@@ -128,7 +132,7 @@ impl Endpoint {
     pub(super) fn reads_optional_key(self) -> bool {
         matches!(
             self,
-            Endpoint::Disclosures(Disclosures::List | Disclosures::Get)
+            Endpoint::Disclosures(Disclosures::List | Disclosures::Get) | Endpoint::WhoAmI
         )
     }
 }
@@ -189,7 +193,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) static ROUTES: [Row; 21] = [
+pub(super) static ROUTES: [Row; 23] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -212,6 +216,8 @@ pub(super) static ROUTES: [Row; 21] = [
     row("/v1/disclosures/{id}",          M::READ, None,           Server, Route::Disclosures, Endpoint::Disclosures(Disclosures::Get)),
     row("/v1/disclosures/{id}",          M::PUT,  Some(Publish),  Write,  Route::Write,       Endpoint::Disclosures(Disclosures::Put)),
     row("/v1/disclosures/{id}/repair",   M::POST, Some(Publish),  Write,  Route::Write,       Endpoint::Disclosures(Disclosures::Repair)),
+    row("/v1/catalog",                   M::READ, None,           Server, Route::Catalog,     Endpoint::Catalog),
+    row("/v1/whoami",                    M::READ, None,           Server, Route::WhoAmI,      Endpoint::WhoAmI),
 ];
 
 /// The segments a template's `{name}`s matched, in order.

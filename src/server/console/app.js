@@ -25,6 +25,11 @@ const TEXT = {
     e409: "当前状态不允许该操作：", e429: "请求过于频繁，请稍后再试：", e5xx: "服务器出错，已记录：",
     eNet: "无法连接服务器。", lang: "English",
     implementer: "实施部门", measure: "措施", note: "说明", number: "文号", shown: "公示状态",
+    decisions: "各事项决定", action: "事项", decision: "决定", reasons: "原因", suspended: "暂停执行（异议中）",
+    benefits: "激励措施", via: "因任职", until: "至", noRight: "此密钥无权查询该事项",
+    steps: "办理", fileObjection: "登记异议", reason: "理由", decideOutcome: "异议处理结果",
+    upheld: "维持", corrected: "更正", revoked: "撤销", repairEntry: "信用修复", revokeEntry: "撤销条目",
+    submit: "提交", done: "已办理",
   },
   en: {
     search: "Search", subject: "Subject", entry: "List entry",
@@ -43,6 +48,11 @@ const TEXT = {
     e409: "Not allowed in the current state: ", e429: "Too many requests, try again shortly: ", e5xx: "The server failed (logged): ",
     eNet: "The server cannot be reached.", lang: "中文",
     implementer: "Implementer", measure: "Measure", note: "Note", number: "Number", shown: "Shown",
+    decisions: "Decision per action", action: "Action", decision: "Decision", reasons: "Reasons", suspended: "Suspended (under objection)",
+    benefits: "Benefits", via: "via", until: "until", noRight: "This key may not ask about this action",
+    steps: "Lifecycle", fileObjection: "File an objection", reason: "Reason", decideOutcome: "Decide the objection",
+    upheld: "Upheld", corrected: "Corrected", revoked: "Revoked", repairEntry: "Credit repair", revokeEntry: "Revoke the entry",
+    submit: "Submit", done: "Done",
   },
 };
 
@@ -97,6 +107,29 @@ function refusal(r) {
     : r.status === 429 ? t("e429")
     : r.status >= 500 ? t("e5xx") : "";
   return h("p", { class: "error", role: "alert" }, lead, r.status === 401 ? "" : message);
+}
+
+let catalogCache = null;
+/** The measures catalog (public), fetched once. */
+async function catalog() {
+  if (!catalogCache) {
+    const r = await api("/v1/catalog");
+    catalogCache = r.status === 200 ? r.body : { actions: [], categories: [] };
+  }
+  return catalogCache;
+}
+
+/** What the signed-in key may do: {open, key}. */
+async function whoami() {
+  const r = await api("/v1/whoami");
+  return r.status === 200 ? r.body : { open: false, key: null };
+}
+
+/** Whether the caller may write for `authority`. */
+function mayPublish(me, authority) {
+  if (me.open) return true;
+  const roles = me.key?.roles ?? [];
+  return roles.includes("admin") || (roles.includes("publish") && (me.key.authorities ?? []).includes(authority));
 }
 
 function today() {
@@ -194,10 +227,14 @@ async function subjectPage(main, match, params) {
   }
   const s = r.body;
   document.title = `${s.name ?? s.id} · ${t("subject")}`;
+  const decisionsBox = h("div", { "aria-live": "polite" }, h("p", { class: "muted" }, t("loading")));
+  decisions(decisionsBox, id, at);
   body.replaceChildren(
     h("h1", {}, s.name ?? s.id),
     h("p", {}, kindName(s.kind), " · ", s.id),
     s.aliases?.length ? h("p", {}, `${t("aliases")}: `, s.aliases.join("、")) : "",
+    h("h2", {}, t("decisions")),
+    decisionsBox,
     h("h2", {}, t("entries")),
     table(["entry", "list", "category", "authority", "decided", "effective", "expires", "status"],
       (s.entries ?? []).map((e) => [
@@ -212,6 +249,57 @@ async function subjectPage(main, match, params) {
     timeline(s.history ?? []));
 }
 
+/** The decision for every action of the catalog, with its reasons. */
+async function decisions(box, id, at) {
+  const { actions } = await catalog();
+  const answers = await Promise.all(actions.map((a) =>
+    api(`/v1/check?id=${encodeURIComponent(id)}&action=${encodeURIComponent(a.code)}&at=${encodeURIComponent(at)}`)));
+  const reason = (x) => h("li", {},
+    x.measure_name ?? x.measure, x.mandatory === false ? "（推荐性）" : "",
+    ` · ${x.authority ?? ""} ${x.basis ?? ""}`,
+    x.expires_at ? ` · ${t("until")} ${x.expires_at}` : "",
+    x.entry_id ? [" · ", link(`/console/entries/${encodeURIComponent(x.entry_id)}`, x.entry_id)] : "",
+    x.via ? [` · ${t("via")} `, link(`/console/subjects/${encodeURIComponent(x.via.org_id)}`, x.via.org_id), ` (${x.via.role})`] : "");
+  box.replaceChildren(table(["action", "decision", "reasons", "suspended", "benefits"],
+    actions.map((a, i) => {
+      const r = answers[i];
+      if (r.status !== 200) return [a.name, "—", r.status === 403 ? t("noRight") : refusal(r), "", ""];
+      const d = r.body;
+      return [a.name, decisionBadge(d.decision),
+        d.reasons.length ? h("ul", {}, d.reasons.map(reason)) : "",
+        d.suspended.length ? h("ul", {}, d.suspended.map(reason)) : "",
+        d.benefits.map((b) => b.name).join("、")];
+    })));
+}
+
+/** The lifecycle forms of an entry, for a key that may write for its authority. */
+function stepForms(e, done) {
+  const form = (step, title, fields, body) => {
+    const status = h("div", { "aria-live": "polite" });
+    const f = h("form", { class: "card", onsubmit: async (ev) => {
+      ev.preventDefault();
+      const r = await api(`/v1/entries/${encodeURIComponent(e.entry_id)}/${step}`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body(f)) });
+      if (r.status === 200) { status.replaceChildren(h("p", {}, t("done"))); done(); }
+      else status.replaceChildren(refusal(r));
+    } }, h("h3", {}, title), fields, h("button", { type: "submit" }, t("submit")), status);
+    return f;
+  };
+  const text = (name, label) => {
+    const id = `f-${name}-${Math.random().toString(36).slice(2)}`;
+    return h("div", {}, h("label", { for: id }, label), h("textarea", { id, name, rows: 2, required: true }));
+  };
+  const value = (f, name) => f.querySelector(`[name=${name}]`).value;
+  const outcomes = h("select", { name: "outcome", id: "f-outcome" },
+    ["upheld", "revoked"].map((o) => h("option", { value: o }, t(o))));
+  return h("div", { class: "cards" },
+    form("objection", t("fileObjection"), text("reason", t("reason")), (f) => ({ reason: value(f, "reason") })),
+    form("outcome", t("decideOutcome"), [h("label", { for: "f-outcome" }, t("outcome")), outcomes, text("note", t("note"))],
+      (f) => ({ outcome: value(f, "outcome"), note: value(f, "note") })),
+    form("repair", t("repairEntry"), text("note", t("note")), (f) => ({ note: value(f, "note") })),
+    form("revoke", t("revokeEntry"), text("reason", t("reason")), (f) => ({ reason: value(f, "reason") })));
+}
+
 async function entryPage(main, match) {
   const id = decodeURIComponent(match[1]);
   const body = h("div", {}, h("p", { class: "muted" }, t("loading")));
@@ -220,8 +308,11 @@ async function entryPage(main, match) {
   if (r.status !== 200) { body.replaceChildren(refusal(r)); return; }
   const { entry: e, history: hist, feedback, disclosures } = r.body;
   document.title = `${e.entry_id} · ${t("entry")}`;
+  const me = await whoami();
+  const forms = mayPublish(me, e.authority)
+    ? [h("h2", {}, t("steps")), stepForms(e, () => setTimeout(render, 600))] : "";
   const o = e.objection;
-  body.replaceChildren(
+  body.replaceChildren(h("div", {},
     h("p", {}, link(`/console/subjects/${encodeURIComponent(e.subject_id)}`, e.subject_id)),
     h("h1", {}, `${t("entry")} ${e.entry_id}`),
     table(["list", "category", "authority", "basis", "decided", "effective", "expires", "status"],
@@ -234,7 +325,8 @@ async function entryPage(main, match) {
     h("h2", {}, t("feedback")),
     table(["implementer", "measure", "outcome", "note"], (feedback ?? []).map((f) => [f.implementer, f.measure, f.outcome, f.note ?? ""])),
     h("h2", {}, t("disclosures")),
-    table(["number", "kind", "authority", "shown"], (disclosures ?? []).map((d) => [d.number, d.kind, d.authority, d.shown])));
+    table(["number", "kind", "authority", "shown"], (disclosures ?? []).map((d) => [d.number, d.kind, d.authority, d.shown])),
+    forms));
 }
 
 // --------------------------------------------------------------- frame ---
