@@ -22,6 +22,11 @@ struct Browser {
 
 impl Browser {
     fn start() -> Browser {
+        Browser::start_downloading_to(None)
+    }
+
+    /// A session whose downloads go to `downloads`.
+    fn start_downloading_to(downloads: Option<&std::path::Path>) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -50,7 +55,9 @@ impl Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
             "goog:chromeOptions": {"binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,900"]}}}});
+                         "--window-size=1280,900"],
+                "prefs": {"download.default_directory": downloads.map(|d| d.display().to_string()),
+                          "download.prompt_for_download": false}}}}});
         let session = browser.cmd("POST", "/session", &caps);
         browser.session = session["sessionId"]
             .as_str()
@@ -346,4 +353,58 @@ fn decisions_with_reasons_and_an_objection_filed_from_the_entry_page() {
     )
     .json();
     assert_eq!(e["entry"]["status"], "disputed");
+}
+
+#[test]
+fn a_gbk_file_is_screened_with_progress_filtered_and_downloadable() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let server = Server::start(tmp.path(), &["--data", "store", "--today", "2026-11-25"]);
+    let base = format!("http://{}", server.addr);
+    let csv = "ref,id,name\nA1,36102519400601500X,\nA2,,江西华远网络科技有限公司\nA3,12345,\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+    let path = tmp.path().join("buyers.csv");
+    std::fs::write(&path, &gbk).unwrap();
+    let downloads = tempdir();
+    let browser = Browser::start_downloading_to(Some(downloads.path()));
+    browser.go(&format!("{base}/console/screen"));
+    browser.wait_for("return document.querySelectorAll('#action option').length > 0");
+    browser.type_into("#file", path.to_str().unwrap());
+    browser.eval("document.getElementById('action').value = 'real_estate'; document.getElementById('encoding').value = 'gbk'; document.querySelector('main form').requestSubmit(); return 1");
+    let summary =
+        browser.wait_for("const s = document.getElementById('summary'); return s && s.textContent");
+    let summary = summary.as_str().unwrap();
+    assert!(
+        summary.contains("3 行") && summary.contains("禁止 1") && summary.contains("错误 1"),
+        "{summary}"
+    );
+    assert_eq!(
+        browser.eval("const b = document.getElementById('bar'); return [b.value, b.max]"),
+        json!([3, 3])
+    );
+    // The name row was read from GBK and matched.
+    let all = browser.eval("return document.querySelector('main tbody').innerText");
+    assert!(all.as_str().unwrap().contains("A2"), "{all}");
+    browser.eval("const f = document.getElementById('filter'); f.value = 'deny'; f.dispatchEvent(new Event('change')); return 1");
+    let denied = browser.eval(
+        "return [...document.querySelectorAll('main tbody tr')].map(r => r.cells[1].innerText)",
+    );
+    assert_eq!(denied, json!(["A1"]));
+    browser.eval("const f = document.getElementById('filter'); f.value = 'error'; f.dispatchEvent(new Event('change')); return 1");
+    let errors = browser.eval(
+        "return [...document.querySelectorAll('main tbody tr')].map(r => r.cells[1].innerText)",
+    );
+    assert_eq!(errors, json!(["A3"]));
+    // The download holds every row, as CSV.
+    browser.eval("document.getElementById('download').click(); return 1");
+    let saved = downloads.path().join("screening-results.csv");
+    let started = Instant::now();
+    while !saved.exists() {
+        assert!(started.elapsed() < Duration::from_secs(15), "no download");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let csv = std::fs::read_to_string(&saved).unwrap();
+    assert!(csv.starts_with("\u{feff}row,ref,id,decision"), "{csv}");
+    assert_eq!(csv.lines().count(), 4, "{csv}");
 }

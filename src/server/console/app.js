@@ -30,6 +30,9 @@ const TEXT = {
     steps: "办理", fileObjection: "登记异议", reason: "理由", decideOutcome: "异议处理结果",
     upheld: "维持", corrected: "更正", revoked: "撤销", repairEntry: "信用修复", revokeEntry: "撤销条目",
     submit: "提交", done: "已办理",
+    screen: "批量筛查", file: "文件（CSV 或 NDJSON）", encoding: "编码", auto: "自动检测", start: "开始筛查",
+    progress: "进度", all: "全部", deny: "禁止", caution: "提示", review: "待人工复核", error: "错误",
+    download: "下载结果 CSV", rows: "行", ref: "参考号", match: "匹配", summary: "汇总",
   },
   en: {
     search: "Search", subject: "Subject", entry: "List entry",
@@ -53,6 +56,9 @@ const TEXT = {
     steps: "Lifecycle", fileObjection: "File an objection", reason: "Reason", decideOutcome: "Decide the objection",
     upheld: "Upheld", corrected: "Corrected", revoked: "Revoked", repairEntry: "Credit repair", revokeEntry: "Revoke the entry",
     submit: "Submit", done: "Done",
+    screen: "Screening", file: "File (CSV or NDJSON)", encoding: "Encoding", auto: "Detect", start: "Screen",
+    progress: "Progress", all: "All", deny: "Deny", caution: "Caution", review: "Review", error: "Error",
+    download: "Download results as CSV", rows: "Rows", ref: "Ref", match: "Match", summary: "Summary",
   },
 };
 
@@ -152,6 +158,7 @@ const PAGES = [
   { path: /^\/console\/search$/, page: searchPage, nav: "search" },
   { path: /^\/console\/subjects\/([^/]+)$/, page: subjectPage },
   { path: /^\/console\/entries\/([^/]+)$/, page: entryPage },
+  { path: /^\/console\/screen$/, page: screenPage, nav: "screen" },
 ];
 
 function searchPage(main, _match, params) {
@@ -329,6 +336,121 @@ async function entryPage(main, match) {
     forms));
 }
 
+/** One answer row as a CSV line's fields. */
+function csvFields(x) {
+  const reasons = (x.reasons ?? []).map((r) => r.measure_name ?? r.measure).join("; ");
+  return [x.row, x.ref ?? "", x.id ?? "", x.decision ?? "", reasons,
+    x.match ? `${x.match.by ?? ""} ${x.match.score ?? ""}`.trim() : "",
+    x.error ? `${x.error.code}: ${x.error.message}` : ""];
+}
+
+function csvLine(fields) {
+  return fields.map((f) => {
+    const v = String(f ?? "");
+    return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  }).join(",");
+}
+
+async function screenPage(main) {
+  const { actions } = await catalog();
+  const file = h("input", { type: "file", id: "file", accept: ".csv,.ndjson,.jsonl,.txt", required: true });
+  const action = h("select", { id: "action" }, actions.map((a) => h("option", { value: a.code }, a.name)));
+  const encoding = h("select", { id: "encoding" },
+    h("option", { value: "" }, t("auto")), h("option", { value: "utf-8" }, "UTF-8"), h("option", { value: "gbk" }, "GBK"));
+  const date = h("input", { type: "date", id: "screen-at", value: today() });
+  const bar = h("progress", { id: "bar", max: 1, value: 0 });
+  const status = h("div", { "aria-live": "polite" });
+  const filter = h("select", { id: "filter" }, ["all", "deny", "caution", "review", "error"].map((k) => h("option", { value: k }, t(k))));
+  const results = h("div", {});
+  const download = h("a", { id: "download", hidden: true, download: "screening-results.csv" }, t("download"));
+  let rows = [];
+  const shown = () => {
+    const want = filter.value;
+    const picked = rows.filter((x) => want === "all" || (want === "error" ? x.error : x.decision === want));
+    results.replaceChildren(table(["rows", "ref", "id", "decision", "reasons", "match", "error"],
+      picked.slice(0, 1000).map((x) => {
+        const f = csvFields(x);
+        f[3] = x.decision ? decisionBadge(x.decision) : "";
+        return f;
+      })));
+  };
+  filter.addEventListener("change", shown);
+  const form = h("form", { class: "row", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const chosen = file.files[0];
+    if (!chosen) return;
+    rows = [];
+    download.hidden = true;
+    const bytes = new Uint8Array(await chosen.arrayBuffer());
+    const lines = bytes.reduce((n, b) => n + (b === 10 ? 1 : 0), 0) + (bytes.at(-1) === 10 ? 0 : 1);
+    const csv = !/\.(ndjson|jsonl)$/i.test(chosen.name);
+    bar.max = Math.max(1, lines - (csv ? 1 : 0));
+    bar.value = 0;
+    status.replaceChildren(h("p", {}, t("loading")));
+    const params = new URLSearchParams({ action: action.value, at: date.value, format: csv ? "csv" : "ndjson" });
+    if (encoding.value) params.set("encoding", encoding.value);
+    const headers = {};
+    const key = sessionStorage.getItem(KEY);
+    if (key) headers.Authorization = `Bearer ${key}`;
+    let res;
+    try {
+      res = await fetch(`/v1/screen?${params}`, { method: "POST", headers, body: bytes });
+    } catch (e) {
+      status.replaceChildren(refusal({ status: 0, body: null }));
+      return;
+    }
+    if (res.status !== 200) {
+      let body = null;
+      try { body = await res.json(); } catch (e) { body = null; }
+      status.replaceChildren(refusal({ status: res.status, body }));
+      return;
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let pending = "";
+    let summary = null;
+    let failure = null;
+    let drawn = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      pending += decoder.decode(value, { stream: true });
+      const parts = pending.split("\n");
+      pending = parts.pop();
+      for (const line of parts) {
+        if (!line.trim()) continue;
+        const x = JSON.parse(line);
+        if (x.summary) summary = x.summary;
+        else if (x.error && x.row === undefined) failure = x;
+        else rows.push(x);
+      }
+      bar.value = rows.length;
+      if (Date.now() - drawn > 300) { shown(); drawn = Date.now(); }
+    }
+    shown();
+    if (failure || !summary) {
+      status.replaceChildren(refusal({ status: 500, body: failure }));
+      return;
+    }
+    bar.value = bar.max;
+    const d = summary.decisions;
+    status.replaceChildren(h("p", { id: "summary" },
+      `${t("summary")}: ${summary.rows} ${t("rows")} · ${t("deny")} ${d.deny} · ${t("caution")} ${d.caution} · ${t("review")} ${d.review} · ${t("error")} ${summary.errors}`));
+    const text = "\ufeff" + [csvLine(["row", "ref", "id", "decision", "reasons", "match", "error"]), ...rows.map((x) => csvLine(csvFields(x)))].join("\r\n") + "\r\n";
+    download.href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+    download.hidden = false;
+  } },
+    h("div", {}, h("label", { for: "file" }, t("file")), file),
+    h("div", {}, h("label", { for: "action" }, t("action")), action),
+    h("div", {}, h("label", { for: "encoding" }, t("encoding")), encoding),
+    h("div", {}, h("label", { for: "screen-at" }, t("asOf")), date),
+    h("button", { type: "submit" }, t("start")));
+  main.append(h("h1", {}, t("screen")), form,
+    h("div", { class: "row" }, h("div", {}, h("label", { for: "bar" }, t("progress")), bar),
+      h("div", {}, h("label", { for: "filter" }, t("decision")), filter), download),
+    status, results);
+}
+
 // --------------------------------------------------------------- frame ---
 
 function drawSession() {
@@ -356,7 +478,7 @@ function drawSession() {
 
 function drawNav(current) {
   document.getElementById("nav").replaceChildren(
-    link("/console/search", t("search")));
+    link("/console/search", t("search")), link("/console/screen", t("screen")));
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.getAttribute("href").endsWith(current ?? "-")) a.setAttribute("aria-current", "page");
   }
