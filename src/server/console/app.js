@@ -33,6 +33,10 @@ const TEXT = {
     screen: "批量筛查", file: "文件（CSV 或 NDJSON）", encoding: "编码", auto: "自动检测", start: "开始筛查",
     progress: "进度", all: "全部", deny: "禁止", caution: "提示", review: "待人工复核", error: "错误",
     download: "下载结果 CSV", rows: "行", ref: "参考号", match: "匹配", summary: "汇总",
+    stats: "跟踪问效", from: "自", to: "至", total: "条目总数", openObjections: "未结异议", overdue: "超期未核查",
+    checks: "查询次数", denials: "禁止次数", byCategory: "按类别", byStatus: "按状态", byAuthority: "按认定部门",
+    byAction: "按事项的查询与禁止", byDay: "每日查询与禁止", overdueList: "超期异议", published: "已公示", late: "超期公示",
+    disclosureStats: "双公示及时性", auditOff: "审计日志未开启：没有查询统计",
   },
   en: {
     search: "Search", subject: "Subject", entry: "List entry",
@@ -59,6 +63,10 @@ const TEXT = {
     screen: "Screening", file: "File (CSV or NDJSON)", encoding: "Encoding", auto: "Detect", start: "Screen",
     progress: "Progress", all: "All", deny: "Deny", caution: "Caution", review: "Review", error: "Error",
     download: "Download results as CSV", rows: "Rows", ref: "Ref", match: "Match", summary: "Summary",
+    stats: "Statistics", from: "From", to: "To", total: "Entries", openObjections: "Open objections", overdue: "Overdue",
+    checks: "Checks", denials: "Denials", byCategory: "By category", byStatus: "By status", byAuthority: "By authority",
+    byAction: "Checks and denials by action", byDay: "Checks and denials per day", overdueList: "Overdue objections", published: "Published", late: "Late",
+    disclosureStats: "双公示 timeliness", auditOff: "The audit log is off: no check statistics",
   },
 };
 
@@ -159,6 +167,7 @@ const PAGES = [
   { path: /^\/console\/subjects\/([^/]+)$/, page: subjectPage },
   { path: /^\/console\/entries\/([^/]+)$/, page: entryPage },
   { path: /^\/console\/screen$/, page: screenPage, nav: "screen" },
+  { path: /^\/console\/stats$/, page: statsPage, nav: "stats" },
 ];
 
 function searchPage(main, _match, params) {
@@ -451,6 +460,84 @@ async function screenPage(main) {
     status, results);
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG element; its text children as text. */
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+/** Horizontal bars: one row per [label, value, second value?]. */
+function barChart(title, rows) {
+  if (!rows.length) return h("p", { class: "muted" }, t("none"));
+  const max = Math.max(1, ...rows.map((r) => r[1]));
+  const line = 22, labelW = 220, barW = 420, height = rows.length * line + 8;
+  const chart = svg("svg", { viewBox: `0 0 ${labelW + barW + 80} ${height}`, width: "100%", role: "img", "aria-label": title },
+    svg("title", {}, title));
+  rows.forEach(([label, value, second], i) => {
+    const y = 4 + i * line;
+    chart.append(
+      svg("text", { x: labelW - 6, y: y + 14, "text-anchor": "end", "font-size": 12, fill: "#1d2733" }, label),
+      svg("rect", { x: labelW, y, width: Math.max(1, (value / max) * barW), height: line - 6, fill: "#7aa7e0" }),
+      second !== undefined ? svg("rect", { x: labelW, y: y + 4, width: (second / max) * barW, height: line - 14, fill: "#b3261e" }) : "",
+      svg("text", { x: labelW + (value / max) * barW + 6, y: y + 14, "font-size": 12, fill: "#5b6775" },
+        second !== undefined ? `${value} / ${second}` : value));
+  });
+  return h("figure", { class: "card" }, h("figcaption", {}, title), chart);
+}
+
+function isoDay(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+async function statsPage(main, _m, params) {
+  const to = params.get("to") || today();
+  const from = params.get("from") || isoDay(new Date(Date.parse(to) - 13 * 86400000));
+  const fromInput = h("input", { type: "date", id: "from", value: from });
+  const toInput = h("input", { type: "date", id: "to", value: to });
+  const go = () => navigate(`/console/stats?from=${fromInput.value}&to=${toInput.value}`);
+  fromInput.addEventListener("change", go);
+  toInput.addEventListener("change", go);
+  const body = h("div", {}, h("p", { class: "muted" }, t("loading")));
+  main.append(h("h1", {}, t("stats")),
+    h("div", { class: "row" }, h("div", {}, h("label", { for: "from" }, t("from")), fromInput),
+      h("div", {}, h("label", { for: "to" }, t("to")), toInput)), body);
+  const [r, cat] = await Promise.all([api(`/v1/stats?from=${from}&to=${to}`), catalog()]);
+  if (r.status !== 200) { body.replaceChildren(refusal(r)); return; }
+  const st = r.body;
+  const actionName = Object.fromEntries(cat.actions.map((a) => [a.code, a.name]));
+  const categoryName = Object.fromEntries(cat.categories.map((c) => [c.code, c.name]));
+  const pairs = (o) => Object.entries(o ?? {}).sort((a, b) => b[1] - a[1]);
+  const c = st.checks;
+  const days = [];
+  for (let d = Date.parse(from); d <= Date.parse(to); d += 86400000) days.push(isoDay(new Date(d)));
+  const dis = st.disclosures ?? { published: 0, late: 0, by_authority: {} };
+  body.replaceChildren(h("div", {},
+    h("div", { class: "cards" },
+      h("div", { class: "card" }, t("total"), h("div", { class: "big", id: "entries-total" }, st.entries.total)),
+      h("div", { class: "card" }, t("openObjections"), h("div", { class: "big" }, st.objections.open)),
+      h("div", { class: "card" }, t("overdue"), h("div", { class: "big" }, st.objections.overdue)),
+      c ? h("div", { class: "card" }, `${t("checks")} / ${t("denials")}`, h("div", { class: "big" }, `${c.checks} / ${c.denials}`)) : "",
+      h("div", { class: "card" }, `${t("published")} / ${t("late")}`, h("div", { class: "big" }, `${dis.published} / ${dis.late}`))),
+    c ? [barChart(t("byDay"), days.map((d) => [d, c.by_day?.[d]?.checks ?? 0, c.by_day?.[d]?.denials ?? 0])),
+      barChart(t("byAction"), Object.entries(c.by_action ?? {}).sort((a, b) => b[1].checks - a[1].checks)
+        .map(([code, v]) => [actionName[code] ?? code, v.checks, v.denials]))]
+      : h("p", { class: "muted" }, t("auditOff")),
+    barChart(t("byCategory"), pairs(st.entries.by_category).map(([k, v]) => [categoryName[k] ?? k, v])),
+    barChart(t("byStatus"), pairs(st.entries.by_status)),
+    h("h2", {}, t("byAuthority")),
+    table(["authority", "total"], pairs(st.entries.by_authority).slice(0, 50).map(([k, v]) => [k, v])),
+    h("h2", {}, t("overdueList")),
+    table(["entry", "authority", "decided", "deadline"], (st.objections.overdue_entries ?? []).map((o) =>
+      [link(`/console/entries/${encodeURIComponent(o.entry_id)}`, o.entry_id), o.authority, o.filed_on, o.deadline])),
+    h("h2", {}, t("disclosureStats")),
+    table(["authority", "published", "late"], Object.entries(dis.by_authority ?? {}).map(([k, v]) =>
+      [k, v.published.total, v.late.total]))));
+}
+
 // --------------------------------------------------------------- frame ---
 
 function drawSession() {
@@ -478,7 +565,7 @@ function drawSession() {
 
 function drawNav(current) {
   document.getElementById("nav").replaceChildren(
-    link("/console/search", t("search")), link("/console/screen", t("screen")));
+    link("/console/search", t("search")), link("/console/screen", t("screen")), link("/console/stats", t("stats")));
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.getAttribute("href").endsWith(current ?? "-")) a.setAttribute("aria-current", "page");
   }
