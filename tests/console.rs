@@ -118,6 +118,45 @@ impl Browser {
         }
     }
 
+    /// Saves a screenshot as `docs/console-NAME.png` when
+    /// `CONSOLE_SCREENSHOTS` is set (`CONSOLE_SCREENSHOTS=1 cargo test
+    /// console`): the README's pictures, made by the tests themselves.
+    fn shot(&self, name: &str) {
+        if std::env::var_os("CONSOLE_SCREENSHOTS").is_none() {
+            return;
+        }
+        let png = self.cmd("GET", &self.session("/screenshot"), &json!({}));
+        let bytes = base64_decode(png.as_str().unwrap());
+        let path = crate::util::root()
+            .join("docs")
+            .join(format!("console-{name}.png"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Every form control of the page has a label, and Tab from the top
+    /// reaches `css`.
+    fn accessible(&self, css: &str) {
+        let unlabelled = self.eval(
+            "return [...document.querySelectorAll('input, select, textarea')].filter(e => \
+               !e.getAttribute('aria-label') && !(e.id && document.querySelector(`label[for='${e.id}']`))).map(e => e.outerHTML)",
+        );
+        assert_eq!(unlabelled, json!([]), "inputs without a label");
+        self.eval("document.activeElement.blur(); window.scrollTo(0, 0); return 1");
+        for _ in 0..30 {
+            self.cmd(
+                "POST",
+                &self.session("/actions"),
+                &json!({"actions": [{"type": "key", "id": "kb", "actions": [
+                    {"type": "keyDown", "value": "\u{E004}"}, {"type": "keyUp", "value": "\u{E004}"}]}]}),
+            );
+            if self.eval(&format!("return document.activeElement.matches(\"{css}\")")) == true {
+                return;
+            }
+        }
+        panic!("Tab did not reach {css}");
+    }
+
     /// Types `text` into the element `css`, as a keyboard does.
     fn type_into(&self, css: &str, text: &str) {
         let found = self.cmd(
@@ -187,6 +226,8 @@ fn search_by_pinyin_deep_links_and_a_hostile_name_stays_text() {
     let first = browser
         .wait_for("const c = document.querySelector('main tbody tr td'); return c && c.innerText");
     assert!(first.as_str().unwrap().contains("华远"), "{first}");
+    browser.shot("search");
+    browser.accessible("#q");
     // Typing updates the results and the link (debounced).
     browser.eval("const q = document.getElementById('q'); q.value = ''; return 1");
     browser.type_into("#q", "huayuan keji");
@@ -320,16 +361,20 @@ fn decisions_with_reasons_and_an_objection_filed_from_the_entry_page() {
     let row = browser.wait_for(flight);
     let row = row.as_str().unwrap();
     assert!(
-        row.contains("deny") && row.contains("限制乘坐飞机") && row.contains(court),
+        row.contains("禁止") && row.contains("限制乘坐飞机") && row.contains(court),
         "{row}"
     );
+    browser.shot("subject");
+    browser.accessible("#at");
     browser.go(&format!("{base}/console/subjects/{person}?at=2020-01-01"));
     let row = browser.wait_for(flight);
-    assert!(row.as_str().unwrap().contains("allow"), "{row}");
+    assert!(row.as_str().unwrap().contains("允许"), "{row}");
 
     // An objection filed from the entry page suspends the measure.
     browser.go(&format!("{base}/console/entries/{entry}"));
     browser.wait_for("return document.querySelectorAll('main form').length === 4");
+    browser.shot("entry");
+    browser.accessible("main form textarea");
     browser.type_into(
         "main form textarea[name=reason]",
         "当事人已履行判决，申请核查",
@@ -340,7 +385,7 @@ fn decisions_with_reasons_and_an_objection_filed_from_the_entry_page() {
     let row = browser.wait_for(flight);
     let row = row.as_str().unwrap();
     assert!(
-        row.contains("allow") && row.contains("限制乘坐飞机"),
+        row.contains("允许") && row.contains("限制乘坐飞机"),
         "suspended, listed: {row}"
     );
     // The server recorded it.
@@ -390,6 +435,8 @@ fn a_gbk_file_is_screened_with_progress_filtered_and_downloadable() {
         "return [...document.querySelectorAll('main tbody tr')].map(r => r.cells[1].innerText)",
     );
     assert_eq!(denied, json!(["A1"]));
+    browser.shot("screen");
+    browser.accessible("#file");
     browser.eval("const f = document.getElementById('filter'); f.value = 'error'; f.dispatchEvent(new Event('change')); return 1");
     let errors = browser.eval(
         "return [...document.querySelectorAll('main tbody tr')].map(r => r.cells[1].innerText)",
@@ -465,4 +512,23 @@ fn statistics_as_charts_for_an_operator() {
     // them under the machine's day, which the page's default range ends on).
     let flight = browser.eval("return [...document.querySelectorAll('main svg text')].map(t => t.textContent).includes('乘坐飞机')");
     assert_eq!(flight, true);
+    browser.shot("stats");
+    browser.accessible("#from");
+}
+
+/// Standard base64, for the screenshots WebDriver sends.
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
 }

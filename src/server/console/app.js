@@ -31,7 +31,7 @@ const TEXT = {
     upheld: "维持", corrected: "更正", revoked: "撤销", repairEntry: "信用修复", revokeEntry: "撤销条目",
     submit: "提交", done: "已办理",
     screen: "批量筛查", file: "文件（CSV 或 NDJSON）", encoding: "编码", auto: "自动检测", start: "开始筛查",
-    progress: "进度", all: "全部", deny: "禁止", caution: "提示", review: "待人工复核", error: "错误",
+    progress: "进度", all: "全部", deny: "禁止", caution: "提示", review: "待人工复核", error: "错误", allow: "允许",
     download: "下载结果 CSV", rows: "行", ref: "参考号", match: "匹配", summary: "汇总",
     stats: "跟踪问效", from: "自", to: "至", total: "条目总数", openObjections: "未结异议", overdue: "超期未核查",
     checks: "查询次数", denials: "禁止次数", byCategory: "按类别", byStatus: "按状态", byAuthority: "按认定部门",
@@ -61,7 +61,7 @@ const TEXT = {
     upheld: "Upheld", corrected: "Corrected", revoked: "Revoked", repairEntry: "Credit repair", revokeEntry: "Revoke the entry",
     submit: "Submit", done: "Done",
     screen: "Screening", file: "File (CSV or NDJSON)", encoding: "Encoding", auto: "Detect", start: "Screen",
-    progress: "Progress", all: "All", deny: "Deny", caution: "Caution", review: "Review", error: "Error",
+    progress: "Progress", all: "All", deny: "Deny", caution: "Caution", review: "Review", error: "Error", allow: "Allow",
     download: "Download results as CSV", rows: "Rows", ref: "Ref", match: "Match", summary: "Summary",
     stats: "Statistics", from: "From", to: "To", total: "Entries", openObjections: "Open objections", overdue: "Overdue",
     checks: "Checks", denials: "Denials", byCategory: "By category", byStatus: "By status", byAuthority: "By authority",
@@ -156,7 +156,7 @@ function kindName(kind) {
 }
 
 function decisionBadge(d) {
-  return h("span", { class: `decision ${d}` }, d);
+  return h("span", { class: `decision ${d}`, "data-decision": d }, t(d));
 }
 
 // ---------------------------------------------------------------- pages ---
@@ -200,7 +200,7 @@ function searchPage(main, _match, params) {
         h("td", {}, typeof x.score === "number" ? x.score.toFixed(2) : ""),
       )))));
   }
-  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 150); });
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 60); });
   input.focus();
   if (q) run();
 }
