@@ -532,3 +532,78 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// The console's figures (issue #18), printed, not asserted (timings do
+/// not belong in tests): the bytes the first page load transfers, and the
+/// time from the last keystroke to the results on screen. Run against a
+/// store of your own:
+/// `CONSOLE_STORE=gen/10000000/store cargo test --release --test integration console_figures -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn console_figures() {
+    let tmp = tempdir();
+    let store = match std::env::var("CONSOLE_STORE") {
+        Ok(dir) => std::path::PathBuf::from(dir),
+        Err(_) => {
+            import_sample(tmp.path());
+            tmp.path().join("store")
+        }
+    };
+    let server = Server::start(tmp.path(), &["--data", store.to_str().unwrap()]);
+    let base = format!("http://{}", server.addr);
+    let browser = Browser::start();
+    browser.go(&format!("{base}/console/search"));
+    browser.wait_for("return document.getElementById('q')");
+    let bytes = browser.eval(
+        "const n = performance.getEntriesByType('navigation')[0]; \
+         return [n.transferSize, performance.getEntriesByType('resource').map(r => [r.name, r.transferSize])]",
+    );
+    println!("first load: {bytes}");
+    // Each query typed one character at a time (20 ms apart, as a fast
+    // typist); the time from its last keystroke to its results drawn.
+    let queries = [
+        "jiangxi huayuan",
+        "南昌华远科技",
+        "江西华远网络",
+        "huayuan keji",
+        "上饶市华源科技",
+        "景德镇华远服装",
+        "抚州华源汇投资",
+        "江西省建工集团",
+        "nanchang shiye",
+        "赣州稀土",
+    ];
+    let mut times = Vec::new();
+    for round in 0..3 {
+        for q in queries {
+            let took = browser.cmd(
+                "POST",
+                &browser.session("/execute/async"),
+                &json!({"script": "const [q, done] = arguments; const input = document.getElementById('q'); \
+                    const out = document.querySelector('main section'); input.value = ''; \
+                    input.dispatchEvent(new Event('input')); \
+                    setTimeout(async () => { \
+                      let last = 0; const chars = [...q]; \
+                      for (const [i, ch] of chars.entries()) { input.value += ch; input.dispatchEvent(new Event('input')); \
+                        if (i === chars.length - 1) last = performance.now(); \
+                        else await new Promise(r => setTimeout(r, 20)); } \
+                      new MutationObserver((_, obs) => { \
+                        if (out.firstChild) { obs.disconnect(); done(performance.now() - last); } \
+                      }).observe(out, {childList: true, subtree: true}); }, 200);",
+                    "args": [q]}),
+            );
+            if round > 0 {
+                times.push(took.as_f64().unwrap());
+            }
+        }
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pick = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "last keystroke to results: {} queries, median {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+        times.len(),
+        pick(0.5),
+        pick(0.9),
+        pick(1.0)
+    );
+}
