@@ -384,6 +384,13 @@ pub struct Published {
     pub timeliness: Timeliness,
 }
 
+/// The order disclosures are listed in: newest decision first, one day's
+/// by id from the last (as the store's date index reads them backwards).
+pub fn newest_first(a: &Published, b: &Published) -> std::cmp::Ordering {
+    (b.disclosure.decided_at, &b.disclosure.disclosure_id)
+        .cmp(&(a.disclosure.decided_at, &a.disclosure.disclosure_id))
+}
+
 /// Why a repair cannot be recorded (a 409), and from when it could be.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

@@ -242,9 +242,9 @@ fn search_by_pinyin_deep_links_and_a_hostile_name_stays_text() {
         })
         .collect();
     browser.go(&format!("{base}/console/search?q={encoded}"));
-    let shown = browser.wait_for(&format!(
-        "return [...document.querySelectorAll('main td a')].map(a => a.textContent).find(t => t.includes('测试有限公司'))"
-    ));
+    let shown = browser.wait_for(
+        "return [...document.querySelectorAll('main td a')].map(a => a.textContent).find(t => t.includes('测试有限公司'))",
+    );
     assert_eq!(shown, HOSTILE);
     browser.go(&format!("{base}/console/subjects/{ORG}"));
     let title =

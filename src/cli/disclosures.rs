@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
-use creditgate::disclosure::{DisclosureKind, Published, Shown};
+use creditgate::disclosure::{DisclosureKind, Published, Shown, newest_first};
 use creditgate::engine::disclosure_out;
 use creditgate::id::SubjectKey;
 use creditgate::store::{DisclosureScan, Store};
@@ -78,7 +78,7 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
                 .into_iter()
                 .filter(|p| wanted(p))
                 .collect();
-            all.sort_by(|a, b| b.disclosure.decided_at.cmp(&a.disclosure.decided_at));
+            all.sort_by(newest_first);
             all.truncate(args.limit);
             all
         }

@@ -199,10 +199,7 @@ fn list(served: &Served, query: Option<&str>, open: bool) -> Answer {
                 .filter(|p| wanted(p))
                 .collect();
             let complete = all.len() <= limit;
-            all.sort_by(|a, b| {
-                (b.disclosure.decided_at, &b.disclosure.disclosure_id)
-                    .cmp(&(a.disclosure.decided_at, &a.disclosure.disclosure_id))
-            });
+            all.sort_by(crate::disclosure::newest_first);
             all.truncate(limit);
             (all, complete)
         }

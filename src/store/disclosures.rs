@@ -511,7 +511,7 @@ mod tests {
         );
         // Equal again: nothing; moved to another authority: tallies follow.
         let (applied, _) = store
-            .write_disclosures(&[on_time.clone()], Durability::Synced)
+            .write_disclosures(std::slice::from_ref(&on_time), Durability::Synced)
             .unwrap();
         assert_eq!(applied.unchanged, 1);
         let mut moved = late.clone();
