@@ -607,3 +607,64 @@ fn console_figures() {
         pick(1.0)
     );
 }
+
+#[test]
+fn the_public_finds_disclosures_without_a_key_and_sees_persons_masked() {
+    let tmp = tempdir();
+    import_sample(tmp.path());
+    let market = "南昌市市场监督管理局";
+    let (_, publisher) = make_key(
+        tmp.path(),
+        &[
+            "--department",
+            "市场监管",
+            "--role",
+            "publish",
+            "--authority",
+            market,
+        ],
+    );
+    let server = Server::start(
+        tmp.path(),
+        &[
+            "--data",
+            "store",
+            "--today",
+            "2026-11-25",
+            "--keys",
+            "keys.json",
+        ],
+    );
+    let licence = json!({"kind": "licence", "number": "洪市监许〔2026〕7号", "name": "食品经营许可",
+        "category": "普通", "content": "食品销售", "basis": "《食品安全法》", "subject_name": "张三丰",
+        "subject_id": "36102519400601500X", "result": "准予许可", "decided_at": "2026-11-20",
+        "published_at": "2026-11-23", "authority": market});
+    let res = call(
+        server.addr,
+        "PUT",
+        "/v1/disclosures/L-7",
+        Some(&publisher),
+        Some(&licence),
+    );
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    let browser = Browser::start();
+    browser.go(&format!(
+        "http://{}/console/disclosures?kind=licence",
+        server.addr
+    ));
+    let row = browser
+        .wait_for("const r = document.querySelector('main tbody tr'); return r && r.innerText");
+    let row = row.as_str().unwrap();
+    assert!(
+        row.contains("洪市监许〔2026〕7号")
+            && row.contains("张**")
+            && row.contains("361025********500X"),
+        "{row}"
+    );
+    assert!(
+        !row.contains("张三丰") && !row.contains("36102519400601500X"),
+        "{row}"
+    );
+    browser.shot("disclosures");
+    browser.accessible("#d-subject");
+}

@@ -37,6 +37,9 @@ const TEXT = {
     checks: "查询次数", denials: "禁止次数", byCategory: "按类别", byStatus: "按状态", byAuthority: "按认定部门",
     byAction: "按事项的查询与禁止", byDay: "每日查询与禁止", overdueList: "超期异议", published: "已公示", late: "超期公示",
     disclosureStats: "双公示及时性", auditOff: "审计日志未开启：没有查询统计",
+    disclosuresPage: "双公示", licence: "行政许可", penalty: "行政处罚", counterpart: "行政相对人",
+    content: "内容", result: "结果", severity: "严重程度", window: "公示期至", timely: "及时性", any: "不限",
+    workingDays: "个工作日", find: "查找",
   },
   en: {
     search: "Search", subject: "Subject", entry: "List entry",
@@ -67,6 +70,9 @@ const TEXT = {
     checks: "Checks", denials: "Denials", byCategory: "By category", byStatus: "By status", byAuthority: "By authority",
     byAction: "Checks and denials by action", byDay: "Checks and denials per day", overdueList: "Overdue objections", published: "Published", late: "Late",
     disclosureStats: "双公示 timeliness", auditOff: "The audit log is off: no check statistics",
+    disclosuresPage: "Disclosures", licence: "Licence", penalty: "Penalty", counterpart: "Counterpart",
+    content: "Content", result: "Result", severity: "Severity", window: "Public until", timely: "Timeliness", any: "Any",
+    workingDays: "working days", find: "Find",
   },
 };
 
@@ -168,6 +174,7 @@ const PAGES = [
   { path: /^\/console\/entries\/([^/]+)$/, page: entryPage },
   { path: /^\/console\/screen$/, page: screenPage, nav: "screen" },
   { path: /^\/console\/stats$/, page: statsPage, nav: "stats" },
+  { path: /^\/console\/disclosures$/, page: disclosuresPage, nav: "disclosures" },
 ];
 
 function searchPage(main, _match, params) {
@@ -245,6 +252,7 @@ async function subjectPage(main, match, params) {
   document.title = `${s.name ?? s.id} · ${t("subject")}`;
   const decisionsBox = h("div", { "aria-live": "polite" }, h("p", { class: "muted" }, t("loading")));
   decisions(decisionsBox, id, at);
+  const disclosuresBox = h("div", {}, h("p", { class: "muted" }, t("loading")));
   body.replaceChildren(
     h("h1", {}, s.name ?? s.id),
     h("p", {}, kindName(s.kind), " · ", s.id),
@@ -261,8 +269,12 @@ async function subjectPage(main, match, params) {
     table(["id", "role"], (s.persons ?? []).map((p) => [link(`/console/subjects/${encodeURIComponent(p.id)}`, p.id), p.role])),
     h("h2", {}, t("organizations")),
     table(["id", "role"], (s.organizations ?? []).map((o) => [link(`/console/subjects/${encodeURIComponent(o.id)}`, o.id), o.role])),
+    h("h2", {}, t("disclosuresPage")),
+    disclosuresBox,
     h("h2", {}, t("history")),
     timeline(s.history ?? []));
+  const d = await api(`/v1/disclosures?subject=${encodeURIComponent(id)}`);
+  disclosuresBox.replaceChildren(d.status === 200 ? disclosureTable(d.body.disclosures) : refusal(d));
 }
 
 /** The decision for every action of the catalog, with its reasons. */
@@ -460,6 +472,40 @@ async function screenPage(main) {
     status, results);
 }
 
+/** Disclosures as a table. */
+function disclosureTable(list) {
+  return table(["number", "kind", "name", "counterpart", "content", "result", "authority", "decided", "window", "timely"],
+    list.map((d) => [d.number, t(d.kind), d.name,
+      h("span", {}, d.counterpart.name, h("br"), h("span", { class: "muted" }, d.counterpart.id)),
+      d.content, d.result, d.authority, d.decided_at, d.window.until ?? "—",
+      `${d.timeliness.working_days} ${t("workingDays")}${d.timeliness.late ? " ⚠" : ""}`]));
+}
+
+/** The public query (一站式查询) of licensing and penalty decisions. */
+async function disclosuresPage(main, _m, params) {
+  const field = (name, label, attrs = {}) => h("div", {}, h("label", { for: `d-${name}` }, label),
+    h("input", Object.assign({ id: `d-${name}`, name, value: params.get(name) ?? "" }, attrs)));
+  const kind = h("select", { id: "d-kind", name: "kind" },
+    [["", t("any")], ["licence", t("licence")], ["penalty", t("penalty")]].map(([v, l]) =>
+      h("option", { value: v, selected: params.get("kind") === v }, l)));
+  const out = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "row", onsubmit: (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const el of form.querySelectorAll("input, select")) if (el.value) q.set(el.name, el.value);
+    navigate(`/console/disclosures?${q}`);
+  } }, field("subject", t("id")), field("authority", t("authority")),
+    h("div", {}, h("label", { for: "d-kind" }, t("kind")), kind),
+    field("from", t("from"), { type: "date" }), field("to", t("to"), { type: "date" }),
+    h("button", { type: "submit" }, t("find")));
+  main.append(h("h1", {}, t("disclosuresPage")), form, out);
+  const q = new URLSearchParams();
+  for (const k of ["subject", "authority", "kind", "from", "to"]) if (params.get(k)) q.set(k, params.get(k));
+  const r = await api(`/v1/disclosures?${q}`);
+  if (r.status !== 200) { out.replaceChildren(refusal(r)); return; }
+  out.replaceChildren(disclosureTable(r.body.disclosures));
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 /** An SVG element; its text children as text. */
@@ -565,7 +611,8 @@ function drawSession() {
 
 function drawNav(current) {
   document.getElementById("nav").replaceChildren(
-    link("/console/search", t("search")), link("/console/screen", t("screen")), link("/console/stats", t("stats")));
+    link("/console/search", t("search")), link("/console/screen", t("screen")),
+    link("/console/disclosures", t("disclosuresPage")), link("/console/stats", t("stats")));
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.getAttribute("href").endsWith(current ?? "-")) a.setAttribute("aria-current", "page");
   }
