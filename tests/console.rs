@@ -512,6 +512,13 @@ fn statistics_as_charts_for_an_operator() {
     // them under the machine's day, which the page's default range ends on).
     let flight = browser.eval("return [...document.querySelectorAll('main svg text')].map(t => t.textContent).includes('乘坐飞机')");
     assert_eq!(flight, true);
+    // Over time, for one action: flight's two checks, one denied.
+    browser.eval("const p = document.getElementById('day-action'); p.value = 'flight'; p.dispatchEvent(new Event('change')); return 1");
+    let bars = browser.eval("return [...document.querySelectorAll('main figure')[0].querySelectorAll('svg text')].map(t => t.textContent).filter(x => x.includes(' / '))");
+    assert!(
+        bars.as_array().unwrap().iter().any(|b| b == "2 / 1"),
+        "{bars}"
+    );
     browser.shot("stats");
     browser.accessible("#from");
 }

@@ -263,6 +263,8 @@ fn answer(
                     let (mut checks, mut denials) = (0u64, 0u64);
                     // Per day (China Standard Time), for the console's chart.
                     let mut by_day: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+                    let mut by_day_action: BTreeMap<String, BTreeMap<String, (u64, u64)>> =
+                        BTreeMap::new();
                     let mut callers = Callers::default();
                     log.scan(from_ms, to_ms, |r| {
                         callers.add(r);
@@ -270,9 +272,16 @@ fn answer(
                             let denied = u64::from(r.outcome == Outcome::Deny);
                             checks += 1;
                             denials += denied;
-                            let day = by_day
-                                .entry(Date::cst_timestamp(r.at_ms)[..10].to_string())
+                            let date = Date::cst_timestamp(r.at_ms)[..10].to_string();
+                            let action = action_code(r.action).unwrap_or("?").to_string();
+                            let per_action = by_day_action
+                                .entry(date.clone())
+                                .or_default()
+                                .entry(action)
                                 .or_default();
+                            per_action.0 += 1;
+                            per_action.1 += denied;
+                            let day = by_day.entry(date).or_default();
                             day.0 += 1;
                             day.1 += denied;
                             let a = by_action
@@ -298,7 +307,10 @@ fn answer(
                     (
                         json!({"from": from, "to": to, "checks": checks, "denials": denials,
                                "by_action": pairs(by_action), "by_key": pairs(by_key),
-                               "by_day": pairs(by_day)}),
+                               "by_day": pairs(by_day),
+                               "by_day_action": by_day_action.into_iter()
+                                   .map(|(day, m)| (day, pairs(m)))
+                                   .collect::<serde_json::Map<_, _>>()}),
                         callers.keys(),
                         callers.refusals(),
                     )

@@ -535,6 +535,22 @@ function barChart(title, rows) {
   return h("figure", { class: "card" }, h("figcaption", {}, title), chart);
 }
 
+/** Checks and denials per day, for every action or the one chosen. */
+function dailyChart(c, days, actions) {
+  const used = actions.filter((a) => Object.values(c.by_day_action ?? {}).some((m) => m[a.code]));
+  const pick = h("select", { id: "day-action" }, h("option", { value: "" }, t("all")),
+    used.map((a) => h("option", { value: a.code }, a.name)));
+  const box = h("div", {});
+  const draw = () => {
+    const code = pick.value;
+    const of = (d) => (code ? c.by_day_action?.[d]?.[code] : c.by_day?.[d]) ?? { checks: 0, denials: 0 };
+    box.replaceChildren(barChart(t("byDay"), days.map((d) => [d, of(d).checks, of(d).denials])));
+  };
+  pick.addEventListener("change", draw);
+  draw();
+  return h("div", {}, h("div", { class: "row" }, h("div", {}, h("label", { for: "day-action" }, t("action")), pick)), box);
+}
+
 function isoDay(d) {
   return d.toISOString().slice(0, 10);
 }
@@ -568,7 +584,7 @@ async function statsPage(main, _m, params) {
       h("div", { class: "card" }, t("overdue"), h("div", { class: "big" }, st.objections.overdue)),
       c ? h("div", { class: "card" }, `${t("checks")} / ${t("denials")}`, h("div", { class: "big" }, `${c.checks} / ${c.denials}`)) : "",
       h("div", { class: "card" }, `${t("published")} / ${t("late")}`, h("div", { class: "big" }, `${dis.published} / ${dis.late}`))),
-    c ? [barChart(t("byDay"), days.map((d) => [d, c.by_day?.[d]?.checks ?? 0, c.by_day?.[d]?.denials ?? 0])),
+    c ? [dailyChart(c, days, cat.actions),
       barChart(t("byAction"), Object.entries(c.by_action ?? {}).sort((a, b) => b[1].checks - a[1].checks)
         .map(([code, v]) => [actionName[code] ?? code, v.checks, v.denials]))]
       : h("p", { class: "muted" }, t("auditOff")),
