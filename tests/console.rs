@@ -258,7 +258,7 @@ fn search_by_pinyin_deep_links_and_a_hostile_name_stays_text() {
     // A deep link with a date: the same entry active today, pending before
     // its decision.
     let person = "36102519400601500X";
-    let row = "const r = [...document.querySelectorAll('main tbody tr')].find(r => r.innerText.includes('JXFY-2022-0000000247-0')); return r && r.innerText";
+    let row = "const r = [...document.querySelectorAll('#entries tbody tr')].find(r => r.innerText.includes('JXFY-2022-0000000247-0')); return r && r.innerText";
     browser.go(&format!("{base}/console/subjects/{person}?at=2026-11-25"));
     let today = browser.wait_for(row);
     assert!(today.as_str().unwrap().ends_with("active"), "{today}");

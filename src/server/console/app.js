@@ -260,11 +260,11 @@ async function subjectPage(main, match, params) {
     h("h2", {}, t("decisions")),
     decisionsBox,
     h("h2", {}, t("entries")),
-    table(["entry", "list", "category", "authority", "decided", "effective", "expires", "status"],
+    h("div", { id: "entries" }, table(["entry", "list", "category", "authority", "decided", "effective", "expires", "status"],
       (s.entries ?? []).map((e) => [
         link(`/console/entries/${encodeURIComponent(e.entry_id)}`, e.entry_id),
         t(e.list), e.category_name ?? e.category, e.authority, e.decided_at, e.effective_from,
-        e.expires_at ?? "—", e.derived_status ?? e.status])),
+        e.expires_at ?? "—", e.derived_status ?? e.status]))),
     h("h2", {}, t("persons")),
     table(["id", "role"], (s.persons ?? []).map((p) => [link(`/console/subjects/${encodeURIComponent(p.id)}`, p.id), p.role])),
     h("h2", {}, t("organizations")),
