@@ -46,6 +46,7 @@ use crate::date::Date;
 use crate::id::SubjectKey;
 use crate::model::{
     MAX_ENTRY_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Note, Problem, RecordError, clean_text,
+    decided_by, field_error, not_before_decision,
 };
 use crate::vocab::Severity;
 
@@ -185,13 +186,6 @@ pub struct Disclosure {
     pub repair: Option<Note>,
 }
 
-fn field_error(field: &str, problem: Problem) -> RecordError {
-    RecordError {
-        field: field.into(),
-        problem,
-    }
-}
-
 impl DisclosureRecord {
     /// Validates the record: texts trimmed and bounded, the counterpart's
     /// identifier parsed, dates in order and not after `today`, a penalty
@@ -205,30 +199,13 @@ impl DisclosureRecord {
         let basis = clean_text("basis", &self.basis, MAX_TEXT_CHARS)?;
         let subject_name = clean_text("subject_name", &self.subject_name, MAX_NAME_CHARS)?;
         let subject = SubjectKey::parse_readings_at(&self.subject_id, today)
-            .map_err(|e| field_error("subject_id", e.into()))?
+            .map_err(|e| field_error("subject_id", e))?
             .first;
         let result = clean_text("result", &self.result, MAX_CONTENT_CHARS)?;
         let authority = clean_text("authority", &self.authority, MAX_TEXT_CHARS)?;
-        if self.decided_at > today {
-            return Err(field_error(
-                "decided_at",
-                Problem::DecidedInFuture {
-                    found: self.decided_at,
-                    today,
-                },
-            ));
-        }
+        decided_by(self.decided_at, today)?;
         let published_at = self.published_at.unwrap_or(today);
-        if published_at < self.decided_at {
-            return Err(field_error(
-                "published_at",
-                Problem::DateOrder {
-                    earlier: self.decided_at,
-                    earlier_field: "decided_at",
-                    later: published_at,
-                },
-            ));
-        }
+        not_before_decision("published_at", published_at, self.decided_at)?;
         if published_at > today {
             return Err(field_error(
                 "published_at",
@@ -276,17 +253,8 @@ impl DisclosureRecord {
                         ));
                     }
                 }
-                if let Some(until) = self.valid_until
-                    && until < self.decided_at
-                {
-                    return Err(field_error(
-                        "valid_until",
-                        Problem::DateOrder {
-                            earlier: self.decided_at,
-                            earlier_field: "decided_at",
-                            later: until,
-                        },
-                    ));
+                if let Some(until) = self.valid_until {
+                    not_before_decision("valid_until", until, self.decided_at)?;
                 }
             }
         }

@@ -4,11 +4,9 @@
 //! every refusal of a repair, a window ending with no write, the feed and
 //! the statistics, and the import and listing of a disclosures file.
 
-use std::net::SocketAddr;
-
 use serde_json::{Value, json};
 
-use crate::governance::{call, make_key, refused};
+use crate::governance::{call, last_seq, make_key, refused};
 use crate::http::Server;
 use crate::util::{creditgate, import_sample, tempdir, texts};
 
@@ -33,12 +31,6 @@ fn ids(page: &Value) -> Vec<String> {
         .iter()
         .map(|d| d["disclosure_id"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn last_seq(addr: SocketAddr, admin: &str) -> u64 {
-    call(addr, "GET", "/v1/changes?limit=1", Some(admin), None).json()["last_seq"]
-        .as_u64()
-        .unwrap()
 }
 
 #[test]

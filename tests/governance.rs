@@ -121,8 +121,9 @@ fn entry(authority: &str, basis: &str) -> Value {
            "basis": basis, "decided_at":"2026-10-01"})
 }
 
-fn last_seq(addr: SocketAddr, k: &Keys) -> u64 {
-    call(addr, "GET", "/v1/changes?limit=1", Some(&k.admin), None).json()["last_seq"]
+/// The last change sequence, asked with `token`.
+pub(crate) fn last_seq(addr: SocketAddr, token: &str) -> u64 {
+    call(addr, "GET", "/v1/changes?limit=1", Some(token), None).json()["last_seq"]
         .as_u64()
         .unwrap()
 }
@@ -180,7 +181,7 @@ fn keys_roles_scopes_masking_feedback_audit_and_stats() {
     assert_eq!(call(addr, "GET", "/healthz", None, None).status, 200);
 
     // The airline: its actions, masked answers, nothing else.
-    let before = last_seq(addr, &k);
+    let before = last_seq(addr, &k.admin);
     let res = call(addr, "GET", &check, Some(&k.airline), None);
     assert_eq!(res.status, 200);
     let answer = res.json();
@@ -335,7 +336,7 @@ fn keys_roles_scopes_masking_feedback_audit_and_stats() {
         "not for \"江西省高级人民法院\"",
     );
     // Nothing refused changed anything: only GOV-1's publication and objection.
-    assert_eq!(last_seq(addr, &k), before + 2);
+    assert_eq!(last_seq(addr, &k.admin), before + 2);
     assert_eq!(
         call(addr, "GET", "/v1/entries/GOV-2", Some(&k.admin), None).status,
         404
@@ -605,14 +606,14 @@ fn keys_roles_scopes_masking_feedback_audit_and_stats() {
     ];
     for (who, token, holds) in roles {
         for (method, path, body, needs) in &routes {
-            let seq = last_seq(addr, &k);
+            let seq = last_seq(addr, &k.admin);
             let res = call(addr, method, path, Some(token), body.as_ref());
             if holds.contains(needs) {
                 assert!(res.status < 300, "{who} {method} {path}: {}", res.status);
             } else {
                 refused(&res, 403, "forbidden", &format!("needs the {needs} role"));
                 assert_eq!(
-                    last_seq(addr, &k),
+                    last_seq(addr, &k.admin),
                     seq,
                     "{who} {method} {path} changed the log"
                 );

@@ -405,11 +405,46 @@ impl Problem {
     }
 }
 
-fn field_error(field: impl Into<String>, problem: impl Into<Problem>) -> RecordError {
+/// The error of `field`.
+pub(crate) fn field_error(field: impl Into<String>, problem: impl Into<Problem>) -> RecordError {
     RecordError {
         field: field.into(),
         problem: problem.into(),
     }
+}
+
+/// Refuses a decision dated after `today`: a decision is dated the day it
+/// was made.
+pub(crate) fn decided_by(decided_at: Date, today: Date) -> Result<(), RecordError> {
+    if decided_at > today {
+        return Err(field_error(
+            "decided_at",
+            Problem::DecidedInFuture {
+                found: decided_at,
+                today,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses `field`'s `date` before the decision.
+pub(crate) fn not_before_decision(
+    field: &'static str,
+    date: Date,
+    decided_at: Date,
+) -> Result<(), RecordError> {
+    if date < decided_at {
+        return Err(field_error(
+            field,
+            Problem::DateOrder {
+                earlier: decided_at,
+                earlier_field: "decided_at",
+                later: date,
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// Trims `text` and checks it is non-empty, short enough, and free of control
@@ -535,26 +570,9 @@ impl EntryRecord {
             })?;
         let authority = clean_text("authority", &self.authority, MAX_TEXT_CHARS)?;
         let basis = clean_text("basis", &self.basis, MAX_TEXT_CHARS)?;
-        if self.decided_at > today {
-            return Err(field_error(
-                "decided_at",
-                Problem::DecidedInFuture {
-                    found: self.decided_at,
-                    today,
-                },
-            ));
-        }
+        decided_by(self.decided_at, today)?;
         let effective_from = self.effective_from.unwrap_or(self.decided_at);
-        if effective_from < self.decided_at {
-            return Err(field_error(
-                "effective_from",
-                Problem::DateOrder {
-                    earlier: self.decided_at,
-                    earlier_field: "decided_at",
-                    later: effective_from,
-                },
-            ));
-        }
+        not_before_decision("effective_from", effective_from, self.decided_at)?;
         if let Some(expires_at) = self.expires_at
             && expires_at <= effective_from
         {

@@ -189,7 +189,7 @@ fn list(served: &Served, query: Option<&str>, open: bool) -> Answer {
             && to.is_none_or(|t| d.decided_at <= t)
             && sight.sees(served, p)
     };
-    let (mut found, complete) = match subject {
+    let (found, complete) = match subject {
         Some(key) => {
             let mut all: Vec<Published> = engine
                 .store()
@@ -216,7 +216,6 @@ fn list(served: &Served, query: Option<&str>, open: bool) -> Answer {
             (scanned.found, scanned.complete)
         }
     };
-    found.truncate(limit);
     served.audit(Event::Read, subject, 200);
     let out: Vec<_> = found
         .iter()

@@ -164,10 +164,6 @@ impl Tally {
     }
 }
 
-fn subject_key(subject: &[u8; KEY_LEN], id: &str) -> Vec<u8> {
-    subject_entry_key(subject, id)
-}
-
 fn entry_link_key(entry_id: &str, id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(entry_id.len() + 1 + id.len());
     k.extend_from_slice(entry_id.as_bytes());
@@ -250,7 +246,7 @@ impl Store {
             let kind = match &old {
                 Some(old) => {
                     applied.replaced += 1;
-                    batch.delete(CF_SUBJECT_DISCLOSURES, subject_key(&old.subject, id));
+                    batch.delete(CF_SUBJECT_DISCLOSURES, subject_entry_key(&old.subject, id));
                     batch.delete(CF_DISCLOSURE_DATES, expiry_key(old.decided_at, id));
                     if let Some(entry) = &old.entry_id {
                         batch.delete(CF_ENTRY_DISCLOSURES, entry_link_key(entry, id));
@@ -263,7 +259,11 @@ impl Store {
                     ChangeKind::DisclosurePublished
                 }
             };
-            batch.put(CF_SUBJECT_DISCLOSURES, subject_key(&stored.subject, id), []);
+            batch.put(
+                CF_SUBJECT_DISCLOSURES,
+                subject_entry_key(&stored.subject, id),
+                [],
+            );
             batch.put(CF_DISCLOSURE_DATES, expiry_key(stored.decided_at, id), []);
             if let Some(entry) = &stored.entry_id {
                 batch.put(CF_ENTRY_DISCLOSURES, entry_link_key(entry, id), []);
@@ -274,7 +274,7 @@ impl Store {
             written.changes.push(self.log(
                 &mut batch,
                 &mut seq,
-                Change::of_disclosure(at_ms, kind, id, stored.subject, None),
+                Change::of_record(at_ms, kind, id, stored.subject, None),
             ));
             current.insert(id, Some(stored));
         }
@@ -334,7 +334,7 @@ impl Store {
         written.changes.push(self.log(
             &mut batch,
             &mut seq,
-            Change::of_disclosure(
+            Change::of_record(
                 epoch_ms(),
                 ChangeKind::DisclosureRepaired,
                 disclosure_id,

@@ -140,12 +140,12 @@ impl Value for Change {
 }
 
 impl Change {
-    /// The change `kind` of disclosure `disclosure_id` of `subject` (its
-    /// sequence is set when it is logged).
-    pub(super) fn of_disclosure(
+    /// The change `kind` of the entry or disclosure `id` of `subject`,
+    /// without the entry's state (its sequence is set when it is logged).
+    pub(super) fn of_record(
         at_ms: u64,
         kind: ChangeKind,
-        disclosure_id: &str,
+        id: &str,
         subject: [u8; KEY_LEN],
         note: Option<String>,
     ) -> Change {
@@ -154,7 +154,7 @@ impl Change {
             at_ms,
             kind,
             subject,
-            entry_id: Some(disclosure_id.to_string()),
+            entry_id: Some(id.to_string()),
             status: None,
             entry: None,
             note,
@@ -170,15 +170,11 @@ impl Change {
         entry: StoredEntry,
         note: Option<String>,
     ) -> Change {
+        let subject = entry.subject;
         Change {
-            seq: 0,
-            at_ms,
-            kind,
-            subject: entry.subject,
-            entry_id: Some(entry_id.to_string()),
             status: Some(entry.status),
             entry: Some(entry),
-            note,
+            ..Change::of_record(at_ms, kind, entry_id, subject, note)
         }
     }
 
