@@ -352,6 +352,31 @@ pub struct Published {
     pub timeliness: Timeliness,
 }
 
+/// What a disclosure query asks for, beside who may see what: the server's
+/// public query and the CLI read the same fields.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this deciding department.
+    pub authority: Option<String>,
+    /// Only licences or penalties.
+    pub kind: Option<DisclosureKind>,
+    /// Decided on or after this day.
+    pub from: Option<Date>,
+    /// Decided on or before this day.
+    pub to: Option<Date>,
+}
+
+impl Filter {
+    /// Whether `p` is asked for.
+    pub fn admits(&self, p: &Published) -> bool {
+        let d = &p.disclosure;
+        self.authority.as_deref().is_none_or(|a| d.authority == a)
+            && self.kind.is_none_or(|k| d.kind == k)
+            && self.from.is_none_or(|f| d.decided_at >= f)
+            && self.to.is_none_or(|t| d.decided_at <= t)
+    }
+}
+
 /// The order disclosures are listed in: newest decision first, one day's
 /// by id from the last (as the store's date index reads them backwards).
 pub fn newest_first(a: &Published, b: &Published) -> std::cmp::Ordering {

@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use creditgate::catalog::Catalog;
 use creditgate::date::Date;
-use creditgate::disclosure::{DisclosureKind, Published, Shown, newest_first};
+use creditgate::disclosure::{DisclosureKind, Filter, Published, Shown, newest_first};
 use creditgate::engine::disclosure_out;
 use creditgate::id::SubjectKey;
 use creditgate::store::{DisclosureScan, Store};
@@ -62,13 +62,15 @@ pub fn run(args: &Args, catalog: &Catalog) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|s| SubjectKey::parse(s.trim()).with_context(|| format!("--subject {s}")))
         .transpose()?;
+    let filter = Filter {
+        authority: args.authority.clone(),
+        kind: args.kind,
+        from: args.from,
+        to: args.to,
+    };
     let wanted = |p: &Published| {
-        let d = &p.disclosure;
-        args.authority.as_deref().is_none_or(|a| d.authority == a)
-            && args.kind.is_none_or(|k| d.kind == k)
-            && args.from.is_none_or(|f| d.decided_at >= f)
-            && args.to.is_none_or(|t| d.decided_at <= t)
-            && (!args.public || d.shown(catalog, at) == Shown::Public)
+        filter.admits(p)
+            && (!args.public || p.disclosure.shown(catalog, at) == Shown::Public)
             && (!args.late || p.timeliness.late)
     };
     let found = match subject {

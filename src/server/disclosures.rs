@@ -93,8 +93,7 @@ impl Sight {
             || p.disclosure.shown(served.engine.catalog(), served.today) == Shown::Public
     }
 
-    fn shown(&self, value: serde_json::Value) -> serde_json::Value {
-        let mut value = value;
+    fn shown(&self, mut value: serde_json::Value) -> serde_json::Value {
         if self.masks {
             crate::access::mask_json(&mut value);
         }
@@ -181,14 +180,13 @@ fn list(served: &Served, query: Option<&str>, open: bool) -> Answer {
     .unwrap_or(DEFAULT_LIMIT);
     let sight = Sight::of(served, open);
     let engine = &served.engine;
-    let wanted = |p: &Published| {
-        let d = &p.disclosure;
-        authority.is_none_or(|a| d.authority == a)
-            && kind.is_none_or(|k| d.kind == k)
-            && from.is_none_or(|f| d.decided_at >= f)
-            && to.is_none_or(|t| d.decided_at <= t)
-            && sight.sees(served, p)
+    let filter = crate::disclosure::Filter {
+        authority: authority.map(str::to_string),
+        kind,
+        from,
+        to,
     };
+    let wanted = |p: &Published| filter.admits(p) && sight.sees(served, p);
     let (found, complete) = match subject {
         Some(key) => {
             let mut all: Vec<Published> = engine
