@@ -247,6 +247,9 @@ pub struct Record {
     pub status: u16,
     /// What else the event says.
     pub detail: Detail,
+    /// The request's id (`X-Request-Id`, 40 bits); 0: none (records older
+    /// than ids, and a screening's rows share their upload's).
+    pub request: u64,
 }
 
 impl Record {
@@ -274,6 +277,7 @@ impl Record {
                 out[34] = reason as u8;
             }
         }
+        out[35..40].copy_from_slice(&self.request.to_le_bytes()[..5]);
     }
 
     fn decode(b: &[u8; RECORD_BYTES]) -> Option<Record> {
@@ -301,6 +305,11 @@ impl Record {
                 },
                 _ => Detail::None,
             },
+            request: {
+                let mut id = [0u8; 8];
+                id[..5].copy_from_slice(&b[35..40]);
+                u64::from_le_bytes(id)
+            },
         })
     }
 }
@@ -323,9 +332,11 @@ pub struct Fields {
 }
 
 impl Fields {
-    /// The record, asked by `key`, now.
-    pub fn stamped(self, key: [u8; KEY_ID_BYTES]) -> Record {
+    /// The record of request `request` (its 40-bit id), asked by `key`,
+    /// now.
+    pub fn stamped(self, key: [u8; KEY_ID_BYTES], request: u64) -> Record {
         Record {
+            request,
             at_ms: crate::date::epoch_ms(),
             key,
             event: self.event,
@@ -404,6 +415,8 @@ pub struct AuditQuery {
     pub subject: Option<SubjectKey>,
     /// Only this key.
     pub key: Option<[u8; KEY_ID_BYTES]>,
+    /// Only this request (its id).
+    pub request: Option<u64>,
     /// At most this many.
     pub limit: usize,
 }
@@ -507,7 +520,10 @@ impl AuditLog {
     pub fn query(&self, q: &AuditQuery) -> std::io::Result<Vec<Record>> {
         let mut out = Vec::new();
         self.scan(q.from_ms, q.to_ms, |r| {
-            if q.subject.is_none_or(|s| r.subject == Some(s)) && q.key.is_none_or(|k| r.key == k) {
+            if q.subject.is_none_or(|s| r.subject == Some(s))
+                && q.key.is_none_or(|k| r.key == k)
+                && q.request.is_none_or(|id| r.request == id)
+            {
                 out.push(*r);
             }
             out.len() < q.limit
@@ -632,6 +648,7 @@ mod tests {
                 named: true,
                 name_mismatch: outcome == Outcome::Allow,
             },
+            request: at_ms & 0xFF_FFFF_FFFF,
         }
     }
 
@@ -709,6 +726,8 @@ mod tests {
                     route: Some(3),
                     reason,
                 },
+                // The largest 40-bit id survives the five bytes.
+                request: (1 << 40) - 1,
             };
             let mut buf = [0u8; RECORD_BYTES];
             r.encode(&mut buf);
@@ -727,6 +746,7 @@ mod tests {
                 route: None,
                 reason: RefusedFor::NoKey,
             },
+            request: 0,
         };
         no_route.encode(&mut buf);
         assert_eq!(Record::decode(&buf), Some(no_route));

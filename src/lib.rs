@@ -75,6 +75,7 @@ pub use store::{Store, StoreError};
 
 pub mod access;
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod catalog;
 pub mod date;

@@ -13,14 +13,14 @@ use crate::http::{Conn, Resp, Server, get, send_json};
 use crate::util::{SAMPLE_TODAY as TODAY, creditgate, import_sample, tempdir, texts};
 
 /// An organization the sample does not have, and its legal representative.
-const ORG: &str = "91360100705500005G";
+pub(crate) const ORG: &str = "91360100705500005G";
 const REP: &str = "11010519491231002X";
 
-fn org_record() -> Value {
+pub(crate) fn org_record() -> Value {
     json!({"kind":"org","name":"江西赣江测绘科技有限公司","persons":[{"id": REP, "role":"legal_rep"}]})
 }
 
-fn entry_record(category: &str, basis: &str) -> Value {
+pub(crate) fn entry_record(category: &str, basis: &str) -> Value {
     json!({"subject_id": ORG, "list":"black", "category": category, "authority":"南昌市中级人民法院",
            "basis": basis, "decided_at":"2026-10-01"})
 }
@@ -581,7 +581,12 @@ fn malformed_and_misdirected_writes_are_refused_and_change_nothing() {
 
 /// Reads the whole feed from `since` in pages of `limit`, a new connection
 /// for each page (a reader that disconnects between pages).
-fn read_feed(addr: SocketAddr, since: u64, limit: usize, filter: &str) -> (Vec<Value>, u64) {
+pub(crate) fn read_feed(
+    addr: SocketAddr,
+    since: u64,
+    limit: usize,
+    filter: &str,
+) -> (Vec<Value>, u64) {
     let mut since = since;
     let mut all = Vec::new();
     loop {

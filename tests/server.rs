@@ -447,6 +447,7 @@ mod library {
     use std::time::Duration;
 
     use bytes::Bytes;
+    use creditgate::server::request_id::RequestId;
     use creditgate::server::{self, Handled, Handler, Limits, json_reply};
     use hyper::body::Incoming;
     use hyper::{Request, StatusCode};
@@ -457,7 +458,7 @@ mod library {
     struct Test;
 
     impl Handler for Test {
-        fn handle(&self, req: Request<Incoming>) -> Handled {
+        fn handle(&self, req: Request<Incoming>, _id: RequestId) -> Handled {
             Handled::Now(match req.uri().path() {
                 "/panic" => panic!("a handler bug"),
                 "/slow" => {

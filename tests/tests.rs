@@ -17,6 +17,7 @@ mod layers;
 mod lifecycle;
 mod live_index;
 mod named;
+mod operations;
 mod replication;
 mod sample;
 mod screen;

@@ -16,10 +16,12 @@ use creditgate::catalog::Catalog;
 
 mod catalog;
 mod check;
+mod config;
 mod disclosures;
 mod id;
 mod import;
 mod keys;
+mod logs;
 mod screen;
 mod search;
 mod serve;
@@ -72,38 +74,31 @@ enum Command {
     Serve(serve::Args),
     /// Make, list and revoke API keys (the keys file `serve --keys` reads).
     Keys(keys::Args),
-    /// Copy a (stopped) store, with its saved indexes, to bootstrap a read
-    /// replica from.
-    Snapshot(snapshot::SnapshotArgs),
+    /// Copy a store, served or stopped, consistent at one change: a backup
+    /// (restore by serving the copy) and what a read replica is
+    /// bootstrapped from. Prints where the copy stands, as JSON.
+    #[command(alias = "snapshot")]
+    Backup(snapshot::SnapshotArgs),
     /// Print a digest of a (stopped) store's contents, to compare nodes at
     /// the same stream position (a running server answers `GET /v1/digest`).
     Digest(snapshot::DigestArgs),
     /// List a store's 双公示 disclosures (licensing and penalty decisions)
     /// as NDJSON, newest decision first.
     Disclosures(disclosures::Args),
+    /// Check a `serve --config` file without starting anything.
+    Config(config::Args),
 }
 
-/// Parses the command line and runs the subcommand.
+/// Parses the command line (with a `serve --config` file's settings) and
+/// runs the subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
-    let catalog_text = match &cli.catalog {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the measures catalog {}", path.display()))?,
-        None => creditgate::catalog::BUNDLED_TOML.to_string(),
-    };
-    let catalog = || -> anyhow::Result<Catalog> {
-        match &cli.catalog {
-            Some(path) => Catalog::from_toml(&catalog_text, &path.display().to_string())
-                .context("cannot use the measures catalog"),
-            None => Ok(Catalog::bundled()),
-        }
-    };
-    let calendar = || -> anyhow::Result<WorkCalendar> {
-        match &cli.calendar {
-            Some(path) => WorkCalendar::load(path).context("cannot use the working-day calendar"),
-            None => Ok(WorkCalendar::bundled()),
-        }
-    };
+    let cli = Cli::parse_from(config::expand(std::env::args_os().collect())?);
+    if !matches!(cli.command, Command::Serve(_)) {
+        logs::init_for_command();
+    }
+    let catalog_text = catalog_text(&cli)?;
+    let catalog = || load_catalog(&cli, &catalog_text);
+    let calendar = || load_calendar(&cli);
     match &cli.command {
         Command::Id(args) => id::run(args),
         Command::Validate(args) => validate::run(args, &catalog()?, &calendar()?),
@@ -113,10 +108,56 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Show(args) => check::run_show(args, &catalog()?, &catalog_text),
         Command::Search(args) => search::run(args, &catalog()?, &catalog_text),
         Command::Screen(args) => screen::run(args, &catalog()?, &catalog_text),
-        Command::Serve(args) => serve::run(args, &catalog()?, &catalog_text, calendar()?),
+        // The service's failure goes to its log (JSON when asked), not
+        // only as a last plain line.
+        Command::Serve(args) => {
+            serve::run(args, &catalog()?, &catalog_text, calendar()?).or_else(|e| {
+                tracing::error!("{e:#}");
+                Ok(ExitCode::from(EXIT_FAILURE))
+            })
+        }
         Command::Keys(args) => keys::run(args, &catalog()?),
-        Command::Snapshot(args) => snapshot::run_snapshot(args),
+        Command::Backup(args) => snapshot::run_snapshot(args),
         Command::Digest(args) => snapshot::run_digest(args),
         Command::Disclosures(args) => disclosures::run(args, &catalog()?),
+        Command::Config(args) => config::run(args),
     }
+}
+
+/// The measures catalog's text: `--catalog`'s file or the bundled one.
+fn catalog_text(cli: &Cli) -> anyhow::Result<String> {
+    match &cli.catalog {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the measures catalog {}", path.display())),
+        None => Ok(creditgate::catalog::BUNDLED_TOML.to_string()),
+    }
+}
+
+/// The measures catalog in force.
+fn load_catalog(cli: &Cli, text: &str) -> anyhow::Result<Catalog> {
+    match &cli.catalog {
+        Some(path) => Catalog::from_toml(text, &path.display().to_string())
+            .context("cannot use the measures catalog"),
+        None => Ok(Catalog::bundled()),
+    }
+}
+
+/// The working-day calendar in force.
+fn load_calendar(cli: &Cli) -> anyhow::Result<WorkCalendar> {
+    match &cli.calendar {
+        Some(path) => WorkCalendar::load(path).context("cannot use the working-day calendar"),
+        None => Ok(WorkCalendar::bundled()),
+    }
+}
+
+/// What `config check` verifies of a parsed `serve` command line without
+/// starting anything: the catalog, the calendar and what `serve` would
+/// refuse before opening the store.
+fn check_serve(cli: &Cli) -> anyhow::Result<()> {
+    let Command::Serve(args) = &cli.command else {
+        anyhow::bail!("not a serve command line");
+    };
+    load_catalog(cli, &catalog_text(cli)?)?;
+    load_calendar(cli)?;
+    serve::check(args)
 }

@@ -27,6 +27,12 @@ use creditgate::store::Warmed;
 /// Arguments of `creditgate serve`.
 #[derive(clap::Args)]
 pub struct Args {
+    /// Read settings from this TOML file: its keys are these flags with
+    /// `_` for `-` (`max_connections = 20000`); a flag given here overrides
+    /// its key. `creditgate config check FILE` validates one;
+    /// docs/creditgate.toml is a commented example.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Store directory (default: the bundled sample, imported on first use).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -115,6 +121,60 @@ pub struct Args {
     /// from there). Without it the route is refused.
     #[arg(long, value_name = "DIR")]
     snapshot_dir: Option<PathBuf>,
+    /// What the log shows: a level (error, warn, info, debug, trace), or
+    /// a level then per-module ones (`info,creditgate::server=debug`).
+    /// At debug every request is logged with its id, route, status and
+    /// time.
+    #[arg(long, value_name = "FILTER", default_value = "info", value_parser = crate::cli::logs::parse_filter)]
+    log_level: crate::cli::logs::Filter,
+    /// The log's form on stderr: text for people, json (one object per
+    /// line) for collectors.
+    #[arg(long, value_enum, default_value_t = crate::cli::logs::Format::Text)]
+    log_format: crate::cli::logs::Format,
+    /// Let personal data into the log: the identifiers and names of a
+    /// request's query string. Off, a logged request shows its route only.
+    #[arg(long)]
+    log_personal_data: bool,
+}
+
+/// What `serve` refuses before opening anything: an open API beyond
+/// loopback, a keys file that does not load, directories that are not.
+pub fn check(args: &Args) -> anyhow::Result<()> {
+    exposure(args)?;
+    if let Some(path) = &args.keys {
+        if !path.is_file() {
+            anyhow::bail!(
+                "--keys {}: no such file (make one with creditgate keys create --file {} …)",
+                path.display(),
+                path.display()
+            );
+        }
+        KeysFile::load(path)?;
+    }
+    for (flag, dir) in [
+        ("--data", &args.data),
+        ("--spool-dir", &args.spool_dir),
+        ("--snapshot-dir", &args.snapshot_dir),
+    ] {
+        if let Some(dir) = dir
+            && dir.exists()
+            && !dir.is_dir()
+        {
+            anyhow::bail!("{flag} {}: not a directory", dir.display());
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to serve an open API (no keys file) beyond loopback.
+fn exposure(args: &Args) -> anyhow::Result<()> {
+    if args.keys.is_none() && !args.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "without --keys the API is open to anyone who can reach it, so it listens on loopback only; {} is not. Make keys (creditgate keys create --file keys.json …) and pass --keys keys.json",
+            args.listen
+        );
+    }
+    Ok(())
 }
 
 pub fn run(
@@ -123,24 +183,22 @@ pub fn run(
     catalog_text: &str,
     calendar: creditgate::calendar::WorkCalendar,
 ) -> anyhow::Result<ExitCode> {
+    crate::cli::logs::init(&args.log_level, args.log_format);
+    if let Err(e) = exposure(args) {
+        tracing::error!("{e}");
+        return Ok(ExitCode::from(crate::cli::EXIT_FAILURE));
+    }
     let keys = match &args.keys {
         Some(path) => {
             let file = KeysFile::load(path)?;
             if file.keys.iter().all(|k| k.revoked_ms.is_some()) {
-                eprintln!(
-                    "creditgate: {} has no usable key: every request will be refused (creditgate keys create --file {} …)",
+                tracing::warn!(
+                    "{} has no usable key: every request will be refused (creditgate keys create --file {} …)",
                     path.display(),
                     path.display()
                 );
             }
             Some(Arc::new(ArcSwap::from_pointee(Keyring::new(&file))))
-        }
-        None if !args.listen.ip().is_loopback() => {
-            eprintln!(
-                "creditgate: without --keys the API is open to anyone who can reach it, so it listens on loopback only; {} is not. Make keys (creditgate keys create --file keys.json …) and pass --keys keys.json",
-                args.listen
-            );
-            return Ok(ExitCode::from(crate::cli::EXIT_FAILURE));
         }
         None => None,
     };
@@ -156,7 +214,7 @@ pub fn run(
         usize::try_from(args.block_cache_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
     );
     let flagged = engine.snapshot().flagged();
-    eprintln!("creditgate: opened ({})", engine.opened());
+    tracing::info!("opened ({})", engine.opened());
     let defaults = ScreenLimits::default();
     let screen_limits = ScreenLimits {
         max_body_bytes: args.screen_max_mib.max(1) << 20,
@@ -190,6 +248,16 @@ pub fn run(
         .build()
         .context("cannot start the runtime")?;
     let node = replication(args, &engine, &runtime)?;
+    let control = match creditgate::backup::listen(engine.clone(), runtime.handle()) {
+        Ok(path) => Some(path),
+        Err(e) => {
+            tracing::warn!(
+                "no control socket in {} ({e}): `creditgate backup` cannot copy this store while it is served",
+                dir.display()
+            );
+            None
+        }
+    };
     let maintenance = Maintenance::start(
         engine.clone(),
         clock.clone(),
@@ -209,6 +277,7 @@ pub fn run(
             audit: audit.clone(),
             node,
             snapshot_dir: args.snapshot_dir.clone(),
+            log_personal_data: args.log_personal_data,
         },
     ));
     let limits = Limits {
@@ -223,20 +292,25 @@ pub fn run(
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr().context("no local address")?;
         match &args.keys {
-            Some(path) => eprintln!("creditgate: API keys from {}", path.display()),
-            None => eprintln!(
-                "creditgate: no keys file: the API is OPEN to anyone on this machine (loopback only); serve --keys FILE to require keys"
+            Some(path) => tracing::info!("API keys from {}", path.display()),
+            None => tracing::warn!(
+                "no keys file: the API is OPEN to anyone on this machine (loopback only); serve --keys FILE to require keys"
             ),
         }
-        eprintln!(
-            "creditgate: listening on http://{addr} (store {}, {flagged} flagged subjects)",
+        tracing::info!(
+            "listening on http://{addr} (store {}, {flagged} flagged subjects)",
             dir.display()
         );
+        notify_systemd("READY=1");
         server::serve(listener, api.clone(), limits, server::termination()).await;
-        eprintln!("creditgate: shutting down");
+        notify_systemd("STOPPING=1");
+        tracing::info!("shutting down");
         anyhow::Ok(())
     })?;
     drop(runtime);
+    if let Some(path) = control {
+        let _ = std::fs::remove_file(path);
+    }
     maintenance.stop();
     api.engine()
         .store()
@@ -248,8 +322,33 @@ pub fn run(
     {
         audit.close();
     }
-    eprintln!("creditgate: stopped");
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells systemd (a `Type=notify` unit, which sets `NOTIFY_SOCKET`) that
+/// the service is ready or stopping; nothing without it.
+fn notify_systemd(state: &str) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let bytes = target.as_encoded_bytes();
+    let addr = match bytes.strip_prefix(b"@") {
+        Some(name) => SocketAddr::from_abstract_name(name),
+        None => SocketAddr::from_pathname(std::path::Path::new(&target)),
+    };
+    let sent = addr.and_then(|addr| {
+        let socket = UnixDatagram::unbound()?;
+        socket.send_to_addr(state.as_bytes(), &addr)
+    });
+    if let Err(e) = sent {
+        tracing::warn!(
+            "cannot notify systemd ({state}) on {}: {e}",
+            target.to_string_lossy()
+        );
+    }
 }
 
 /// Reads the entries family into the block cache on a thread of its own
@@ -267,20 +366,20 @@ fn warm_entries(engine: Arc<Engine>) {
                 _ => format!("{:.0} MiB", bytes as f64 / f64::from(1 << 20)),
             };
             match engine.store().warm_entries() {
-                Ok(Warmed::Read(bytes)) => eprintln!(
-                    "creditgate: block cache warmed with the entries ({} of files) in {:.1} s",
+                Ok(Warmed::Read(bytes)) => tracing::info!(
+                    "block cache warmed with the entries ({} of files) in {:.1} s",
                     size(bytes),
                     started.elapsed().as_secs_f64()
                 ),
-                Ok(Warmed::TooLarge(bytes)) => eprintln!(
-                    "creditgate: entries ({} of files) are too large to be held in the block cache; not warmed",
+                Ok(Warmed::TooLarge(bytes)) => tracing::info!(
+                    "entries ({} of files) are too large to be held in the block cache; not warmed",
                     size(bytes)
                 ),
-                Err(e) => eprintln!("creditgate: cannot warm the block cache: {e}"),
+                Err(e) => tracing::warn!("cannot warm the block cache: {e}"),
             }
         });
     if let Err(e) = spawned {
-        eprintln!("creditgate: cannot start the block cache warm-up: {e}");
+        tracing::warn!("cannot start the block cache warm-up: {e}");
     }
 }
 
@@ -306,8 +405,8 @@ fn replication(
             );
         }
         if last > held {
-            eprintln!(
-                "creditgate: the stream holds {} batches this store does not (a stop between the stream and the disk): applying them",
+            tracing::info!(
+                "the stream holds {} batches this store does not (a stop between the stream and the disk): applying them",
                 last - held
             );
             runtime.block_on(follow::apply_stream(
@@ -323,8 +422,8 @@ fn replication(
             &stream,
             runtime.handle().clone(),
         )))?;
-        eprintln!(
-            "creditgate: primary of stream {stream} ({} ways), at position {last}",
+        tracing::info!(
+            "primary of stream {stream} ({} ways), at position {last}",
             replicas
         );
         return Ok(Node::Primary { stream });
@@ -335,11 +434,11 @@ fn replication(
         let (e, s, st) = (engine.clone(), stream.clone(), status.clone());
         runtime.spawn(async move {
             if let Err(err) = follow::apply_stream(e, js, s, st, None).await {
-                eprintln!("creditgate: following stopped: {err}");
+                tracing::warn!("following stopped: {err}");
             }
         });
-        eprintln!(
-            "creditgate: read replica of stream {stream}, from position {}",
+        tracing::info!(
+            "read replica of stream {stream}, from position {}",
             engine.store().stream_position()
         );
         return Ok(Node::Replica {

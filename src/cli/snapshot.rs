@@ -1,13 +1,15 @@
-//! `creditgate snapshot` and `creditgate digest`: what a read replica is
-//! bootstrapped from, and a summary of a store's contents to compare nodes.
+//! `creditgate backup` (alias `snapshot`) and `creditgate digest`: a
+//! consistent copy of a store, served or not, which is both a backup and
+//! what a read replica is bootstrapped from; and a summary of a store's
+//! contents to compare nodes.
 //!
-//! A snapshot is a RocksDB checkpoint of the store (its files hard-linked
-//! where the file system allows, so it is quick and small on one disk) and
-//! copies of the indexes saved beside it. It records the store's stream
-//! position: a replica started on it applies the stream from the next one.
-//! The store must not be served meanwhile (RocksDB's lock): take it from a
-//! stopped node; a running server started with `--snapshot-dir` writes one
-//! on `POST /v1/snapshot`.
+//! A copy is a RocksDB checkpoint of the store (its files hard-linked
+//! where the file system allows, so it is quick and small on one disk),
+//! copies of the indexes saved beside it and of the audit segments. It
+//! records the store's change sequence and stream position: a replica
+//! started on it applies the stream from the next one. A served store is
+//! copied by its server, asked over the store's control socket
+//! ([`creditgate::backup`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,22 +38,48 @@ pub struct DigestArgs {
 }
 
 pub fn run_snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
+    use creditgate::backup;
     if args.out.exists() {
         anyhow::bail!(
-            "{} exists: a snapshot goes to a new directory",
+            "{} exists: a backup goes to a new directory",
             args.out.display()
         );
     }
-    let store = Store::open(&args.data)
-        .with_context(|| format!("cannot open the store {}", args.data.display()))?;
-    creditgate::engine::write_snapshot(&store, &args.out)
-        .with_context(|| format!("cannot write the snapshot to {}", args.out.display()))?;
+    let failed = || {
+        format!(
+            "cannot back up {} to {}",
+            args.data.display(),
+            args.out.display()
+        )
+    };
+    let (at, served) = match backup::ask_server(&args.data).with_context(failed)? {
+        Some(staged) => {
+            backup::move_staged(&staged.path, &args.out).with_context(failed)?;
+            ((staged.stream_position, staged.next_change_seq), true)
+        }
+        None => {
+            let store = Store::open(&args.data).with_context(|| {
+                format!(
+                    "cannot open the store {} (a server holding it answers on {}; none did)",
+                    args.data.display(),
+                    args.data.join(backup::CONTROL_SOCKET).display()
+                )
+            })?;
+            let at =
+                backup::write(&store, &args.data.join("audit"), &args.out).with_context(failed)?;
+            ((at.stream_position, at.next_change_seq), false)
+        }
+    };
     println!(
-        "snapshot of {} at stream position {} (next change {}) in {}",
-        args.data.display(),
-        store.stream_position(),
-        store.next_change_seq(),
-        args.out.display()
+        "{}",
+        serde_json::json!({
+            "store": args.data.display().to_string(),
+            "out": args.out.display().to_string(),
+            "served": served,
+            "stream_position": at.0,
+            "next_change_seq": at.1,
+            "last_change": at.1.saturating_sub(1),
+        })
     );
     Ok(ExitCode::SUCCESS)
 }

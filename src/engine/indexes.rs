@@ -40,7 +40,7 @@ pub fn build_known_set(store: &Store) -> Result<KnownSet, StoreError> {
     })?;
     let set = builder.finish();
     if let Err(e) = set.save(&path, stamp) {
-        eprintln!("creditgate: cannot save {}: {e}", path.display());
+        tracing::error!("cannot save {}: {e}", path.display());
     }
     Ok(set)
 }
@@ -68,7 +68,7 @@ pub fn build_status_index(store: &Store) -> Result<StatusIndex, StoreError> {
     let stamp = store.next_change_seq();
     let index = StatusIndex::build(store)?;
     if let Err(e) = index.save(&path, stamp) {
-        eprintln!("creditgate: cannot save {}: {e}", path.display());
+        tracing::error!("cannot save {}: {e}", path.display());
     }
     Ok(index)
 }
@@ -88,7 +88,7 @@ pub(super) fn save_base(base: &Base, dir: &Path, covers: u64) {
     ];
     for (file, result) in saved {
         if let Err(e) = result {
-            eprintln!("creditgate: cannot save {}: {e}", dir.join(file).display());
+            tracing::error!("cannot save {}: {e}", dir.join(file).display());
         }
     }
 }
@@ -136,8 +136,11 @@ pub fn saved_indexes_stale(store: &Store) -> bool {
 /// name index beside it, which a node opened on it loads and catches up
 /// from the change log. What a read replica is bootstrapped from; the
 /// store records its stream position, from which the replica follows.
-/// Returns the stream position the snapshot holds.
-pub fn write_snapshot(store: &Store, out: &std::path::Path) -> Result<u64, StoreError> {
+/// Returns where the snapshot stands.
+pub fn write_snapshot(
+    store: &Store,
+    out: &std::path::Path,
+) -> Result<crate::store::Checkpointed, StoreError> {
     let io = |path: &std::path::Path, source: std::io::Error| StoreError::Io {
         path: path.display().to_string(),
         source,

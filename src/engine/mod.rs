@@ -165,8 +165,8 @@ impl Engine {
                     overlay = states;
                 }
                 None => {
-                    eprintln!(
-                        "creditgate: the saved indexes are {} changes behind the store: rebuilding them",
+                    tracing::info!(
+                        "the saved indexes are {} changes behind the store: rebuilding them",
                         covers - since
                     );
                     let (status, known) =

@@ -107,7 +107,7 @@ pub async fn ensure_stream(
         match made {
             Ok(s) => return Ok(s),
             Err(e) if tokio::time::Instant::now() < deadline => {
-                eprintln!("creditgate: waiting for the NATS cluster ({e})");
+                tracing::info!("waiting for the NATS cluster ({e})");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {

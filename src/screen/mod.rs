@@ -75,6 +75,8 @@ pub struct Oversight {
     pub audit: Option<std::sync::Arc<crate::audit::AuditLog>>,
     /// The asking key, as audit records keep it.
     pub key: [u8; crate::audit::KEY_ID_BYTES],
+    /// The upload's request id, which its rows' records carry.
+    pub request: u64,
     /// Mask identity numbers and persons' names in the answer.
     pub mask: bool,
     /// The asking key's daily quota and its limiter: each row counts as a

@@ -628,7 +628,7 @@ impl<'e> Screener<'e> {
                         name_mismatch: o.name_match == Some(false),
                     },
                 }
-                .stamped(self.oversight.key),
+                .stamped(self.oversight.key, self.oversight.request),
             );
         }
         Ok(())

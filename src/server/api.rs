@@ -21,6 +21,7 @@ use super::disk::{DiskReaders, READERS};
 use super::errors::{Code, Refusal};
 use super::lifecycle::MAX_WRITE_BODY;
 use super::metrics::{Metrics, Route};
+use super::request_id::RequestId;
 use super::routes::{BodyLimit, Endpoint, Routed, Row};
 use super::screen::ScreenLimits;
 use super::served::{Caller, Served};
@@ -75,6 +76,8 @@ pub struct Api {
     node: Node,
     /// Where snapshots go.
     snapshot_dir: Option<std::path::PathBuf>,
+    /// Whether the access log shows query strings and paths as sent.
+    log_personal_data: bool,
 }
 
 /// How an [`Api`] is set up beside its engine.
@@ -93,6 +96,9 @@ pub struct ApiOptions {
     pub node: Node,
     /// Where `POST /v1/snapshot` writes snapshots; `None`: it is refused.
     pub snapshot_dir: Option<std::path::PathBuf>,
+    /// Whether the access log (debug level) may show query strings and
+    /// paths as sent, identity numbers and names included.
+    pub log_personal_data: bool,
 }
 
 impl Api {
@@ -114,6 +120,7 @@ impl Api {
             disk: Arc::new(DiskReaders::start(READERS)),
             node: options.node,
             snapshot_dir: options.snapshot_dir,
+            log_personal_data: options.log_personal_data,
         }
     }
 
@@ -129,13 +136,22 @@ impl Api {
 
     /// Who asks, or the 401 that says why the credentials are refused
     /// (audited with the key id presented, if any, and the route).
-    fn caller(&self, req: &Request<Incoming>, row: Option<&Row>) -> Result<Caller, Box<Reply>> {
+    fn caller(
+        &self,
+        req: &Request<Incoming>,
+        row: Option<&Row>,
+        id: RequestId,
+    ) -> Result<Caller, Box<Reply>> {
         let Some(keys) = &self.keys else {
-            return Ok(Caller::default());
+            return Ok(Caller {
+                request: id,
+                ..Caller::default()
+            });
         };
         let header = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
         match keys.load().authenticate(header) {
             Ok(held) => Ok(Caller {
+                request: id,
                 key: Some(held.key.clone()),
                 // An unlimited key's calls touch no limiter.
                 limiter: held.key.limits().any().then(|| held.limiter.clone()),
@@ -149,7 +165,7 @@ impl Api {
                 };
                 let presented = presented_key_id(header).map_or([0; KEY_ID_BYTES], key_bytes);
                 let mut res = error_reply(Code::Unauthorized, &e.to_string());
-                self.audit_refused(presented, row, &res, reason);
+                self.audit_refused((presented, id), row, &res, reason);
                 res.headers_mut().insert(
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"creditgate\""),
@@ -162,7 +178,7 @@ impl Api {
     /// Records a refused call in the audit log.
     fn audit_refused(
         &self,
-        key: [u8; KEY_ID_BYTES],
+        who: ([u8; KEY_ID_BYTES], RequestId),
         row: Option<&Row>,
         res: &Reply,
         reason: RefusedFor,
@@ -179,7 +195,7 @@ impl Api {
                     reason,
                 },
             };
-            log.record(fields.stamped(key));
+            log.record(fields.stamped(who.0, who.1.get()));
         }
     }
 
@@ -212,7 +228,12 @@ impl Api {
             ),
         };
         let mut res = error_reply(code, &message);
-        self.audit_refused(caller.audit_key(), Some(row), &res, reason);
+        self.audit_refused(
+            (caller.audit_key(), caller.request),
+            Some(row),
+            &res,
+            reason,
+        );
         res.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(over.retry_after_secs()));
         Some(res)
@@ -224,6 +245,7 @@ impl Api {
         &self,
         req: &'r Request<Incoming>,
         started: Instant,
+        id: RequestId,
     ) -> Result<(&'static Row, super::routes::Params<'r>, Caller), Box<Reply>> {
         let (method, path) = (req.method(), req.uri().path());
         let found = super::routes::find(method, path);
@@ -240,13 +262,16 @@ impl Api {
                     && !(row.endpoint.reads_optional_key()
                         && req.headers().contains_key(AUTHORIZATION)) =>
             {
-                Caller::default()
+                Caller {
+                    request: id,
+                    ..Caller::default()
+                }
             }
             Routed::Route(row, _) => self
-                .caller(req, Some(row))
+                .caller(req, Some(row), id)
                 .map_err(|res| refuse(Route::Other, *res))?,
             _ => self
-                .caller(req, None)
+                .caller(req, None, id)
                 .map_err(|res| refuse(Route::Other, *res))?,
         };
         match found {
@@ -255,7 +280,12 @@ impl Api {
                     && let Err(r) = caller.may(role, method, path)
                 {
                     let res = r.reply();
-                    self.audit_refused(caller.audit_key(), Some(row), &res, RefusedFor::Role);
+                    self.audit_refused(
+                        (caller.audit_key(), caller.request),
+                        Some(row),
+                        &res,
+                        RefusedFor::Role,
+                    );
                     return Err(refuse(Route::Other, res));
                 }
                 if let Some(res) = self.over_limits(&caller, row, started) {
@@ -330,7 +360,7 @@ impl Api {
 
     /// Answers `req` once change `n` is applied here, or `not_caught_up`
     /// after [`MIN_SEQ_WAIT`].
-    fn after_change(&self, req: Request<Incoming>, n: u64) -> Handled {
+    fn after_change(&self, req: Request<Incoming>, n: u64, id: RequestId) -> Handled {
         let api = self.clone();
         Handled::Later(Box::pin(async move {
             let mut next = api.engine.watch_changes();
@@ -349,7 +379,7 @@ impl Api {
                 );
             }
             drop(next);
-            match api.handle(req) {
+            match api.handle(req, id) {
                 Handled::Now(res) => res,
                 Handled::Later(res) => res.await,
             }
@@ -362,7 +392,23 @@ pub const MIN_SEQ_HEADER: hyper::header::HeaderName =
     hyper::header::HeaderName::from_static("min-seq");
 
 impl Handler for Api {
-    fn handle(&self, req: Request<Incoming>) -> Handled {
+    fn log_name(&self, req: &Request<Incoming>) -> String {
+        let (method, path) = (req.method(), req.uri().path());
+        if self.log_personal_data {
+            return match req.uri().query() {
+                Some(q) => format!("{method} {path}?{q}"),
+                None => format!("{method} {path}"),
+            };
+        }
+        // The route's pattern: a path may carry an identity number.
+        match super::routes::find(method, path) {
+            Routed::Route(row, _) => format!("{method} {}", row.path),
+            _ if super::console::owns(path) => format!("{method} /console/"),
+            _ => format!("{method} (no route)"),
+        }
+    }
+
+    fn handle(&self, req: Request<Incoming>, id: RequestId) -> Handled {
         let started = Instant::now();
         if super::console::owns(req.uri().path()) {
             let res = super::console::answer(req.method(), req.uri().path());
@@ -370,7 +416,7 @@ impl Handler for Api {
                 .record(Route::Console, res.status().as_u16(), started.elapsed());
             return Handled::Now(res);
         }
-        let (row, params, caller) = match self.routed(&req, started) {
+        let (row, params, caller) = match self.routed(&req, started, id) {
             Ok(routed) => routed,
             Err(res) => return Handled::Now(*res),
         };
@@ -389,7 +435,7 @@ impl Handler for Api {
                         ),
                     ));
                 }
-                return self.after_change(req, n);
+                return self.after_change(req, n, id);
             }
             Ok(_) => {}
         }
@@ -479,7 +525,7 @@ const CONSTANT_BODY: &[u8] = b"{\"decision\":\"allow\"}";
 pub struct Constant;
 
 impl Handler for Constant {
-    fn handle(&self, _req: Request<Incoming>) -> Handled {
+    fn handle(&self, _req: Request<Incoming>, _id: RequestId) -> Handled {
         Handled::Now(json_reply(
             StatusCode::OK,
             Bytes::from_static(CONSTANT_BODY),

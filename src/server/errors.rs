@@ -198,7 +198,7 @@ impl Code {
     /// and gives the message the client gets, which says only `what`
     /// failed and that it was logged.
     pub fn logged(self, what: &str, cause: &dyn std::fmt::Display) -> String {
-        eprintln!("creditgate: {what} failed ({}): {cause}", self.name());
+        tracing::error!("{what} failed ({}): {cause}", self.name());
         format!("{what} failed; the cause has been logged")
     }
 }

@@ -60,8 +60,8 @@ fn prune(audit: &AuditLog, today: crate::date::Date, days: u32) {
     let first_kept = crate::date::Date::from_days(today.days() - days as i32);
     match audit.prune(first_kept.start_ms()) {
         Ok(0) => {}
-        Ok(n) => eprintln!("creditgate: audit: {n} hourly segments before {first_kept} deleted"),
-        Err(e) => eprintln!("creditgate: audit pruning failed (retried): {e}"),
+        Ok(n) => tracing::info!("audit: {n} hourly segments before {first_kept} deleted"),
+        Err(e) => tracing::warn!("audit pruning failed (retried): {e}"),
     }
 }
 
@@ -92,13 +92,10 @@ impl Maintenance {
             Ok(lapsed) => {
                 swept = Some(today);
                 if !lapsed.is_empty() {
-                    eprintln!(
-                        "creditgate: {} entries lapsed since the last start",
-                        lapsed.len()
-                    );
+                    tracing::info!("{} entries lapsed since the last start", lapsed.len());
                 }
             }
-            Err(e) => eprintln!("creditgate: expiry sweep failed (retried): {e}"),
+            Err(e) => tracing::warn!("expiry sweep failed (retried): {e}"),
         }
         let mut threads = Vec::new();
         let names = {
@@ -108,7 +105,7 @@ impl Maintenance {
                 crate::priority::lower_priority();
                 while !sleep_unless_stopped(&stop, NAMES_EVERY) {
                     if let Err(e) = engine.refresh_names() {
-                        eprintln!("creditgate: name index refresh failed (retried): {e}");
+                        tracing::warn!("name index refresh failed (retried): {e}");
                     }
                 }
             }
@@ -134,21 +131,21 @@ impl Maintenance {
                                 Ok(file) => {
                                     ring.store(Arc::new(Keyring::reloaded(&file, &ring.load())));
                                     keys_seen = now;
-                                    eprintln!(
-                                        "creditgate: keys reloaded from {} ({} keys)",
+                                    tracing::info!(
+                                        "keys reloaded from {} ({} keys)",
                                         path.display(),
                                         file.keys.len()
                                     );
                                 }
-                                Err(e) => eprintln!(
-                                    "creditgate: keys file not reloaded, the previous keys stay: {e}"
+                                Err(e) => tracing::warn!(
+                                    "keys file not reloaded, the previous keys stay: {e}"
                                 ),
                             }
                         }
                     }
                     if writes && let Err(e) = engine.settle_pending() {
-                        eprintln!(
-                            "creditgate: a write the replicated log may hold is not settled yet (retried): {e}"
+                        tracing::warn!(
+                            "a write the replicated log may hold is not settled yet (retried): {e}"
                         );
                     }
                     let today = clock.today(Instant::now());
@@ -162,7 +159,7 @@ impl Maintenance {
                         Ok(())
                     } {
                         Ok(()) => swept = Some(today),
-                        Err(e) => eprintln!("creditgate: expiry sweep failed (retried): {e}"),
+                        Err(e) => tracing::warn!("expiry sweep failed (retried): {e}"),
                     }
                     if let Some(audit) = &audit {
                         prune(audit, today, audit_retention_days);
@@ -179,7 +176,7 @@ impl Maintenance {
         ] {
             match std::thread::Builder::new().name(name.into()).spawn(work) {
                 Ok(t) => threads.push(t),
-                Err(e) => eprintln!("creditgate: cannot start {name}: {e}"),
+                Err(e) => tracing::warn!("cannot start {name}: {e}"),
             }
         }
         Maintenance { stop, threads }

@@ -44,6 +44,7 @@ mod openapi;
 mod oversight;
 mod query;
 mod reads;
+pub mod request_id;
 mod routes;
 pub mod screen;
 mod served;
@@ -56,6 +57,7 @@ pub(crate) mod fuzz_entry {
 }
 
 use errors::Code;
+use request_id::{RequestId, RequestIds};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -140,8 +142,15 @@ impl From<Reply> for Handled {
 
 /// Answers requests. Called on a runtime worker; must not block for long.
 pub trait Handler: Send + Sync + 'static {
-    /// Answers one request. A handler that reads the body takes it.
-    fn handle(&self, req: Request<Incoming>) -> Handled;
+    /// Answers one request, known as `id` (the response carries it in
+    /// `X-Request-Id`). A handler that reads the body takes it.
+    fn handle(&self, req: Request<Incoming>, id: RequestId) -> Handled;
+
+    /// How the log names the request: by default its method and path
+    /// (never the query string, which may carry personal data).
+    fn log_name(&self, req: &Request<Incoming>) -> String {
+        format!("{} {}", req.method(), req.uri().path())
+    }
 
     /// The largest body the request's route accepts, when not the server's
     /// [`Limits::max_body_bytes`].
@@ -236,7 +245,12 @@ fn declared_body_too_large<H: Handler>(
     (len > max).then_some((len, max))
 }
 
-fn answer<H: Handler>(handler: &H, limits: &Limits, req: Request<Incoming>) -> Handled {
+fn answer<H: Handler>(
+    handler: &H,
+    limits: &Limits,
+    req: Request<Incoming>,
+    id: RequestId,
+) -> Handled {
     if let Some((len, max_body)) = declared_body_too_large(handler, limits, &req) {
         handler.refused(StatusCode::PAYLOAD_TOO_LARGE);
         let mut res = error_reply(
@@ -248,9 +262,10 @@ fn answer<H: Handler>(handler: &H, limits: &Limits, req: Request<Incoming>) -> H
             .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         return Handled::Now(res);
     }
-    match std::panic::catch_unwind(AssertUnwindSafe(|| handler.handle(req))) {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handler.handle(req, id))) {
         Ok(handled) => handled,
         Err(_) => {
+            tracing::error!(request_id = %id, "the handler panicked; answered 500");
             handler.panicked();
             Handled::Now(error_reply(
                 Code::Internal,
@@ -281,6 +296,7 @@ pub async fn serve<H: Handler>(
         .keep_alive(true);
     let http = Arc::new(http);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let ids = Arc::new(RequestIds::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -296,18 +312,19 @@ pub async fn serve<H: Handler>(
                 Ok(a) => a,
                 Err(e) => {
                     // Out of descriptors or similar: back off instead of spinning.
-                    eprintln!("creditgate: accept failed: {e}");
+                    tracing::error!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
         };
         let _ = stream.set_nodelay(true);
-        let (handler, limits, http, mut stop_rx) = (
+        let (handler, limits, http, mut stop_rx, ids) = (
             handler.clone(),
             limits.clone(),
             http.clone(),
             stop_rx.clone(),
+            ids.clone(),
         );
         let stream = automatic::JsonErrors::new(stream, limits.max_header_bytes);
         handler.connection_opened();
@@ -315,12 +332,21 @@ pub async fn serve<H: Handler>(
             let service = {
                 let handler = handler.clone();
                 hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let handled = answer(&*handler, &limits, req);
+                    let id = ids.next();
+                    let logged = tracing::enabled!(tracing::Level::DEBUG)
+                        .then(|| AccessLog::start(&*handler, &req));
+                    let handled = answer(&*handler, &limits, req, id);
                     async move {
-                        Ok::<_, Infallible>(match handled {
+                        let mut res = match handled {
                             Handled::Now(res) => res,
                             Handled::Later(res) => res.await,
-                        })
+                        };
+                        if let Some(logged) = logged {
+                            logged.finish(id, res.status());
+                        }
+                        res.headers_mut()
+                            .insert(request_id::HEADER.clone(), id.header_value());
+                        Ok::<_, Infallible>(res)
                     }
                 })
             };
@@ -344,12 +370,46 @@ pub async fn serve<H: Handler>(
     })
     .await;
     if drained.is_err() {
-        eprintln!(
-            "creditgate: {} connections still open after {:?}; closing them",
+        tracing::warn!(
+            "{} connections still open after {:?}; closing them",
             connections.len(),
             limits.shutdown_grace
         );
         connections.shutdown().await;
+    }
+}
+
+/// A request as the debug-level access log names it, from when it was read.
+struct AccessLog {
+    started: std::time::Instant,
+    name: String,
+    client_id: Option<String>,
+}
+
+impl AccessLog {
+    fn start<H: Handler>(handler: &H, req: &Request<Incoming>) -> AccessLog {
+        AccessLog {
+            started: std::time::Instant::now(),
+            name: handler.log_name(req),
+            // A client's own id, when it is a short printable one.
+            client_id: req
+                .headers()
+                .get(&request_id::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.len() <= 64)
+                .map(str::to_string),
+        }
+    }
+
+    fn finish(self, id: RequestId, status: StatusCode) {
+        tracing::debug!(
+            request_id = %id,
+            client_request_id = self.client_id.as_deref(),
+            status = status.as_u16(),
+            micros = self.started.elapsed().as_micros() as u64,
+            "{}",
+            self.name
+        );
     }
 }
 

@@ -34,7 +34,7 @@ use crate::model::{EntryStatus, ListKind};
 /// The query parameters of `/v1/stats`.
 pub(super) const STATS_PARAMS: [&str; 2] = ["from", "to"];
 /// The query parameters of `/v1/audit`.
-pub(super) const AUDIT_PARAMS: [&str; 5] = ["subject", "key", "from", "to", "limit"];
+pub(super) const AUDIT_PARAMS: [&str; 6] = ["subject", "key", "request", "from", "to", "limit"];
 
 /// Most audit records one answer carries.
 const MAX_AUDIT_LIMIT: usize = 10_000;
@@ -93,6 +93,13 @@ fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
             Ok(bytes)
         }
     })?;
+    let request = optional(q, "request", |t| {
+        crate::server::request_id::RequestId::parse(t.trim())
+            .map(crate::server::request_id::RequestId::get)
+            .ok_or_else(|| {
+                format!("{t:?} is not a request id (the 10 hexadecimal digits of X-Request-Id)")
+            })
+    })?;
     let limit = optional(q, "limit", |t| match t.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_AUDIT_LIMIT).contains(&n) => Ok(n),
         _ => Err(format!(
@@ -106,6 +113,7 @@ fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
             to_ms: Date::from_days(to.days() + 1).start_ms(),
             subject,
             key,
+            request,
             limit,
         },
         from,
@@ -179,6 +187,11 @@ fn answer(
                         "subject_id": r.subject.map(|s| s.to_string()),
                         "status": r.status,
                     });
+                    if r.request != 0 {
+                        record["request_id"] = json!(
+                            crate::server::request_id::RequestId::from_u64(r.request).to_string()
+                        );
+                    }
                     match r.detail {
                         Detail::None => {}
                         Detail::Check {

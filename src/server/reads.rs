@@ -347,11 +347,11 @@ pub(super) fn snapshot(served: Served, dir: Option<std::path::PathBuf>) -> Handl
     served.later(async move {
         blocking("the snapshot", move || {
             let out = dir.join(format!("snapshot-{}", crate::date::epoch_ms()));
-            let position =
-                crate::engine::write_snapshot(engine.store(), &out).map_err(store_failed)?;
+            let at = crate::engine::write_snapshot(engine.store(), &out).map_err(store_failed)?;
             Ok(json_ok(&serde_json::json!({
                 "path": out.display().to_string(),
-                "stream_position": position,
+                "stream_position": at.stream_position,
+                "next_change_seq": at.next_change_seq,
             })))
         })
         .await

@@ -208,6 +208,7 @@ pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming
     let oversight = Oversight {
         audit: served.audit.as_ref().clone(),
         key: served.caller.audit_key(),
+        request: served.caller.request.get(),
         mask: served.caller.masks(),
         quota: served
             .caller
@@ -300,7 +301,7 @@ pub(super) fn start(served: Served, limits: &ScreenLimits, req: Request<Incoming
             };
             if let Err(e) = screen(&engine, &options, input, &mut out, &mut progress) {
                 metrics.screen_failed();
-                eprintln!("creditgate: a screening stopped: {e}");
+                tracing::warn!("a screening stopped: {e}");
                 // A client that went away reads no closing line.
                 let code = match &e {
                     ScreenError::Input(_) => Some(Code::UploadFailed),

@@ -12,6 +12,7 @@ use hyper::Method;
 
 use super::errors::{Code, Refusal, internal};
 use super::metrics::{Metrics, Route};
+use super::request_id::RequestId;
 use super::{Handled, Reply};
 use crate::access::{Key, Role};
 use crate::audit::{AuditLog, Detail, Event, Fields, KEY_ID_BYTES, Outcome, RefusedFor};
@@ -22,6 +23,8 @@ use crate::id::SubjectKey;
 /// Who is asking: their key and its limiter (none on an open server).
 #[derive(Clone, Default)]
 pub(super) struct Caller {
+    /// The request asking (kept in its audit records).
+    pub(super) request: RequestId,
     pub(super) key: Option<Arc<Key>>,
     pub(super) limiter: Option<Arc<crate::rate::Limiter>>,
 }
@@ -35,7 +38,7 @@ impl Caller {
     /// Records `fields` under this caller's key, now (when there is a log).
     pub(super) fn audit(&self, log: Option<&AuditLog>, fields: Fields) {
         if let Some(log) = log {
-            log.record(fields.stamped(self.audit_key()));
+            log.record(fields.stamped(self.audit_key(), self.request.get()));
         }
     }
 

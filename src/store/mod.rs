@@ -64,7 +64,7 @@ pub use disclosures::{DisclosureScan, Scanned, Tally};
 pub use replicated::{AppendError, Replicate, Replicated};
 use schema::*;
 pub use schema::{BLOCK_CACHE_BYTES, FORMAT_VERSION, KEPT_INFO_LOGS};
-pub use snapshot::Digest;
+pub use snapshot::{Checkpointed, Digest};
 pub use values::{Change, StoredEntry, status_from};
 pub use writes::{Applied, Indexed, Written};
 

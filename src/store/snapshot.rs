@@ -23,6 +23,16 @@ pub struct Digest {
     pub sha256: String,
 }
 
+/// Where a copy of the store stands ([`Store::checkpoint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Checkpointed {
+    /// The replicated log's position of the last batch held.
+    pub stream_position: u64,
+    /// The next change sequence: the copy's change feed ends just before
+    /// it.
+    pub next_change_seq: u64,
+}
+
 impl Store {
     /// Hashes every family's keys and values as of one moment (a RocksDB
     /// snapshot, so a write during the scan is either wholly in or out).
@@ -61,15 +71,19 @@ impl Store {
 
     /// Writes a consistent copy of the store to `out` (a new directory;
     /// files are hard-linked where the file system allows), as of one
-    /// moment: what a replica is bootstrapped from. Returns the stream
-    /// position the copy holds.
-    pub fn checkpoint(&self, out: &Path) -> Result<u64, StoreError> {
-        let _writer = self.lock_writer();
+    /// moment: what a replica is bootstrapped from and what a backup is.
+    /// Writes wait meanwhile (the writer lock), so the copy holds every
+    /// change before [`Checkpointed::next_change_seq`] and none after.
+    pub fn checkpoint(&self, out: &Path) -> Result<Checkpointed, StoreError> {
+        let writer = self.lock_writer();
         let checkpoint =
             rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(|e| self.rocks(e))?;
         checkpoint
             .create_checkpoint(out)
             .map_err(|e| self.rocks(e))?;
-        Ok(self.stream_position())
+        Ok(Checkpointed {
+            stream_position: self.stream_position(),
+            next_change_seq: *writer,
+        })
     }
 }
