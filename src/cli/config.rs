@@ -92,7 +92,11 @@ impl ConfigFile {
         for (key, value) in table.get_ref() {
             let line = at(key.span().start);
             let flag = key.get_ref().replace('_', "-");
-            let Some(arg) = known.iter().find(|a| a.get_long() == Some(flag.as_str())) else {
+            let arg = known
+                .iter()
+                .find(|a| a.get_long() == Some(flag.as_str()))
+                .filter(|_| !key.get_ref().contains('-'));
+            let Some(arg) = arg else {
                 let hint = if key.get_ref().contains('-') {
                     format!(
                         " (keys use `_` where flags use `-`: `{}`)",

@@ -71,7 +71,7 @@ enum Command {
     /// line per row, in order, then a summary (SPEC §6 screen).
     Screen(screen::Args),
     /// Serve the HTTP API (SPEC §6) until SIGTERM or SIGINT.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Make, list and revoke API keys (the keys file `serve --keys` reads).
     Keys(keys::Args),
     /// Copy a store, served or stopped, consistent at one change: a backup
