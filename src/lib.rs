@@ -34,6 +34,8 @@
 //! * [`search`]: finding subjects by name;
 //! * [`index`]: in-memory indexes over the store (the hot-path status index);
 //! * [`engine`]: check and show, answering in the shapes of SPEC §6;
+//! * [`backup`]: consistent copies of a store while it serves, asked
+//!   over the store's control socket;
 //! * [`replication`]: the primary's replicated log and the read replicas
 //!   that follow it, over NATS JetStream;
 //! * [`screen`]: bulk screening of files of rows;

@@ -94,8 +94,8 @@ fn parse(path: &str, q: &Query<'_>, today: Date) -> Result<Asked, Refusal> {
         }
     })?;
     let request = optional(q, "request", |t| {
-        crate::server::request_id::RequestId::parse(t.trim())
-            .map(crate::server::request_id::RequestId::get)
+        super::request_id::RequestId::parse(t.trim())
+            .map(super::request_id::RequestId::get)
             .ok_or_else(|| {
                 format!("{t:?} is not a request id (the 10 hexadecimal digits of X-Request-Id)")
             })
@@ -188,9 +188,8 @@ fn answer(
                         "status": r.status,
                     });
                     if r.request != 0 {
-                        record["request_id"] = json!(
-                            crate::server::request_id::RequestId::from_u64(r.request).to_string()
-                        );
+                        record["request_id"] =
+                            json!(super::request_id::RequestId::from_u64(r.request).to_string());
                     }
                     match r.detail {
                         Detail::None => {}
