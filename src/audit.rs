@@ -36,6 +36,9 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::id::SubjectKey;
 
+/// The audit log's directory in the store directory.
+pub const DIR: &str = "audit";
+
 /// Bytes of one record on disk.
 pub const RECORD_BYTES: usize = 40;
 

@@ -39,44 +39,31 @@ const MAX_REQUEST: u64 = 4096;
 /// Why a backup failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    /// The store could not be copied.
+    /// The store or a file could not be copied.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// What failed.
-        source: std::io::Error,
-    },
     /// The server answered the request with an error, or not at all.
     #[error("the server serving the store refused the backup: {0}")]
     Refused(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
-    move |source| BackupError::Io {
-        path: path.display().to_string(),
-        source,
+    move |source| {
+        BackupError::Store(StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        })
     }
 }
 
 /// Writes a backup of `store` to `out` (a new directory): the snapshot,
-/// and the audit segments of `audit` (the store's audit directory) as they
-/// stand, the current hour's up to its last flush.
-pub fn write(store: &Store, audit: &Path, out: &Path) -> Result<Checkpointed, BackupError> {
+/// and the store's audit segments as they stand, the current hour's up to
+/// its last flush.
+pub fn write(store: &Store, out: &Path) -> Result<Checkpointed, StoreError> {
     let at = crate::engine::write_snapshot(store, out)?;
+    let audit = store.path().join(crate::audit::DIR);
     if audit.is_dir() {
-        let to = out.join("audit");
-        std::fs::create_dir_all(&to).map_err(io(&to))?;
-        for entry in std::fs::read_dir(audit).map_err(io(audit))? {
-            let entry = entry.map_err(io(audit))?;
-            if entry.file_type().map_err(io(audit))?.is_file() {
-                std::fs::copy(entry.path(), to.join(entry.file_name()))
-                    .map_err(io(&entry.path()))?;
-            }
-        }
+        crate::engine::copy_dir(&audit, &out.join(crate::audit::DIR))?;
     }
     Ok(at)
 }
@@ -167,7 +154,7 @@ fn stage(engine: &Engine) -> Result<Staged, BackupError> {
     let path = dir
         .join(STAGING_DIR)
         .join(format!("backup-{}", crate::date::epoch_ms()));
-    let at = write(engine.store(), &dir.join("audit"), &path)?;
+    let at = write(engine.store(), &path)?;
     Ok(Staged {
         path,
         stream_position: at.stream_position,
@@ -219,20 +206,6 @@ pub fn move_staged(staged: &Path, out: &Path) -> Result<(), BackupError> {
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {}
         Err(e) => return Err(io(out)(e)),
     }
-    copy_tree(staged, out)?;
+    crate::engine::copy_dir(staged, out)?;
     std::fs::remove_dir_all(staged).map_err(io(staged))
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<(), BackupError> {
-    std::fs::create_dir(to).map_err(io(to))?;
-    for entry in std::fs::read_dir(from).map_err(io(from))? {
-        let entry = entry.map_err(io(from))?;
-        let target = to.join(entry.file_name());
-        if entry.file_type().map_err(io(from))?.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target).map_err(io(&entry.path()))?;
-        }
-    }
-    Ok(())
 }

@@ -43,8 +43,6 @@ enum ConfigCommand {
 pub struct Setting {
     /// The key as written (`max_connections`).
     pub key: String,
-    /// The flag's long name (`max-connections`).
-    pub flag: String,
     /// Its line in the file, from 1.
     pub line: usize,
     /// The value as the command line would carry it (`None`: a switch
@@ -64,6 +62,13 @@ const NOT_KEYS: [&str; 3] = ["config", "help", "version"];
 
 /// Global flags that are keys too: they shape what `serve` serves.
 const GLOBAL_KEYS: [&str; 2] = ["catalog", "calendar"];
+
+impl Setting {
+    /// The flag's long name (`max-connections`).
+    pub fn flag(&self) -> String {
+        self.key.replace('_', "-")
+    }
+}
 
 impl ConfigFile {
     /// Reads and checks `path`: TOML syntax, every key a serve flag, every
@@ -91,11 +96,11 @@ impl ConfigFile {
         let mut settings = Vec::new();
         for (key, value) in table.get_ref() {
             let line = at(key.span().start);
+            // `max-connections` is refused: keys are spelt one way.
             let flag = key.get_ref().replace('_', "-");
-            let arg = known
-                .iter()
-                .find(|a| a.get_long() == Some(flag.as_str()))
-                .filter(|_| !key.get_ref().contains('-'));
+            let arg = (!key.get_ref().contains('-'))
+                .then(|| known.iter().find(|a| a.get_long() == Some(flag.as_str())))
+                .flatten();
             let Some(arg) = arg else {
                 let hint = if key.get_ref().contains('-') {
                     format!(
@@ -127,7 +132,6 @@ impl ConfigFile {
             }
             settings.push(Setting {
                 key: key.get_ref().to_string(),
-                flag,
                 line,
                 value,
             });
@@ -141,10 +145,10 @@ impl ConfigFile {
     pub fn arguments(&self, given: &HashSet<String>) -> Vec<OsString> {
         self.settings
             .iter()
-            .filter(|s| !given.contains(&s.flag))
+            .filter(|s| !given.contains(&s.flag()))
             .map(|s| match &s.value {
-                Some(v) => OsString::from(format!("--{}={v}", s.flag)),
-                None => OsString::from(format!("--{}", s.flag)),
+                Some(v) => OsString::from(format!("--{}={v}", s.flag())),
+                None => OsString::from(format!("--{}", s.flag())),
             })
             .collect()
     }
@@ -328,8 +332,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     );
     for s in &config.settings {
         match &s.value {
-            Some(v) => println!("  {} = {v}  (line {}, --{})", s.key, s.line, s.flag),
-            None => println!("  {} = true  (line {}, --{})", s.key, s.line, s.flag),
+            Some(v) => println!("  {} = {v}  (line {}, --{})", s.key, s.line, s.flag()),
+            None => println!("  {} = true  (line {}, --{})", s.key, s.line, s.flag()),
         }
     }
     Ok(ExitCode::SUCCESS)

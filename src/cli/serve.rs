@@ -234,7 +234,7 @@ pub fn run(
     let audit = if args.no_audit {
         None
     } else {
-        let audit_dir = dir.join("audit");
+        let audit_dir = dir.join(creditgate::audit::DIR);
         Some(Arc::new(AuditLog::open(&audit_dir).with_context(|| {
             format!("cannot open the audit log in {}", audit_dir.display())
         })?))

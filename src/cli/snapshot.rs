@@ -65,8 +65,7 @@ pub fn run_snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
                     args.data.join(backup::CONTROL_SOCKET).display()
                 )
             })?;
-            let at =
-                backup::write(&store, &args.data.join("audit"), &args.out).with_context(failed)?;
+            let at = backup::write(&store, &args.out).with_context(failed)?;
             ((at.stream_position, at.next_change_seq), false)
         }
     };

@@ -148,7 +148,7 @@ pub fn write_snapshot(
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
     }
-    let position = store.checkpoint(out)?;
+    let at = store.checkpoint(out)?;
     for name in [KNOWN_SET_FILE, STATUS_FILE] {
         let from = store.path().join(name);
         if from.exists() {
@@ -157,15 +157,26 @@ pub fn write_snapshot(
     }
     let names = store.path().join(crate::search::NAMES_DIR);
     if names.is_dir() {
-        let to = out.join(crate::search::NAMES_DIR);
-        std::fs::create_dir_all(&to).map_err(|e| io(&to, e))?;
-        for entry in std::fs::read_dir(&names).map_err(|e| io(&names, e))? {
-            let entry = entry.map_err(|e| io(&names, e))?;
-            if entry.file_type().map_err(|e| io(&names, e))?.is_file() {
-                std::fs::copy(entry.path(), to.join(entry.file_name()))
-                    .map_err(|e| io(&entry.path(), e))?;
-            }
+        copy_dir(&names, &out.join(crate::search::NAMES_DIR))?;
+    }
+    Ok(at)
+}
+
+/// Copies the directory `from` to `to` (created), with what it holds.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<(), StoreError> {
+    let io = |path: &std::path::Path, source: std::io::Error| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| io(from, e))? {
+        let entry = entry.map_err(|e| io(from, e))?;
+        let target = to.join(entry.file_name());
+        if entry.file_type().map_err(|e| io(from, e))?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).map_err(|e| io(&entry.path(), e))?;
         }
     }
-    Ok(position)
+    Ok(())
 }

@@ -34,7 +34,7 @@ pub use check::Answered;
 pub use disclosures::{CounterpartOut, DisclosureOut, RepairError, RepairOut, disclosure_out};
 pub use feed::ChangeFilter;
 pub use indexes::{
-    KNOWN_SET_FILE, STATUS_FILE, build_known_set, build_status_index, known_set,
+    KNOWN_SET_FILE, STATUS_FILE, build_known_set, build_status_index, copy_dir, known_set,
     saved_indexes_stale, status_index, write_snapshot,
 };
 

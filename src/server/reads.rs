@@ -347,7 +347,7 @@ pub(super) fn snapshot(served: Served, dir: Option<std::path::PathBuf>) -> Handl
     served.later(async move {
         blocking("the snapshot", move || {
             let out = dir.join(format!("snapshot-{}", crate::date::epoch_ms()));
-            let at = crate::engine::write_snapshot(engine.store(), &out).map_err(store_failed)?;
+            let at = crate::backup::write(engine.store(), &out).map_err(store_failed)?;
             Ok(json_ok(&serde_json::json!({
                 "path": out.display().to_string(),
                 "stream_position": at.stream_position,
