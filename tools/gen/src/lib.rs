@@ -20,6 +20,7 @@ use creditgate::catalog::Catalog;
 use creditgate::date::Date;
 
 pub mod budget;
+pub mod chart;
 mod make;
 pub mod screening;
 pub mod variants;

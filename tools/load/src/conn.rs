@@ -76,6 +76,20 @@ pub fn complete_answer(buf: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
 }
 
 /// One keep-alive connection on a blocking socket.
+/// `text` percent-encoded for a query string (every byte but the
+/// unreserved ones).
+pub fn query_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 pub struct Conn {
     stream: TcpStream,
     request: Vec<u8>,

@@ -204,20 +204,6 @@ fn read_lines(path: &Path, skip: usize, mut f: impl FnMut(Line) -> bool) -> anyh
     Ok(())
 }
 
-/// `text` percent-encoded for a query string (every byte but the
-/// unreserved ones).
-fn query_encoded(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Flagged subjects whose names a named run reads before it stops reading
 /// subjects.ndjson (all of them when the dataset has fewer).
 const NAMED_FLAGGED: usize = 100_000;
@@ -241,7 +227,7 @@ impl Dataset {
                 return true;
             };
             let name = match name {
-                Some(n) if names => query_encoded(&n),
+                Some(n) if names => conn::query_encoded(&n),
                 _ => String::new(),
             };
             if seen < pool {

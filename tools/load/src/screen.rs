@@ -32,6 +32,10 @@ pub struct ScreenArgs {
     /// read.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Print one JSON object (status, rows, seconds, bytes) instead of
+    /// text.
+    #[arg(long)]
+    json: bool,
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -107,6 +111,26 @@ pub fn screen(args: &ScreenArgs) -> anyhow::Result<()> {
         .as_deref()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
         .and_then(|v| v["summary"]["rows"].as_u64());
+    anyhow::ensure!(
+        rows.is_some(),
+        "the answer had no summary line ({})",
+        status.trim()
+    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "status": status.trim(),
+                "rows": rows,
+                "seconds": total.as_secs_f64(),
+                "upload_seconds": uploaded.as_secs_f64(),
+                "bytes_sent": body.len(),
+                "bytes_received": received,
+                "server_rss_kib_max": args.server_pid.map(|_| rss_max),
+            })
+        );
+        return Ok(());
+    }
     println!("status: {}", status.trim());
     println!(
         "upload: {} bytes in {:.2} s; answer: {} bytes; total {:.2} s",
@@ -127,6 +151,5 @@ pub fn screen(args: &ScreenArgs) -> anyhow::Result<()> {
             "server RSS: {before} KiB after the upload, at most {rss_max} KiB while the answer was read"
         );
     }
-    anyhow::ensure!(rows.is_some(), "the answer had no summary line");
     Ok(())
 }

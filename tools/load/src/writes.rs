@@ -54,6 +54,9 @@ pub struct WritesArgs {
     /// replica's).
     #[arg(long)]
     replica: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The first change sequence in a write's answer (`"seq":N`).
@@ -153,6 +156,21 @@ pub fn writes(args: &WritesArgs) -> anyhow::Result<()> {
         failed += f;
     }
     let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1e6;
+    if args.json {
+        let lag_ms = |q: f64| (!lag.is_empty()).then(|| lag.value_at_quantile(q) as f64 / 1e6);
+        println!(
+            "{}",
+            serde_json::json!({
+                "ok": ok,
+                "failed": failed,
+                "seconds": args.duration,
+                "rate": ok as f64 / args.duration,
+                "latency_ms": { "p50": ms(0.5), "p99": ms(0.99), "max": latency.max() as f64 / 1e6 },
+                "replica_lag_ms": { "p50": lag_ms(0.5), "p99": lag_ms(0.99) },
+            })
+        );
+        return Ok(());
+    }
     println!(
         "writes: {} acknowledged, {} failed in {:.0} s ({:.0}/s); latency ms: p50 {:.2}  p99 {:.2}  max {:.2}",
         ok,
