@@ -50,6 +50,12 @@ impl Tools {
 /// Runs `program` with `args` to completion; its stdout, or an error with
 /// its stderr.
 pub fn output(program: &Path, args: &[String]) -> anyhow::Result<String> {
+    Ok(outputs(program, args)?.0)
+}
+
+/// Runs `program` with `args` to completion; its stdout and its stderr, or
+/// an error with its stderr.
+pub fn outputs(program: &Path, args: &[String]) -> anyhow::Result<(String, String)> {
     let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -64,7 +70,10 @@ pub fn output(program: &Path, args: &[String]) -> anyhow::Result<String> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }
 
 /// The last line of `text` that parses as a JSON object.
