@@ -272,7 +272,12 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         );
     }
     let plan = Plan::new(args.quick, args.subjects);
-    let work = args.out.join("work");
+    // Absolute: PostgreSQL's server resolves paths from its data directory.
+    let out =
+        std::path::absolute(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
+    let gen_dir = std::path::absolute(&args.gen_dir)
+        .with_context(|| format!("--gen-dir {}", args.gen_dir.display()))?;
+    let work = out.join("work");
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let sizes: Vec<u64> = {
         let mut s: Vec<u64> = [args.subjects / 100, args.subjects / 10, args.subjects]
@@ -289,7 +294,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
     let store = work.join("store");
     for &n in &sizes {
         progress.start(&format!("data and import, {n} subjects"));
-        let data = dataset(&tools, &args.gen_dir, n)?;
+        let data = dataset(&tools, &gen_dir, n)?;
         let into = if n == args.subjects {
             store.clone()
         } else {
@@ -302,7 +307,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         progress.finish(&format!("{:.0} subjects/s", figures.subjects_per_s));
         imports.push(figures);
     }
-    let data = args.gen_dir.join(args.subjects.to_string());
+    let data = gen_dir.join(args.subjects.to_string());
 
     progress.start("open the store and warm its block cache");
     let port = free_port()?;
@@ -590,8 +595,8 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         writes,
         peer,
     };
-    report.write(&args.out)?;
-    progress.finish(&format!("{}", args.out.join("report.md").display()));
+    report.write(&out)?;
+    progress.finish(&format!("{}", out.join("report.md").display()));
     Ok(())
 }
 
