@@ -111,12 +111,12 @@ pub fn screen(args: &ScreenArgs) -> anyhow::Result<()> {
         .as_deref()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
         .and_then(|v| v["summary"]["rows"].as_u64());
-    anyhow::ensure!(
-        rows.is_some(),
-        "the answer had no summary line ({})",
-        status.trim()
-    );
     if args.json {
+        anyhow::ensure!(
+            rows.is_some(),
+            "the answer had no summary line ({})",
+            status.trim()
+        );
         println!(
             "{}",
             serde_json::json!({
@@ -151,5 +151,6 @@ pub fn screen(args: &ScreenArgs) -> anyhow::Result<()> {
             "server RSS: {before} KiB after the upload, at most {rss_max} KiB while the answer was read"
         );
     }
+    anyhow::ensure!(rows.is_some(), "the answer had no summary line");
     Ok(())
 }
