@@ -267,7 +267,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
     let tools = Tools::beside(&this)?;
     if args.subjects < 10_000 {
         bail!(
-            "--subjects {}: at least 10000 (the load tool draws 200,000 clean ids when there are that many)",
+            "--subjects {}: expected at least 10000 (checks draw clean ids from the first half, writes from the second, and fewer leave too few flagged subjects for the flagged runs)",
             args.subjects
         );
     }
