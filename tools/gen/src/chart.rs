@@ -156,6 +156,49 @@ fn open(svg: &mut String, title: &str) {
     );
 }
 
+/// Grey lines across the plot at `scale`'s ticks, labelled on the left.
+fn y_grid(svg: &mut String, scale: &Scale, plot_w: f64, py: impl Fn(f64) -> f64) {
+    for &t in &scale.ticks {
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{1}\" y2=\"{0:.1}\" stroke=\"#ddd\"/><text x=\"{2}\" y=\"{3:.1}\" text-anchor=\"end\">{4}</text>",
+            py(t),
+            LEFT + plot_w,
+            LEFT - 6.0,
+            py(t) + 4.0,
+            tick_label(t)
+        );
+    }
+}
+
+/// The plot's frame, the x axis's label (if any) under it and the y
+/// axis's along its left; then the end of the document.
+fn close(
+    mut svg: String,
+    plot_w: f64,
+    plot_h: f64,
+    x_label: Option<&str>,
+    y_label: &str,
+) -> String {
+    let y_middle = TOP + plot_h / 2.0;
+    let _ = writeln!(
+        svg,
+        "<rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"none\" stroke=\"black\"/>\n<text x=\"16\" y=\"{y_middle}\" transform=\"rotate(-90 16 {y_middle})\" text-anchor=\"middle\">{}</text>",
+        escaped(y_label)
+    );
+    if let Some(label) = x_label {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            LEFT + plot_w / 2.0,
+            HEIGHT - 12.0,
+            escaped(label)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
 impl Lines {
     /// The plot as an SVG document.
     pub fn svg(&self) -> String {
@@ -177,45 +220,32 @@ impl Lines {
                 tick_label(t)
             );
         }
-        for &t in &ys.ticks {
-            let _ = writeln!(
-                svg,
-                "<line x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{1}\" y2=\"{0:.1}\" stroke=\"#ddd\"/><text x=\"{2}\" y=\"{3:.1}\" text-anchor=\"end\">{4}</text>",
-                py(t),
-                LEFT + plot_w,
-                LEFT - 6.0,
-                py(t) + 4.0,
-                tick_label(t)
-            );
-        }
-        let (x_middle, x_label_y, y_middle) =
-            (LEFT + plot_w / 2.0, HEIGHT - 12.0, TOP + plot_h / 2.0);
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"none\" stroke=\"black\"/>\n<text x=\"{x_middle}\" y=\"{x_label_y}\" text-anchor=\"middle\">{}</text>\n<text x=\"16\" y=\"{y_middle}\" transform=\"rotate(-90 16 {y_middle})\" text-anchor=\"middle\">{}</text>",
-            escaped(&self.x.label),
-            escaped(&self.y.label)
-        );
+        y_grid(&mut svg, &ys, plot_w, py);
         for (i, series) in self.series.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
-            let drawn: Vec<String> = series
+            // A point a log axis cannot place is left out.
+            let drawn: Vec<(f64, f64)> = series
                 .points
                 .iter()
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .filter(|(x, y)| (!self.x.log || *x > 0.0) && (!self.y.log || *y > 0.0))
-                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+                .map(|&(x, y)| (px(x), py(y)))
+                .collect();
+            let path: Vec<String> = drawn
+                .iter()
+                .map(|(x, y)| format!("{x:.1},{y:.1}"))
                 .collect();
             let _ = writeln!(
                 svg,
                 "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>",
-                drawn.join(" ")
+                path.join(" ")
             );
-            if series.points.len() <= 20 {
-                for point in &drawn {
-                    let (cx, cy) = point.split_once(',').unwrap_or(("0", "0"));
+            // Dots on a few points; a distribution's hundred would blur.
+            if drawn.len() <= 20 {
+                for (cx, cy) in &drawn {
                     let _ = writeln!(
                         svg,
-                        "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"3\" fill=\"{colour}\"/>"
+                        "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"3\" fill=\"{colour}\"/>"
                     );
                 }
             }
@@ -231,8 +261,7 @@ impl Lines {
                 escaped(&series.name)
             );
         }
-        svg.push_str("</svg>\n");
-        svg
+        close(svg, plot_w, plot_h, Some(&self.x.label), &self.y.label)
     }
 }
 
@@ -253,17 +282,7 @@ impl Bars {
         let py = |v: f64| TOP + plot_h * (1.0 - ys.fraction(v));
         let mut svg = String::new();
         open(&mut svg, &self.title);
-        for &t in &ys.ticks {
-            let _ = writeln!(
-                svg,
-                "<line x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{1}\" y2=\"{0:.1}\" stroke=\"#ddd\"/><text x=\"{2}\" y=\"{3:.1}\" text-anchor=\"end\">{4}</text>",
-                py(t),
-                LEFT + plot_w,
-                LEFT - 6.0,
-                py(t) + 4.0,
-                tick_label(t)
-            );
-        }
+        y_grid(&mut svg, &ys, plot_w, py);
         let slot = plot_w / self.bars.len().max(1) as f64;
         for (i, (label, value)) in self.bars.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
@@ -279,14 +298,7 @@ impl Bars {
                 escaped(label),
             );
         }
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"none\" stroke=\"black\"/>\n<text x=\"16\" y=\"{0}\" transform=\"rotate(-90 16 {0})\" text-anchor=\"middle\">{1}</text>",
-            TOP + plot_h / 2.0,
-            escaped(&self.y_label)
-        );
-        svg.push_str("</svg>\n");
-        svg
+        close(svg, plot_w, plot_h, None, &self.y_label)
     }
 }
 

@@ -45,9 +45,12 @@ use tokio::net::TcpStream;
 
 mod conn;
 mod fixed;
+mod rng;
 mod screen;
 mod stalls;
 mod writes;
+
+use rng::Rng;
 
 /// The same allocator as `creditgate` itself (see `baseline`).
 #[global_allocator]
@@ -342,26 +345,6 @@ fn paths(args: &PathsArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-/// xorshift64*: a fast, seedable generator (ids need not be cryptographic).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
 }
 
 /// What one connection saw.

@@ -24,6 +24,8 @@ mod conn;
 mod peer;
 mod procs;
 mod report;
+#[path = "../rng.rs"]
+mod rng;
 mod search;
 
 use creditgate_gen::variants::Variant;
@@ -114,10 +116,12 @@ struct Plan {
     /// Clean ids the checks draw from, the first of subjects.ndjson; the
     /// writes use the next as many.
     pool: u64,
+    /// Keep-alive connections of the check runs.
+    connections: usize,
 }
 
 impl Plan {
-    fn new(quick: bool, subjects: u64) -> Plan {
+    fn new(quick: bool, subjects: u64, connections: usize) -> Plan {
         let pool = (subjects / 2).min(200_000);
         if quick {
             Plan {
@@ -132,6 +136,7 @@ impl Plan {
                 id_rows: 2_000,
                 name_rows: 500,
                 pool,
+                connections,
             }
         } else {
             Plan {
@@ -146,6 +151,7 @@ impl Plan {
                 id_rows: 1_000_000,
                 name_rows: 100_000,
                 pool,
+                connections,
             }
         }
     }
@@ -169,10 +175,10 @@ fn dataset(tools: &Tools, gen_dir: &Path, n: u64) -> anyhow::Result<PathBuf> {
         output(
             &tools.gen_,
             &[
-                "--subjects".into(),
-                n.to_string(),
-                "--out".into(),
-                dir.display().to_string(),
+                "--subjects",
+                &n.to_string(),
+                "--out",
+                &dir.display().to_string(),
             ],
         )?;
     }
@@ -189,11 +195,11 @@ fn import(tools: &Tools, data: &Path, store: &Path, n: u64) -> anyhow::Result<Im
     let (_, said) = procs::outputs(
         &tools.creditgate,
         &[
-            "import".into(),
-            "--data".into(),
-            store.display().to_string(),
-            data.join("subjects.ndjson").display().to_string(),
-            data.join("entries.ndjson").display().to_string(),
+            "import",
+            "--data",
+            &store.display().to_string(),
+            &data.join("subjects.ndjson").display().to_string(),
+            &data.join("entries.ndjson").display().to_string(),
         ],
     )?;
     let seconds = started.elapsed().as_secs_f64();
@@ -221,36 +227,39 @@ fn seconds_in(line: &str, after: &str) -> Option<f64> {
     rest.split_once(" s")?.0.trim().parse().ok()
 }
 
-/// Runs the load tool's `run` with `extra` arguments; its report.
-fn load_run(
-    tools: &Tools,
-    url: &str,
-    data: &Path,
-    plan: &Plan,
-    connections: usize,
-    extra: &[&str],
-) -> anyhow::Result<Run> {
-    let mut args: Vec<String> = [
-        "run",
-        "--url",
-        url,
-        "--dataset",
-        &data.display().to_string(),
-        "-d",
-        &plan.seconds.to_string(),
-        "--warmup",
-        &plan.warmup.to_string(),
-        "-c",
-        &connections.to_string(),
-        "--pool",
-        &plan.pool.to_string(),
-        "--json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    Run::from_json(&last_json(&output(&tools.load, &args)?)?)
+/// Check runs of the load tool against one data set, as the plan says.
+struct Checks<'a> {
+    load: &'a Path,
+    data: String,
+    plan: &'a Plan,
+}
+
+impl Checks<'_> {
+    /// `creditgate-load run` against `url` with `extra` arguments; its
+    /// report.
+    fn run(&self, url: &str, extra: &[&str]) -> anyhow::Result<Run> {
+        let p = self.plan;
+        let (seconds, warmup) = (p.seconds.to_string(), p.warmup.to_string());
+        let (connections, pool) = (p.connections.to_string(), p.pool.to_string());
+        let mut args = vec![
+            "run",
+            "--url",
+            url,
+            "--dataset",
+            &self.data,
+            "-d",
+            &seconds,
+            "--warmup",
+            &warmup,
+            "-c",
+            &connections,
+            "--pool",
+            &pool,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        Run::from_json(&last_json(&output(self.load, &args)?)?)
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -271,7 +280,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
             args.subjects
         );
     }
-    let plan = Plan::new(args.quick, args.subjects);
+    let plan = Plan::new(args.quick, args.subjects, args.connections);
     // Absolute: PostgreSQL's server resolves paths from its data directory.
     let out =
         std::path::absolute(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
@@ -316,11 +325,11 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         "creditgate serve",
         &tools.creditgate,
         &[
-            "serve".into(),
-            "--data".into(),
-            store.display().to_string(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
+            "serve",
+            "--data",
+            &store.display().to_string(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
         ],
         &work.join("serve.log"),
     )?;
@@ -345,27 +354,21 @@ fn bench(args: &Args) -> anyhow::Result<()> {
     let mut baseline = Running::start(
         "the empty-handler baseline",
         &tools.load,
-        &[
-            "baseline".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{base_port}"),
-        ],
+        &["baseline", "--listen", &format!("127.0.0.1:{base_port}")],
         &work.join("baseline.log"),
     )?;
     baseline.wait_listening(base_port, Duration::from_secs(30))?;
     let base_url = format!("http://127.0.0.1:{base_port}");
+    let checks = Checks {
+        load: &tools.load,
+        data: data.display().to_string(),
+        plan: &plan,
+    };
     let mut rounds = Vec::new();
     let mut p99s = Vec::new();
     for _ in 0..plan.ratio_rounds {
-        let base = load_run(
-            &tools,
-            &base_url,
-            &data,
-            &plan,
-            args.connections,
-            &["--path", "/"],
-        )?;
-        let check = load_run(&tools, &url, &data, &plan, args.connections, &[])?;
+        let base = checks.run(&base_url, &["--path", "/"])?;
+        let check = checks.run(&url, &[])?;
         rounds.push((base.throughput_rps, check.throughput_rps));
         p99s.push(check.p99_us);
     }
@@ -382,14 +385,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
     progress.start("latency ladder at fixed rates");
     let mut ladder = Vec::new();
     for &rate in &plan.rates {
-        let run = load_run(
-            &tools,
-            &url,
-            &data,
-            &plan,
-            args.connections,
-            &["--rate", &rate.to_string()],
-        )?;
+        let run = checks.run(&url, &["--rate", &rate.to_string()])?;
         eprintln!(
             "    {rate}/s: p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs",
             run.p50_us, run.p99_us, run.p999_us
@@ -399,22 +395,8 @@ fn bench(args: &Args) -> anyhow::Result<()> {
     progress.finish("");
 
     progress.start("flagged and named checks");
-    let flagged = load_run(
-        &tools,
-        &url,
-        &data,
-        &plan,
-        args.connections,
-        &["--flagged", "1"],
-    )?;
-    let named = load_run(
-        &tools,
-        &url,
-        &data,
-        &plan,
-        args.connections,
-        &["--named", "1"],
-    )?;
+    let flagged = checks.run(&url, &["--flagged", "1"])?;
+    let named = checks.run(&url, &["--named", "1"])?;
     progress.finish(&format!(
         "flagged {:.0} req/s, named {:.0} req/s",
         flagged.throughput_rps, named.throughput_rps
@@ -452,24 +434,24 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         let text = output(
             &tools.screen_rows,
             &[
-                "--subjects".into(),
-                data.join("subjects.ndjson").display().to_string(),
-                "--rows".into(),
-                rows.to_string(),
-                "--kind".into(),
-                kind.into(),
+                "--subjects",
+                &data.join("subjects.ndjson").display().to_string(),
+                "--rows",
+                &rows.to_string(),
+                "--kind",
+                kind,
             ],
         )?;
         std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
         let got = last_json(&output(
             &tools.load,
             &[
-                "screen".into(),
-                "--addr".into(),
-                addr.clone(),
-                "--file".into(),
-                file.display().to_string(),
-                "--json".into(),
+                "screen",
+                "--addr",
+                &addr,
+                "--file",
+                &file.display().to_string(),
+                "--json",
             ],
         )?)?;
         let seconds = got["seconds"].as_f64().context("screen: no seconds")?;
@@ -491,55 +473,42 @@ fn bench(args: &Args) -> anyhow::Result<()> {
 
     progress.start("checks beside writes");
     let rate = plan.writes_check_rate.to_string();
-    let without = load_run(
-        &tools,
-        &url,
-        &data,
-        &plan,
-        args.connections,
-        &["--rate", &rate],
-    )?;
-    let writer = {
-        let load = tools.load.clone();
-        let write_args: Vec<String> = [
-            "writes",
-            "--addr",
-            &addr,
-            "--dataset",
-            &data.display().to_string(),
-            // Subjects past the checks' pool of clean ids (the first
-            // 200,000, or half a smaller data set): writes do not turn the
-            // subjects the checks ask about into flagged ones.
-            "--skip",
-            &plan.pool.to_string(),
-            "--pool",
-            &plan.pool.to_string(),
-            "--rate",
-            &plan.write_rate.to_string(),
-            "-d",
-            &(plan.seconds + plan.warmup + 1.0).to_string(),
-            "--prefix",
-            &format!("BENCH{}", creditgate::date::epoch_ms()),
-            "--json",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        std::thread::spawn(move || output(&load, &write_args))
-    };
-    let with = load_run(
-        &tools,
-        &url,
-        &data,
-        &plan,
-        args.connections,
-        &["--rate", &rate],
-    )?;
-    let written = last_json(
-        &writer
+    let without = checks.run(&url, &["--rate", &rate])?;
+    let (pool, write_rate) = (plan.pool.to_string(), plan.write_rate.to_string());
+    let (write_seconds, prefix) = (
+        (plan.seconds + plan.warmup + 1.0).to_string(),
+        format!("BENCH{}", creditgate::date::epoch_ms()),
+    );
+    let write_args = [
+        "writes",
+        "--addr",
+        &addr,
+        "--dataset",
+        &checks.data,
+        // Subjects past the checks' pool of clean ids (the first 200,000,
+        // or half a smaller data set): writes do not turn the subjects the
+        // checks ask about into flagged ones.
+        "--skip",
+        &pool,
+        "--pool",
+        &pool,
+        "--rate",
+        &write_rate,
+        "-d",
+        &write_seconds,
+        "--prefix",
+        &prefix,
+        "--json",
+    ];
+    let (written, with) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| output(&tools.load, &write_args));
+        let with = checks.run(&url, &["--rate", &rate]);
+        let written = writer
             .join()
-            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))??,
-    )?;
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"));
+        (written, with)
+    });
+    let (written, with) = (last_json(&written??)?, with?);
     let writes = WritesBeside {
         write_rate: plan.write_rate,
         writes_acknowledged: written["ok"].as_u64().unwrap_or(0),

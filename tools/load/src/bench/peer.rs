@@ -24,16 +24,16 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use creditgate_gen::variants::Variant;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 
 use crate::procs::{free_port, output};
 use crate::report::{Peer, Run};
+use crate::rng::Rng;
 use crate::search;
 
 /// The similarity threshold of `%` (pg_trgm's default is 0.3, under which
@@ -55,36 +55,21 @@ struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
     port: u16,
-    /// `runuser -u postgres --` when this runs as root.
-    as_user: Vec<String>,
+    /// Its programs run as the `postgres` user (this runs as root).
+    as_postgres: bool,
 }
 
 impl Cluster {
-    fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
-        match self.as_user.split_first() {
-            Some((first, rest)) => {
-                let mut c = Command::new(first);
-                c.args(rest).arg(path);
-                c
-            }
-            None => Command::new(path),
-        }
-    }
-
+    /// Runs one of PostgreSQL's programs (`initdb`, `pg_ctl`).
     fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
-        let out = self
-            .command(program)
-            .args(args)
-            .output()
-            .with_context(|| format!("cannot run {program}"))?;
-        if !out.status.success() {
-            bail!(
-                "{program} {} failed: {}{}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stdout).trim(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+        let path = self.bin.join(program);
+        if self.as_postgres {
+            let path = path.to_str().context("PostgreSQL's path is not UTF-8")?;
+            let mut with = vec!["-u", "postgres", "--", path];
+            with.extend_from_slice(args);
+            output(Path::new("runuser"), &with)?;
+        } else {
+            output(&path, args)?;
         }
         Ok(())
     }
@@ -103,26 +88,18 @@ impl Cluster {
                 .with_context(|| format!("cannot remove {}", dir.display()))?;
         }
         std::fs::create_dir_all(&dir)?;
-        let root = output(Path::new("id"), &["-u".into()])?.trim() == "0";
-        let as_user = if root {
+        let root = output(Path::new("id"), &["-u"])?.trim() == "0";
+        if root {
             output(
                 Path::new("chown"),
-                &["postgres:postgres".into(), dir.display().to_string()],
+                &["postgres:postgres", &dir.display().to_string()],
             )?;
-            vec![
-                "runuser".into(),
-                "-u".into(),
-                "postgres".into(),
-                "--".into(),
-            ]
-        } else {
-            Vec::new()
-        };
+        }
         let cluster = Cluster {
             bin,
             dir,
             port: free_port()?,
-            as_user,
+            as_postgres: root,
         };
         let data = cluster.dir.join("data");
         let data = data
@@ -217,6 +194,21 @@ fn copy_field(out: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// One row of COPY's text format: the fields tab-separated, `None` as
+/// NULL.
+fn copy_row(out: &mut Vec<u8>, fields: &[Option<&str>]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        match field {
+            Some(text) => copy_field(out, text),
+            None => out.extend_from_slice(b"\\N"),
+        }
+    }
+    out.push(b'\n');
+}
+
 /// Streams `file`'s lines through `row` into `COPY table FROM STDIN`.
 fn copy<T: for<'de> Deserialize<'de>>(
     client: &mut postgres::Client,
@@ -255,15 +247,7 @@ fn load(client: &mut postgres::Client, data: &Path) -> anyhow::Result<()> {
         client,
         "subjects",
         &data.join("subjects.ndjson"),
-        |out, s: SubjectLine| {
-            for (i, field) in [&s.id, &s.kind, &s.name].into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'\t');
-                }
-                copy_field(out, field);
-            }
-            out.push(b'\n');
-        },
+        |out, s: SubjectLine| copy_row(out, &[Some(&s.id), Some(&s.kind), Some(&s.name)]),
     )?;
     copy(
         client,
@@ -271,10 +255,7 @@ fn load(client: &mut postgres::Client, data: &Path) -> anyhow::Result<()> {
         &data.join("subjects.ndjson"),
         |out, s: SubjectLine| {
             for name in std::iter::once(&s.name).chain(&s.aliases) {
-                copy_field(out, &s.id);
-                out.push(b'\t');
-                copy_field(out, name);
-                out.push(b'\n');
+                copy_row(out, &[Some(&s.id), Some(name)]);
             }
         },
     )?;
@@ -283,23 +264,18 @@ fn load(client: &mut postgres::Client, data: &Path) -> anyhow::Result<()> {
         "entries",
         &data.join("entries.ndjson"),
         |out, e: EntryLine| {
-            let fields = [
-                &e.entry_id,
-                &e.subject_id,
-                &e.list,
-                &e.category,
-                &e.status,
-                &e.decided_at,
-            ];
-            for field in fields {
-                copy_field(out, field);
-                out.push(b'\t');
-            }
-            match &e.expires_at {
-                Some(d) => copy_field(out, d),
-                None => out.extend_from_slice(b"\\N"),
-            }
-            out.push(b'\n');
+            copy_row(
+                out,
+                &[
+                    Some(&e.entry_id),
+                    Some(&e.subject_id),
+                    Some(&e.list),
+                    Some(&e.category),
+                    Some(&e.status),
+                    Some(&e.decided_at),
+                    e.expires_at.as_deref(),
+                ],
+            )
         },
     )?;
     client.batch_execute(
@@ -361,16 +337,14 @@ fn lookups(
                     )?;
                     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
                     let mut errors = 0;
-                    let mut rng = 0x9E37_79B9_7F4A_7C15_u64 ^ (k as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    let mut rng = Rng(
+                        0x9E37_79B9_7F4A_7C15 ^ (k as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+                    );
                     loop {
-                        rng ^= rng >> 12;
-                        rng ^= rng << 25;
-                        rng ^= rng >> 27;
-                        let r = rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
-                        let pick = if (r >> 11) as f64 / (1u64 << 53) as f64 <= FLAGGED_SHARE {
-                            &flagged[(r % flagged.len() as u64) as usize]
+                        let pick = if rng.chance(FLAGGED_SHARE) {
+                            &flagged[rng.below(flagged.len())]
                         } else {
-                            &clean[(r % clean.len() as u64) as usize]
+                            &clean[rng.below(clean.len())]
                         };
                         let started = Instant::now();
                         if started >= end {

@@ -49,13 +49,13 @@ impl Tools {
 
 /// Runs `program` with `args` to completion; its stdout, or an error with
 /// its stderr.
-pub fn output(program: &Path, args: &[String]) -> anyhow::Result<String> {
+pub fn output(program: &Path, args: &[&str]) -> anyhow::Result<String> {
     Ok(outputs(program, args)?.0)
 }
 
 /// Runs `program` with `args` to completion; its stdout and its stderr, or
 /// an error with its stderr.
-pub fn outputs(program: &Path, args: &[String]) -> anyhow::Result<(String, String)> {
+pub fn outputs(program: &Path, args: &[&str]) -> anyhow::Result<(String, String)> {
     let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -103,12 +103,7 @@ pub struct Running {
 
 impl Running {
     /// Starts `program` with `args`, its stderr into `log`.
-    pub fn start(
-        what: &str,
-        program: &Path,
-        args: &[String],
-        log: &Path,
-    ) -> anyhow::Result<Running> {
+    pub fn start(what: &str, program: &Path, args: &[&str], log: &Path) -> anyhow::Result<Running> {
         let file = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let child = Command::new(program)
@@ -174,16 +169,7 @@ impl Running {
 
     /// Resident memory now, in bytes.
     pub fn rss_bytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kib * 1024)
+        proc_kib(&format!("/proc/{}/status", self.pid()), "VmRSS:").map(|kib| kib * 1024)
     }
 
     /// Stops it: SIGTERM, then SIGKILL after 60 s.
@@ -215,6 +201,20 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.terminate();
     }
+}
+
+/// The figure of the `field` line of a /proc file that counts in kB
+/// (`/proc/meminfo`'s `MemTotal:`, a process's `VmRSS:`).
+pub fn proc_kib(path: &str, field: &str) -> Option<u64> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(field))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The last lines of a log, for an error message.

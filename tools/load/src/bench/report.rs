@@ -24,14 +24,10 @@ impl Machine {
     /// This machine, read from /proc.
     pub fn here() -> Machine {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-        let memory_kib: f64 = read("/proc/meminfo")
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0.0);
+        let memory_kib = crate::procs::proc_kib("/proc/meminfo", "MemTotal:").unwrap_or(0);
         Machine {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            memory_gib: memory_kib / f64::from(1 << 20),
+            memory_gib: memory_kib as f64 / f64::from(1 << 20),
             kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
             cpu: read("/proc/cpuinfo")
                 .lines()
@@ -182,6 +178,9 @@ pub struct Report {
     pub peer: Option<Peer>,
 }
 
+/// A latency quantile of a run: its name and where the run keeps it.
+type Quantile = (&'static str, fn(&Run) -> f64);
+
 fn thousands(v: f64) -> String {
     let n = v.round() as i64;
     let digits = n.unsigned_abs().to_string();
@@ -221,43 +220,34 @@ impl Report {
         write("report.md", &self.markdown())
     }
 
+    /// creditgate's search figures to put beside the peer's: those on the
+    /// peer's queries when there is a peer, else on the whole set.
+    fn compared_search(&self) -> &SearchFigures {
+        self.search_on_peer_set.as_ref().unwrap_or(&self.search)
+    }
+
     /// The plots, by file name.
     pub fn plots(&self) -> Vec<(&'static str, String)> {
-        let mut latency = vec![
-            Series {
-                name: "p50".into(),
-                points: self
-                    .ladder
-                    .iter()
-                    .map(|r| (r.target_rps.unwrap_or(0.0), r.p50_us))
-                    .collect(),
-            },
-            Series {
-                name: "p99".into(),
-                points: self
-                    .ladder
-                    .iter()
-                    .map(|r| (r.target_rps.unwrap_or(0.0), r.p99_us))
-                    .collect(),
-            },
-            Series {
-                name: "p99.9".into(),
-                points: self
-                    .ladder
-                    .iter()
-                    .map(|r| (r.target_rps.unwrap_or(0.0), r.p999_us))
-                    .collect(),
-            },
+        let quantiles: [Quantile; 3] = [
+            ("p50", |r| r.p50_us),
+            ("p99", |r| r.p99_us),
+            ("p99.9", |r| r.p999_us),
         ];
-        latency.retain(|s| !s.points.is_empty());
+        let latency = quantiles
+            .iter()
+            .map(|(name, at)| Series {
+                name: (*name).into(),
+                points: self
+                    .ladder
+                    .iter()
+                    .map(|r| (r.target_rps.unwrap_or(0.0), at(r)))
+                    .collect(),
+            })
+            .collect();
+        let ours = self.compared_search();
         let mut cdf = vec![Series {
             name: "creditgate".into(),
-            points: self
-                .search_on_peer_set
-                .as_ref()
-                .unwrap_or(&self.search)
-                .cdf
-                .clone(),
+            points: ours.cdf.clone(),
         }];
         let mut bars = vec![
             ("empty handler".to_string(), self.ratio.median_baseline_rps),
@@ -301,10 +291,7 @@ impl Report {
                 Lines {
                     title: format!(
                         "name search latency, {} queries",
-                        self.search_on_peer_set
-                            .as_ref()
-                            .unwrap_or(&self.search)
-                            .queries
+                        self.compared_search().queries
                     ),
                     x: Axis::log("latency, µs"),
                     y: Axis::linear("share of queries answered within"),
@@ -396,7 +383,7 @@ impl Report {
                 None,
             );
         }
-        let ours = self.search_on_peer_set.as_ref().unwrap_or(&self.search);
+        let ours = self.compared_search();
         row(
             &mut md,
             "closed-loop checks / empty handler",
