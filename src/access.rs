@@ -231,7 +231,7 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// `n` random bytes from the operating system.
-fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
+pub(crate) fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = vec![0; n];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
@@ -431,6 +431,11 @@ impl Keyring {
                 })
                 .collect(),
         }
+    }
+
+    /// The key with this id, revoked or not.
+    pub fn key(&self, id: &str) -> Option<&Arc<Key>> {
+        self.keys.get(id).map(|h| &h.key)
     }
 
     /// The key an `Authorization` header value presents.

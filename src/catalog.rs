@@ -45,6 +45,9 @@ pub struct CategoryId(pub u16);
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MeasureId(pub u16);
 
+/// Most working days a catalog may give for feedback (a year's worth).
+pub const MAX_FEEDBACK_DAYS: u16 = 250;
+
 /// An action a query asks about, or an incentive grants.
 #[derive(Clone, Debug)]
 pub struct Action {
@@ -52,6 +55,10 @@ pub struct Action {
     pub code: String,
     /// Chinese name.
     pub name: String,
+    /// Days (working days, by the work calendar) within which the
+    /// implementing department must report what it did with a deny or
+    /// caution on this action (执行反馈); `None`: no feedback demanded.
+    pub feedback_days: Option<u16>,
 }
 
 /// A list category.
@@ -219,6 +226,7 @@ struct WindowFile {
 struct ActionFile {
     code: String,
     name: String,
+    feedback_days: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -357,7 +365,12 @@ impl Catalog {
         let actions: Vec<_> = self
             .actions
             .iter()
-            .map(|a| serde_json::json!({"code": a.code, "name": a.name}))
+            .map(|a| match a.feedback_days {
+                Some(days) => {
+                    serde_json::json!({"code": a.code, "name": a.name, "feedback_days": days})
+                }
+                None => serde_json::json!({"code": a.code, "name": a.name}),
+            })
             .collect();
         let categories: Vec<_> = self
             .categories
@@ -515,9 +528,16 @@ impl Builder<'_> {
             if action_index.insert(a.code.clone(), id).is_some() {
                 return Err(self.err(format!("action {:?}", a.code), "duplicate code"));
             }
+            if a.feedback_days == Some(0) || a.feedback_days > Some(MAX_FEEDBACK_DAYS) {
+                return Err(self.err(
+                    format!("action {:?}", a.code),
+                    format!("feedback_days must be 1 to {MAX_FEEDBACK_DAYS} (working days)"),
+                ));
+            }
             actions.push(Action {
                 code: a.code,
                 name: a.name,
+                feedback_days: a.feedback_days,
             });
         }
         if actions.is_empty() {

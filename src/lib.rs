@@ -103,3 +103,4 @@ pub mod search;
 pub mod server;
 pub mod store;
 mod vocab;
+pub mod watch;

@@ -22,3 +22,4 @@ mod replication;
 mod sample;
 mod screen;
 mod server;
+mod watches;

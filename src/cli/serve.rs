@@ -135,6 +135,19 @@ pub struct Args {
     /// request's query string. Off, a logged request shows its route only.
     #[arg(long)]
     log_personal_data: bool,
+    /// Let watches' callbacks reach loopback, private and link-local
+    /// addresses (receivers inside the operator's own network; tests).
+    /// Off, a callback must resolve to public addresses only.
+    #[arg(long)]
+    allow_private_webhooks: bool,
+    /// Tries per change before a webhook delivery gives up and files the
+    /// change as a dead letter.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    webhook_attempts: u32,
+    /// The wait after a webhook's first failed try, in milliseconds; each
+    /// further failure doubles it, up to 5 minutes.
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    webhook_backoff_ms: u64,
 }
 
 /// What `serve` refuses before opening anything: an open API beyond
@@ -268,9 +281,44 @@ pub fn run(
             writes: !matches!(node, Node::Replica { .. }),
         },
     );
+    let watches = Arc::new(
+        creditgate::watch::Watches::open(engine.clone()).context("cannot open the watches")?,
+    );
+    // Watches are delivered by the node that holds them; a replica takes
+    // none (creating one is a write).
+    let delivery = if matches!(node, Node::Replica { .. }) {
+        None
+    } else {
+        let keys = keys
+            .clone()
+            .map(|ring| -> creditgate::watch::deliver::KeyCheck {
+                Arc::new(move |id: &str| match ring.load().key(id) {
+                    Some(k) if k.revoked_ms.is_none() => Ok(!k.sees_personal()),
+                    Some(_) => Err(format!("key {id} is revoked")),
+                    None => Err(format!("key {id} is no longer in the keys file")),
+                })
+            });
+        let options = creditgate::watch::deliver::DeliveryOptions {
+            allow_private: args.allow_private_webhooks,
+            attempts: args.webhook_attempts,
+            first_backoff: Duration::from_millis(args.webhook_backoff_ms),
+            ..Default::default()
+        };
+        tracing::info!(
+            "{} watches ({} with callbacks)",
+            watches.len(),
+            watches.with_callbacks().len()
+        );
+        Some(
+            creditgate::watch::deliver::Delivery::start(watches.clone(), options, keys)
+                .context("cannot start webhook delivery")?,
+        )
+    };
     let api = Arc::new(Api::with_options(
         engine,
         ApiOptions {
+            watches: Some(watches),
+            allow_private_webhooks: args.allow_private_webhooks,
             screen_limits,
             clock,
             keys: keys.clone(),
@@ -308,6 +356,7 @@ pub fn run(
         anyhow::Ok(())
     })?;
     drop(runtime);
+    drop(delivery);
     if let Some(path) = control {
         let _ = std::fs::remove_file(path);
     }

@@ -46,6 +46,18 @@ impl Engine {
         filter: &ChangeFilter,
         at: Date,
     ) -> Result<ChangesPage, StoreError> {
+        self.changes_where(since, limit, at, |c| Ok(filter.admits(c)))
+    }
+
+    /// The changes after `since` that `admits`, at most `limit`, scanning
+    /// at most [`FEED_SCAN_CAP`] changes.
+    pub fn changes_where(
+        &self,
+        since: u64,
+        limit: usize,
+        at: Date,
+        mut admits: impl FnMut(&Change) -> Result<bool, StoreError>,
+    ) -> Result<ChangesPage, StoreError> {
         let mut page = ChangesPage {
             changes: Vec::new(),
             next_since: since,
@@ -60,7 +72,7 @@ impl Engine {
             for c in batch {
                 scanned += 1;
                 page.next_since = c.seq;
-                if filter.admits(&c) {
+                if admits(&c)? {
                     page.changes.push(self.change_out(&c, at)?);
                     if page.changes.len() == limit {
                         break 'pages;

@@ -78,6 +78,8 @@ pub struct Api {
     snapshot_dir: Option<std::path::PathBuf>,
     /// Whether the access log shows query strings and paths as sent.
     log_personal_data: bool,
+    /// Watches and what their routes need.
+    watches: super::watches::WatchHost,
 }
 
 /// How an [`Api`] is set up beside its engine.
@@ -99,6 +101,11 @@ pub struct ApiOptions {
     /// Whether the access log (debug level) may show query strings and
     /// paths as sent, identity numbers and names included.
     pub log_personal_data: bool,
+    /// The node's watches; `None`: opened from the engine's store (and
+    /// not delivered).
+    pub watches: Option<Arc<crate::watch::Watches>>,
+    /// Callbacks may reach loopback, private and link-local addresses.
+    pub allow_private_webhooks: bool,
 }
 
 impl Api {
@@ -109,7 +116,18 @@ impl Api {
 
     /// Serves `engine` as `options` say.
     pub fn with_options(engine: Arc<Engine>, options: ApiOptions) -> Api {
+        let watches = options.watches.or_else(|| {
+            crate::watch::Watches::open(engine.clone())
+                .map(Arc::new)
+                .map_err(|e| tracing::error!(error = %e, "the watches could not be opened"))
+                .ok()
+        });
         Api {
+            watches: super::watches::WatchHost {
+                watches,
+                allow_private: options.allow_private_webhooks,
+                max_body_bytes: options.screen_limits.max_body_bytes,
+            },
             engine,
             metrics: Arc::default(),
             started: Instant::now(),
@@ -477,6 +495,14 @@ impl Handler for Api {
                     }
                     Err(r) => served.now(Err(r)),
                 }
+            }
+            Endpoint::Watches(endpoint) => {
+                let id = params.get(0).to_string();
+                super::watches::start(served, req, endpoint, &id, &self.watches)
+            }
+            Endpoint::Decisions(endpoint) => {
+                let id = params.get(0).to_string();
+                super::decisions::start(served, req, endpoint, &id)
             }
             Endpoint::Lifecycle(endpoint) => match super::lifecycle::route(endpoint, params) {
                 Ok(route) => super::lifecycle::start(served, req, route),

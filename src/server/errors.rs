@@ -92,11 +92,15 @@ pub enum Code {
     /// 400: a request that is not HTTP/1.1 the server can read (request
     /// line, header syntax).
     MalformedRequest,
+    /// No watch with this id is visible to the caller.
+    UnknownWatch,
+    /// No decision with this id is visible to the caller.
+    UnknownDecision,
 }
 
 impl Code {
     /// Every code, in the order of the table.
-    pub const ALL: [Code; 37] = [
+    pub const ALL: [Code; 39] = [
         Code::InvalidId,
         Code::UnknownAction,
         Code::InvalidDate,
@@ -134,6 +138,8 @@ impl Code {
         Code::UriTooLong,
         Code::MalformedRequest,
         Code::UnknownDisclosure,
+        Code::UnknownWatch,
+        Code::UnknownDecision,
     ];
 
     /// The table: the code's name and HTTP status.
@@ -181,6 +187,8 @@ impl Code {
             Code::UriTooLong => ("uri_too_long", StatusCode::URI_TOO_LONG),
             Code::MalformedRequest => ("malformed_request", StatusCode::BAD_REQUEST),
             Code::UnknownDisclosure => ("unknown_disclosure", StatusCode::NOT_FOUND),
+            Code::UnknownWatch => ("unknown_watch", StatusCode::NOT_FOUND),
+            Code::UnknownDecision => ("unknown_decision", StatusCode::NOT_FOUND),
         }
     }
 

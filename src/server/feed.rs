@@ -21,8 +21,7 @@ use super::errors::{Refusal, store_failed};
 use super::query::{Query, optional, parse_query};
 use super::served::{Caller, Served, blocking};
 use super::{Handled, Reply, json_ok};
-use crate::date::Date;
-use crate::engine::{ChangeFilter, Engine};
+use crate::engine::{ChangeFilter, ChangesPage, Engine};
 
 pub(super) const PARAMS: [&str; 5] = ["since", "limit", "wait", "category", "authority"];
 /// Changes per page when no limit is given.
@@ -41,20 +40,8 @@ struct Asked {
 }
 
 fn parse(q: &Query<'_>, engine: &Engine) -> Result<Asked, Refusal> {
-    let number = |text: &str, max: u64| -> Result<u64, String> {
-        match text.trim().parse::<u64>() {
-            Ok(n) if n <= max => Ok(n),
-            Ok(n) => Err(format!("{n} is more than {max}")),
-            Err(_) => Err(format!("{text:?} is not a whole number")),
-        }
-    };
-    let since = optional(q, "since", |t| number(t, u64::MAX))?.unwrap_or(0);
-    let limit = optional(q, "limit", |t| match number(t, MAX_LIMIT as u64)? {
-        0 => Err("must be at least 1".into()),
-        n => Ok(n as usize),
-    })?
-    .unwrap_or(DEFAULT_LIMIT);
-    let wait = optional(q, "wait", |t| number(t, MAX_WAIT_SECS))?.unwrap_or(0);
+    let (since, limit, wait) = position(q)?;
+    let since = since.unwrap_or(0);
     let category = optional(q, "category", |t| {
         let code = t.trim();
         match engine.catalog().category_by_code(code) {
@@ -72,7 +59,7 @@ fn parse(q: &Query<'_>, engine: &Engine) -> Result<Asked, Refusal> {
     Ok(Asked {
         since,
         limit,
-        wait: Duration::from_secs(wait),
+        wait,
         filter: ChangeFilter {
             category,
             authority,
@@ -80,38 +67,71 @@ fn parse(q: &Query<'_>, engine: &Engine) -> Result<Asked, Refusal> {
     })
 }
 
+/// Reads one page of a feed: the changes after `since`, at most `limit`.
+pub(super) type PageReader = Arc<dyn Fn(u64, usize) -> Result<ChangesPage, Refusal> + Send + Sync>;
+
 /// Answers `GET /v1/changes`.
 pub(super) fn start(served: Served, query: Option<&str>) -> Handled {
     let asked = match parse_query(query, &PARAMS).and_then(|q| parse(&q, &served.engine)) {
         Ok(a) => a,
         Err(r) => return served.now(Err(r)),
     };
-    let (engine, caller, today) = (
-        Arc::clone(&served.engine),
-        served.caller.clone(),
-        served.today,
-    );
-    served.later(async move { answer(engine, asked, today, &caller).await })
+    let (engine, today) = (Arc::clone(&served.engine), served.today);
+    let filter = asked.filter;
+    let read: PageReader = Arc::new(move |since, limit| {
+        engine
+            .changes(since, limit, &filter, today)
+            .map_err(store_failed)
+    });
+    long_poll(&served, asked.since, asked.limit, asked.wait, read)
+}
+
+/// Answers a feed request: the first page after `since` that has changes,
+/// or, waiting up to `wait` for commits, an empty one.
+pub(super) fn long_poll(
+    served: &Served,
+    since: u64,
+    limit: usize,
+    wait: Duration,
+    read: PageReader,
+) -> Handled {
+    let (engine, caller) = (Arc::clone(&served.engine), served.caller.clone());
+    served.later(async move { answer(engine, since, limit, wait, read, &caller).await })
+}
+
+/// The `since`, `limit` and `wait` parameters of a feed.
+pub(super) fn position(q: &Query<'_>) -> Result<(Option<u64>, usize, Duration), Refusal> {
+    let number = |text: &str, max: u64| -> Result<u64, String> {
+        match text.trim().parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            Ok(n) => Err(format!("{n} is more than {max}")),
+            Err(_) => Err(format!("{text:?} is not a whole number")),
+        }
+    };
+    let since = optional(q, "since", |t| number(t, u64::MAX))?;
+    let limit = optional(q, "limit", |t| match number(t, MAX_LIMIT as u64)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n as usize),
+    })?
+    .unwrap_or(DEFAULT_LIMIT);
+    let wait = optional(q, "wait", |t| number(t, MAX_WAIT_SECS))?.unwrap_or(0);
+    Ok((since, limit, Duration::from_secs(wait)))
 }
 
 async fn answer(
     engine: Arc<Engine>,
-    asked: Asked,
-    today: Date,
+    mut since: u64,
+    limit: usize,
+    wait: Duration,
+    read: PageReader,
     caller: &Caller,
 ) -> Result<Reply, Refusal> {
-    let deadline = tokio::time::Instant::now() + asked.wait;
+    let deadline = tokio::time::Instant::now() + wait;
     // Subscribed before the first read: a commit after it wakes the wait.
     let mut commits = engine.watch_changes();
-    let mut since = asked.since;
-    let filter = Arc::new(asked.filter);
     loop {
-        let (e, f) = (engine.clone(), filter.clone());
-        let limit = asked.limit;
-        let page = blocking("reading the change log", move || {
-            e.changes(since, limit, &f, today).map_err(store_failed)
-        })
-        .await?;
+        let r = read.clone();
+        let page = blocking("reading the change log", move || r(since, limit)).await?;
         if !page.changes.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(json_ok(&caller.shown(&page)));
         }

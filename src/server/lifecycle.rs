@@ -212,7 +212,12 @@ pub(super) fn unknown_entry(id: &str) -> Refusal {
 /// Reads a write's body, at most [`MAX_WRITE_BODY`] bytes within
 /// [`BODY_TIME`].
 pub(super) async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
-    let collect = Limited::new(body, MAX_WRITE_BODY).collect();
+    read_body_within(body, MAX_WRITE_BODY).await
+}
+
+/// Reads a body of at most `limit` bytes within [`BODY_TIME`].
+pub(super) async fn read_body_within(body: Incoming, limit: usize) -> Result<Bytes, Refusal> {
+    let collect = Limited::new(body, limit).collect();
     match tokio::time::timeout(BODY_TIME, collect).await {
         Err(_) => Err(Refusal::new(
             Code::BodyTimeout,
@@ -224,7 +229,7 @@ pub(super) async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Refusal::new(
             Code::PayloadTooLarge,
-            format!("the request body is larger than {MAX_WRITE_BODY} bytes"),
+            format!("the request body is larger than {limit} bytes"),
         )),
         Ok(Err(e)) => Err(Refusal::new(
             Code::BadBody,

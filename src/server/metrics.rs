@@ -45,12 +45,16 @@ pub enum Route {
     Catalog,
     /// `GET /v1/whoami`.
     WhoAmI,
+    /// Watches (`/v1/watches…`).
+    Watches,
+    /// Decisions and their feedback (`/v1/decisions…`).
+    Decisions,
     /// Anything else (unknown paths, wrong methods).
     Other,
 }
 
 impl Route {
-    const ALL: [Route; 16] = [
+    const ALL: [Route; 18] = [
         Route::Check,
         Route::Subject,
         Route::Search,
@@ -66,6 +70,8 @@ impl Route {
         Route::Console,
         Route::Catalog,
         Route::WhoAmI,
+        Route::Watches,
+        Route::Decisions,
         Route::Other,
     ];
 
@@ -87,14 +93,16 @@ impl Route {
             Route::Console => "/console",
             Route::Catalog => "/v1/catalog",
             Route::WhoAmI => "/v1/whoami",
+            Route::Watches => "/v1/watches",
+            Route::Decisions => "/v1/decisions",
             Route::Other => "other",
         }
     }
 }
 
 /// Status codes counted individually; anything else is counted as `other`.
-const STATUSES: [u16; 17] = [
-    200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 414, 421, 429, 431, 500, 503, 0,
+const STATUSES: [u16; 18] = [
+    200, 201, 204, 400, 401, 403, 404, 405, 408, 409, 413, 414, 421, 429, 431, 500, 503, 0,
 ];
 
 fn status_slot(code: u16) -> usize {

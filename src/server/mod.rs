@@ -33,6 +33,7 @@
 pub mod api;
 mod automatic;
 mod console;
+mod decisions;
 mod disclosures;
 mod disk;
 pub mod errors;
@@ -49,6 +50,7 @@ mod routes;
 pub mod screen;
 mod served;
 mod spool;
+mod watches;
 
 /// What `crate::fuzzing` reaches of the server's parsers.
 pub(crate) mod fuzz_entry {

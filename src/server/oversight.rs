@@ -329,6 +329,7 @@ fn answer(
                 }
             };
             let disclosures = disclosure_stats(engine)?;
+            let feedback = feedback_stats(engine, today)?;
             Ok(json_ok(&json!({
                 "at": today,
                 "entries": {"total": total, "by_list": by_list, "by_category": by_category,
@@ -338,9 +339,70 @@ fn answer(
                 "keys": keys,
                 "refusals": refusals,
                 "disclosures": disclosures,
+                "feedback": feedback,
             })))
         }
     }
+}
+
+/// Most overdue decision ids a statistics answer lists.
+const OVERDUE_LISTED: usize = 100;
+
+/// Feedback the decisions demanded (执行反馈, 跟踪问效), per department and
+/// action: decisions kept, answered, answered late, overdue (past their due
+/// day without feedback) and pending (not yet due), and the oldest overdue
+/// decisions by id, for the operator to chase.
+fn feedback_stats(engine: &Engine, today: Date) -> Result<Value, Refusal> {
+    #[derive(Default)]
+    struct Tally {
+        demanded: u64,
+        answered: u64,
+        late: u64,
+        overdue: u64,
+        pending: u64,
+    }
+    let mut by: BTreeMap<String, BTreeMap<String, Tally>> = BTreeMap::new();
+    let mut overdue: Vec<(u64, String)> = Vec::new();
+    let mut total = Tally::default();
+    engine
+        .store()
+        .for_each_decision(|d| {
+            let t = by
+                .entry(d.department.clone())
+                .or_default()
+                .entry(d.action.clone())
+                .or_default();
+            for t in [&mut *t, &mut total] {
+                t.demanded += 1;
+                match &d.feedback {
+                    Some(f) => {
+                        t.answered += 1;
+                        t.late += u64::from(f.late);
+                    }
+                    None if d.due_day < today.days() => t.overdue += 1,
+                    None => t.pending += 1,
+                }
+            }
+            if d.feedback.is_none() && d.due_day < today.days() {
+                overdue.push((d.at_ms, d.id));
+            }
+            Ok(())
+        })
+        .map_err(store_failed)?;
+    overdue.sort();
+    let out = |t: &Tally| {
+        json!({"demanded": t.demanded, "answered": t.answered, "late": t.late,
+               "overdue": t.overdue, "pending": t.pending})
+    };
+    Ok(json!({
+        "total": out(&total),
+        "by_department": by.iter().map(|(dept, actions)| {
+            (dept.clone(), actions.iter()
+                .map(|(a, t)| (a.clone(), out(t)))
+                .collect::<serde_json::Map<_, _>>().into())
+        }).collect::<serde_json::Map<String, Value>>(),
+        "overdue_decisions": overdue.iter().take(OVERDUE_LISTED).map(|(_, id)| id).collect::<Vec<_>>(),
+    }))
 }
 
 /// 双公示 timeliness (跟踪问效): disclosures published and those more than 7

@@ -135,6 +135,11 @@ fn checked(
     if served.caller.masks() && key.kind() == crate::id::SubjectKind::Person {
         crate::access::mask_answer_id(&mut body);
     }
+    if answered.verdict != crate::decide::Verdict::Allow
+        && let Some(days) = served.engine.catalog().action(action).feedback_days
+    {
+        demand_feedback(served, key, action, answered.verdict, days, &mut body);
+    }
     served.audit_fields(Fields {
         event: Event::Check,
         action: Some(action),
@@ -148,6 +153,59 @@ fn checked(
         },
     });
     json_reply(StatusCode::OK, body)
+}
+
+/// Keeps a deny or caution on an action that demands feedback as a
+/// decision ([`crate::store::decisions`]) and adds its `decision_id` and
+/// `feedback_due` to the answer `body`. A decision that cannot be kept is
+/// logged and answered without an id: the passenger's answer does not wait
+/// on the bookkeeping.
+fn demand_feedback(
+    served: &Served,
+    key: SubjectKey,
+    action: ActionId,
+    verdict: crate::decide::Verdict,
+    days: u16,
+    body: &mut Vec<u8>,
+) {
+    let engine = &served.engine;
+    let code = &engine.catalog().action(action).code;
+    let request = served.caller.request.to_string();
+    let due = engine
+        .calendar()
+        .nth_working_day_after(served.today, u32::from(days));
+    let id = format!("{request}-{code}");
+    if body.last() != Some(&b'}') {
+        return;
+    }
+    let decision = crate::store::decisions::Decision {
+        id: id.clone(),
+        request,
+        key: served.caller.key.as_ref().map(|k| k.id.clone()),
+        department: served
+            .caller
+            .key
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |k| k.department.clone()),
+        action: code.clone(),
+        subject: key.to_string(),
+        decision: Outcome::from(verdict).as_str().unwrap_or("?").to_string(),
+        at_ms: crate::date::epoch_ms(),
+        due_day: due.days(),
+        answer: String::from_utf8_lossy(body).into_owned(),
+        feedback: None,
+    };
+    match engine.store().put_decision(&decision) {
+        Ok(()) => {
+            body.pop();
+            body.extend_from_slice(
+                format!(",\"decision_id\":\"{id}\",\"feedback_due\":\"{due}\"}}").as_bytes(),
+            );
+        }
+        Err(e) => {
+            tracing::error!(decision = %id, error = %e, "a decision demanding feedback could not be kept")
+        }
+    }
 }
 
 /// Answers `GET /v1/search`.

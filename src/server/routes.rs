@@ -25,13 +25,16 @@ impl Methods {
     pub(super) const PUT: Methods = Methods(0b0100);
     /// `POST`.
     pub(super) const POST: Methods = Methods(0b1000);
+    /// `DELETE`.
+    pub(super) const DELETE: Methods = Methods(0b1_0000);
 
     /// Each method with its bit, in the order an `Allow` header lists them.
-    const NAMES: [(Method, u8); 4] = [
+    const NAMES: [(Method, u8); 5] = [
         (Method::GET, 0b0001),
         (Method::HEAD, 0b0010),
         (Method::PUT, 0b0100),
         (Method::POST, 0b1000),
+        (Method::DELETE, 0b1_0000),
     ];
 
     fn contains(self, method: &Method) -> bool {
@@ -100,6 +103,36 @@ pub(super) enum Endpoint {
     Catalog,
     /// Who the caller is, for the console ([`super::reads`]).
     WhoAmI,
+    /// Watches ([`super::watches`]).
+    Watches(Watches),
+    /// Decisions that demand feedback ([`super::decisions`]).
+    Decisions(Decisions),
+}
+
+/// The routes [`super::watches`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Watches {
+    /// Creating one.
+    Create,
+    /// One watch and its delivery.
+    Get,
+    /// Deleting one.
+    Delete,
+    /// Its changes.
+    Changes,
+    /// Its dead letters.
+    DeadLetters,
+    /// Draining its dead letters.
+    Drain,
+}
+
+/// The routes [`super::decisions`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Decisions {
+    /// One decision and its feedback.
+    Get,
+    /// Reporting its feedback.
+    Feedback,
 }
 
 /// The routes [`super::disclosures`] answers.
@@ -123,6 +156,10 @@ impl Endpoint {
             Endpoint::Lifecycle(
                 Lifecycle::PutSubject | Lifecycle::PutEntry | Lifecycle::Step | Lifecycle::Feedback
             ) | Endpoint::Disclosures(Disclosures::Put | Disclosures::Repair)
+                // Watches live on the node that delivers them. A decision's
+                // feedback is kept where the decision was made, a replica
+                // included: not a write of the platform's data.
+                | Endpoint::Watches(Watches::Create | Watches::Delete | Watches::Drain)
         )
     }
 
@@ -193,7 +230,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) static ROUTES: [Row; 23] = [
+pub(super) static ROUTES: [Row; 31] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -218,6 +255,14 @@ pub(super) static ROUTES: [Row; 23] = [
     row("/v1/disclosures/{id}/repair",   M::POST, Some(Publish),  Write,  Route::Write,       Endpoint::Disclosures(Disclosures::Repair)),
     row("/v1/catalog",                   M::READ, None,           Server, Route::Catalog,     Endpoint::Catalog),
     row("/v1/whoami",                    M::READ, None,           Server, Route::WhoAmI,      Endpoint::WhoAmI),
+    row("/v1/watches",                   M::POST, Some(Query),    Upload, Route::Watches,     Endpoint::Watches(Watches::Create)),
+    row("/v1/watches/{id}",              M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::Get)),
+    row("/v1/watches/{id}",              M::DELETE, Some(Query),  Server, Route::Watches,     Endpoint::Watches(Watches::Delete)),
+    row("/v1/watches/{id}/changes",      M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::Changes)),
+    row("/v1/watches/{id}/dead-letters", M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::DeadLetters)),
+    row("/v1/watches/{id}/dead-letters", M::DELETE, Some(Query),  Server, Route::Watches,     Endpoint::Watches(Watches::Drain)),
+    row("/v1/decisions/{decision_id}",   M::READ, Some(Query),    Server, Route::Decisions,   Endpoint::Decisions(Decisions::Get)),
+    row("/v1/decisions/{decision_id}/feedback", M::POST, Some(Query), Write, Route::Decisions, Endpoint::Decisions(Decisions::Feedback)),
 ];
 
 /// The segments a template's `{name}`s matched, in order.
@@ -404,8 +449,13 @@ mod tests {
                     a.path
                 );
             }
-            // A route that reads a body is not a read.
-            assert_eq!(a.body == Server, a.methods == M::READ, "{}", a.path);
+            // A route that reads a body is not a read or a delete.
+            assert_eq!(
+                a.body == Server,
+                a.methods == M::READ || a.methods == M::DELETE,
+                "{}",
+                a.path
+            );
         }
         for endpoint in [
             Endpoint::Check,
@@ -424,6 +474,14 @@ mod tests {
             Endpoint::Metrics,
             Endpoint::Digest,
             Endpoint::Snapshot,
+            Endpoint::Watches(Watches::Create),
+            Endpoint::Watches(Watches::Get),
+            Endpoint::Watches(Watches::Delete),
+            Endpoint::Watches(Watches::Changes),
+            Endpoint::Watches(Watches::DeadLetters),
+            Endpoint::Watches(Watches::Drain),
+            Endpoint::Decisions(Decisions::Get),
+            Endpoint::Decisions(Decisions::Feedback),
         ] {
             assert!(
                 ROUTES.iter().any(|r| r.endpoint == endpoint),

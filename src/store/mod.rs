@@ -14,6 +14,8 @@
 //! | `codec.rs` | versioned value encoding |
 //! | [`feedback`] | execution feedback, kept per entry |
 //! | `disclosures.rs` | 双公示 disclosures, their indexes and tallies |
+//! | [`watches`] | watches, their subjects, cursors and dead letters (node-local) |
+//! | [`decisions`] | decisions that demand feedback, and their feedback (node-local) |
 //! | `tests.rs` | the store's tests |
 //!
 //! The store knows no rules: it keeps what it is given, and a write that
@@ -40,6 +42,7 @@
 
 pub(crate) mod bulk;
 pub(crate) mod codec;
+pub mod decisions;
 mod disclosures;
 mod expiry;
 pub mod feedback;
@@ -51,6 +54,7 @@ mod snapshot;
 #[cfg(test)]
 mod tests;
 mod values;
+pub mod watches;
 mod writes;
 
 use std::path::{Path, PathBuf};
@@ -283,6 +287,7 @@ impl Store {
         let mut cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let families = FAMILIES
             .iter()
+            .chain(&LOCAL_FAMILIES)
             .map(|name| ColumnFamilyDescriptor::new(*name, family_options(Some(&cache))));
         let db = DB::open_cf_descriptors(&opts, path, families).map_err(rocks)?;
         let entries_files = db

@@ -21,6 +21,17 @@
 //! | `entry_disclosures` | entry id + `0x00` + disclosure id | empty: the penalties linked to a black-list entry |
 //! | `disclosure_tallies` | authority (UTF-8) | disclosures published and late, per kind |
 //!
+//! Node-local families ([`LOCAL_FAMILIES`]): what this node did, not what
+//! the platform holds. They are neither replicated nor in the digest or a
+//! replica's snapshot.
+//!
+//! | family | key | value |
+//! |---|---|---|
+//! | `watches` | `r` + watch id; `c` + watch id | a watch (its key, filter, callback, secret); its delivered sequence (u64 BE) |
+//! | `watch_subjects` | watch id + `0x00` + subject | empty: the subjects a watch names |
+//! | `watch_dead` | watch id + `0x00` + sequence (u64 BE) | a change whose delivery failed for good |
+//! | `decisions` | decision id (UTF-8) | a decision that demands feedback, and the feedback |
+//!
 //! An organization's persons are in its `subjects` value; `person_orgs` is
 //! the reverse direction, so a `via` lookup is one prefix scan.
 
@@ -63,6 +74,13 @@ pub(super) const FAMILIES: [&str; 14] = [
     CF_ENTRY_DISCLOSURES,
     CF_DISCLOSURE_TALLIES,
 ];
+pub(super) const CF_WATCHES: &str = "watches";
+pub(super) const CF_WATCH_SUBJECTS: &str = "watch_subjects";
+pub(super) const CF_WATCH_DEAD: &str = "watch_dead";
+pub(super) const CF_DECISIONS: &str = "decisions";
+/// The node-local families, opened beside [`FAMILIES`].
+pub(super) const LOCAL_FAMILIES: [&str; 4] =
+    [CF_WATCHES, CF_WATCH_SUBJECTS, CF_WATCH_DEAD, CF_DECISIONS];
 pub(super) const KEY_FORMAT: &[u8] = b"format";
 pub(super) const KEY_NEXT_SEQ: &[u8] = b"next_seq";
 /// The last day whose lapsed entries have been logged (`i32` days, LE).

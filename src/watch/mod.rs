@@ -1,0 +1,304 @@
+//! Watches (推送提示): an implementing department names the subjects it
+//! follows and is told of every change that moves their decisions, by
+//! reading `GET /v1/watches/{id}/changes` or by signed POSTs to its
+//! callback.
+//!
+//! A watch's changes are the change feed filtered at read time, never
+//! copied per watch: the feed is already durable and ordered, and copying
+//! would multiply every write by the watches that name its subject. A
+//! change to subject S concerns a watch ([`Watch::concerns`]) when
+//! * the watch names S;
+//! * S is an organization and the watch names a person holding a role in
+//!   it (the organization's listing extends measures to that person);
+//! * S is a person and the watch names an organization where S holds a
+//!   role (its legal representative was listed).
+//!
+//! A category or action filter keeps entry changes of that category, or
+//! of categories whose measures restrict or grant one of those actions;
+//! subject changes (names, roles) always pass, since a new role can move
+//! a decision. Disclosures (双公示) concern only a watch naming their
+//! subject, without a filter.
+//!
+//! | module | holds |
+//! |---|---|
+//! | this one | the registry of watches in memory, the filter |
+//! | [`callback`] | callback URLs, the address check, one POST |
+//! | [`sign`] | the HMAC-SHA256 signature of a delivery |
+//! | [`deliver`] | the delivery worker: order, retries, dead letters |
+
+pub mod callback;
+pub mod deliver;
+pub mod sign;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::catalog::{ActionId, CategoryId};
+use crate::engine::Engine;
+use crate::id::{SubjectKey, SubjectKind};
+use crate::store::watches::WatchRecord;
+use crate::store::{Change, StoreError};
+
+/// Most subjects one watch names.
+pub const MAX_WATCH_SUBJECTS: usize = 1_000_000;
+
+/// A watch in memory: its record, its subjects and what delivery has done.
+#[derive(Debug)]
+pub struct Watch {
+    /// As stored.
+    pub record: WatchRecord,
+    members: HashSet<SubjectKey>,
+    has_orgs: bool,
+    has_persons: bool,
+    category: Option<CategoryId>,
+    actions: Vec<ActionId>,
+    /// Set when the watch is deleted: its delivery stops.
+    pub(crate) deleted: AtomicBool,
+    /// Wakes its delivery (deleted, or a dead letter redelivered).
+    pub(crate) wake: tokio::sync::Notify,
+    /// Delivery's progress.
+    pub status: Mutex<DeliveryStatus>,
+    /// The last change sequence delivered (or passed over).
+    pub cursor: AtomicU64,
+}
+
+/// What delivery to a watch's callback has done, for `GET /v1/watches/{id}`.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DeliveryStatus {
+    /// Changes the receiver acknowledged since the server started.
+    pub delivered: u64,
+    /// Changes filed as dead letters since the server started.
+    pub dead_lettered: u64,
+    /// Failed attempts in a row at the change being delivered.
+    pub failures: u32,
+    /// What the last failed attempt met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the last attempt was made (China Standard Time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_attempt: Option<String>,
+    /// Why delivery is paused, if it is (the key was revoked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
+}
+
+impl Watch {
+    /// The watch of `record` naming `subjects`, its filter resolved
+    /// against the engine's catalog (codes the catalog no longer has match
+    /// nothing).
+    pub fn new(
+        record: WatchRecord,
+        subjects: Vec<SubjectKey>,
+        engine: &Engine,
+        cursor: u64,
+    ) -> Watch {
+        let catalog = engine.catalog();
+        let has_orgs = subjects.iter().any(|s| s.kind() == SubjectKind::Org);
+        let has_persons = subjects.iter().any(|s| s.kind() == SubjectKind::Person);
+        Watch {
+            category: record
+                .category
+                .as_deref()
+                .map(|c| catalog.category_by_code(c).unwrap_or(CategoryId(u16::MAX))),
+            actions: record
+                .actions
+                .iter()
+                .map(|a| catalog.action_by_code(a).unwrap_or(ActionId(u16::MAX)))
+                .collect(),
+            members: subjects.into_iter().collect(),
+            has_orgs,
+            has_persons,
+            record,
+            deleted: AtomicBool::new(false),
+            wake: tokio::sync::Notify::new(),
+            status: Mutex::default(),
+            cursor: AtomicU64::new(cursor),
+        }
+    }
+
+    /// Whether the watch names `subject`.
+    pub fn names(&self, subject: SubjectKey) -> bool {
+        self.members.contains(&subject)
+    }
+
+    /// Whether the watch has a filter.
+    fn filtered(&self) -> bool {
+        self.category.is_some() || !self.actions.is_empty()
+    }
+
+    /// Whether entries of `category` (a code) pass the filter.
+    fn admits_category(&self, engine: &Engine, code: &str) -> bool {
+        let catalog = engine.catalog();
+        let Some(category) = catalog.category_by_code(code) else {
+            return !self.filtered();
+        };
+        if self.category.is_some_and(|c| c != category) {
+            return false;
+        }
+        self.actions.is_empty()
+            || self.actions.iter().any(|&action| {
+                action.0 != u16::MAX
+                    && (!catalog.restricting(category, action).is_empty()
+                        || catalog
+                            .granting(category)
+                            .any(|m| catalog.measure(m).actions.contains(&action)))
+            })
+    }
+
+    /// Whether `change` concerns the watch (see the module).
+    pub fn concerns(&self, engine: &Engine, change: &Change) -> Result<bool, StoreError> {
+        let Some(subject) = change.subject_key() else {
+            return Ok(false);
+        };
+        if change.kind.is_disclosure() {
+            return Ok(!self.filtered() && self.names(subject));
+        }
+        if change.entry_id.is_some() {
+            let passes = match &change.entry {
+                Some(entry) => self.admits_category(engine, entry.category_code()),
+                // A change logged before entries were kept with it.
+                None => !self.filtered(),
+            };
+            if !passes {
+                return Ok(false);
+            }
+        }
+        if self.names(subject) {
+            return Ok(true);
+        }
+        let store = engine.store();
+        Ok(match subject.kind() {
+            SubjectKind::Org if self.has_persons => store
+                .subject(subject)?
+                .is_some_and(|s| s.persons.iter().any(|p| self.names(p.person))),
+            SubjectKind::Person if self.has_orgs => store
+                .orgs_of(subject)?
+                .iter()
+                .any(|(org, _)| self.names(*org)),
+            _ => false,
+        })
+    }
+}
+
+/// Every watch of this node, by id.
+pub struct Watches {
+    engine: Arc<Engine>,
+    by_id: RwLock<BTreeMap<String, Arc<Watch>>>,
+    /// Tells the delivery worker of a new watch with a callback.
+    added: tokio::sync::mpsc::UnboundedSender<Arc<Watch>>,
+    added_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Arc<Watch>>>>,
+}
+
+impl Watches {
+    /// The watches stored in the engine's store.
+    pub fn open(engine: Arc<Engine>) -> Result<Watches, StoreError> {
+        let mut by_id = BTreeMap::new();
+        for (record, cursor) in engine.store().watches()? {
+            let subjects = engine.store().watch_subjects(&record.id)?;
+            let id = record.id.clone();
+            by_id.insert(id, Arc::new(Watch::new(record, subjects, &engine, cursor)));
+        }
+        let (added, added_rx) = tokio::sync::mpsc::unbounded_channel();
+        Ok(Watches {
+            engine,
+            by_id: RwLock::new(by_id),
+            added,
+            added_rx: Mutex::new(Some(added_rx)),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// How many watches there are.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Watch>>> {
+        self.by_id.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The watch with this id.
+    pub fn get(&self, id: &str) -> Option<Arc<Watch>> {
+        self.read().get(id).cloned()
+    }
+
+    /// Every watch with a callback.
+    pub fn with_callbacks(&self) -> Vec<Arc<Watch>> {
+        self.read()
+            .values()
+            .filter(|w| w.record.callback.is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// Stores and registers a new watch; it reports the changes after the
+    /// last one logged now.
+    pub fn create(
+        &self,
+        mut record: WatchRecord,
+        subjects: Vec<SubjectKey>,
+    ) -> Result<Arc<Watch>, StoreError> {
+        let store = self.engine.store();
+        record.start_seq = store.next_change_seq().saturating_sub(1);
+        record.subjects = subjects.len() as u64;
+        store.put_watch(&record, &subjects)?;
+        let start = record.start_seq;
+        let watch = Arc::new(Watch::new(record, subjects, &self.engine, start));
+        self.by_id
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(watch.record.id.clone(), watch.clone());
+        if watch.record.callback.is_some() {
+            // No worker (a replica, a test without delivery): nothing to tell.
+            let _ = self.added.send(watch.clone());
+        }
+        Ok(watch)
+    }
+
+    /// Deletes a watch; `false` when there is none with this id.
+    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(watch) = self.get(id) else {
+            return Ok(false);
+        };
+        watch.deleted.store(true, Ordering::Release);
+        watch.wake.notify_one();
+        self.engine.store().delete_watch(id)?;
+        self.by_id
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        Ok(true)
+    }
+
+    /// The receiver of watches created after the delivery worker started
+    /// (taken once, by the worker).
+    pub(crate) fn take_added(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Arc<Watch>>> {
+        self.added_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
+/// A new watch id: 16 random hex digits.
+pub fn new_id() -> std::io::Result<String> {
+    Ok(crate::hex::encode(&crate::access::random_bytes(8)?))
+}
+
+/// A new signing secret: `whsec_` and 32 random bytes in hex.
+pub fn new_secret() -> std::io::Result<String> {
+    Ok(format!(
+        "whsec_{}",
+        crate::hex::encode(&crate::access::random_bytes(32)?)
+    ))
+}
