@@ -56,7 +56,8 @@ mod tests {
 
     /// The query parameters the route's endpoint accepts.
     fn accepted(endpoint: Endpoint, path: &str) -> Vec<&'static str> {
-        use crate::server::{disclosures, feed, lifecycle, oversight, reads, screen};
+        use crate::server::routes::Watches;
+        use crate::server::{disclosures, feed, lifecycle, oversight, reads, screen, watches};
         match endpoint {
             Endpoint::Disclosures(Disclosures::List) => disclosures::LIST_PARAMS.to_vec(),
             Endpoint::Check => reads::CHECK_PARAMS.to_vec(),
@@ -67,6 +68,10 @@ mod tests {
             Endpoint::Oversight if path == "/v1/stats" => oversight::STATS_PARAMS.to_vec(),
             Endpoint::Oversight => oversight::AUDIT_PARAMS.to_vec(),
             Endpoint::Lifecycle(Lifecycle::Entry) => lifecycle::ENTRY_PARAMS.to_vec(),
+            Endpoint::Watches(Watches::Create) => watches::CREATE_PARAMS.to_vec(),
+            Endpoint::Watches(Watches::Changes) => watches::CHANGES_PARAMS.to_vec(),
+            Endpoint::Watches(Watches::DeadLetters) => watches::DEAD_PARAMS.to_vec(),
+            Endpoint::Watches(Watches::Drain) => watches::DRAIN_PARAMS.to_vec(),
             _ => Vec::new(),
         }
     }
@@ -144,7 +149,7 @@ mod tests {
         // Each route (its methods, HEAD aside; the lifecycle steps one
         // path each) is described.
         for row in &ROUTES {
-            for method in [Method::GET, Method::PUT, Method::POST] {
+            for method in [Method::GET, Method::PUT, Method::POST, Method::DELETE] {
                 let Routed::Route(found, _) = find(&method, &concrete(row.path)) else {
                     continue;
                 };

@@ -44,13 +44,13 @@ use crate::watch::callback::Callback;
 use crate::watch::{MAX_WATCH_SUBJECTS, Watch, Watches};
 
 /// The query parameters of `POST /v1/watches` (with an uploaded file).
-const CREATE_PARAMS: [&str; 3] = ["category", "action", "callback"];
+pub(super) const CREATE_PARAMS: [&str; 3] = ["category", "action", "callback"];
 /// The query parameters of `GET /v1/watches/{id}/changes`.
-const CHANGES_PARAMS: [&str; 3] = ["since", "limit", "wait"];
+pub(super) const CHANGES_PARAMS: [&str; 3] = ["since", "limit", "wait"];
 /// The query parameters of `GET /v1/watches/{id}/dead-letters`.
-const DEAD_PARAMS: [&str; 2] = ["after", "limit"];
+pub(super) const DEAD_PARAMS: [&str; 2] = ["after", "limit"];
 /// The query parameter of `DELETE /v1/watches/{id}/dead-letters`.
-const DRAIN_PARAMS: [&str; 1] = ["through"];
+pub(super) const DRAIN_PARAMS: [&str; 1] = ["through"];
 /// Most dead letters one answer lists.
 const MAX_DEAD_LIMIT: usize = 1000;
 
