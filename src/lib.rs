@@ -39,6 +39,8 @@
 //! * [`replication`]: the primary's replicated log and the read replicas
 //!   that follow it, over NATS JetStream;
 //! * [`screen`]: bulk screening of files of rows;
+//! * [`watch`]: watches of subjects, their changes and the signed webhooks
+//!   that deliver them;
 //! * [`server`]: the HTTP service;
 //! * `fuzzing` (hidden): one entry point per parser of outside input, for
 //!   `tools/fuzz` and the corpora's replay.

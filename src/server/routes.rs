@@ -439,6 +439,18 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_refuses_watches_but_takes_a_decisions_feedback() {
+        for w in [Watches::Create, Watches::Delete, Watches::Drain] {
+            assert!(Endpoint::Watches(w).writes(), "{w:?}");
+        }
+        for w in [Watches::Get, Watches::Changes, Watches::DeadLetters] {
+            assert!(!Endpoint::Watches(w).writes(), "{w:?}");
+        }
+        assert!(!Endpoint::Decisions(Decisions::Feedback).writes());
+        assert!(Endpoint::Lifecycle(Lifecycle::Feedback).writes());
+    }
+
+    #[test]
     fn the_table_is_consistent() {
         for (i, a) in ROUTES.iter().enumerate() {
             assert!(a.path.starts_with('/'), "{}", a.path);

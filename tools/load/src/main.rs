@@ -14,6 +14,8 @@
 //!   text or, with `--json`, as one JSON object.
 //! * `creditgate-load writes --addr ADDR --dataset DIR --rate R`: lifecycle
 //!   writes at a fixed rate (`writes.rs`), to run beside `run`.
+//! * `creditgate-load receive --listen ADDR`: a webhook receiver that
+//!   counts deliveries (`receive.rs`), for `tools/latency-under-webhooks`.
 //! * `creditgate-load stalls`: how often this machine's cores stop running
 //!   a spinning thread (`stalls.rs`), the floor under any latency figure.
 //! * `creditgate-load baseline --listen ADDR`: the empty-handler baseline,
@@ -45,6 +47,7 @@ use tokio::net::TcpStream;
 
 mod conn;
 mod fixed;
+mod receive;
 mod rng;
 mod screen;
 mod stalls;
@@ -81,6 +84,9 @@ enum Command {
     /// Spin a thread per core and count the gaps in which it did not run
     /// (the floor under any latency this machine measures).
     Stalls(stalls::StallsArgs),
+    /// Receive webhooks: answer every POST with 200 and count it; GET
+    /// answers the count.
+    Receive(receive::ReceiveArgs),
 }
 
 /// Which requests to send: ids drawn from a generator dataset.
@@ -594,6 +600,7 @@ fn main() -> anyhow::Result<()> {
         Command::Screen(args) => screen::screen(&args),
         Command::Writes(args) => writes::writes(&args),
         Command::Stalls(args) => stalls::stalls(&args),
+        Command::Receive(args) => receive::receive(&args),
     }
 }
 
