@@ -14,7 +14,7 @@ use creditgate::watch::sign;
 use serde_json::{Value, json};
 
 use crate::governance::make_key;
-use crate::http::{Conn, Resp, Server, get, send_json};
+use crate::http::{Conn, Resp, Server, get, metric, send_json};
 use crate::lifecycle::{ORG, entry_record, org_record};
 use crate::util::{SAMPLE_TODAY as TODAY, import_sample, tempdir};
 
@@ -488,6 +488,10 @@ fn private_callbacks_are_refused_and_dead_letters_fill_and_drain() {
     let w = get(addr, &format!("/v1/watches/{id}")).json();
     assert_eq!(w["dead_letters"], 3, "{w}");
     assert_eq!(w["delivery"]["dead_lettered"], 3, "{w}");
+    assert_eq!(metric(addr, "creditgate_webhook_dead_letters_total"), 3.0);
+    assert_eq!(metric(addr, "creditgate_webhook_deliveries_total"), 1.0);
+    assert!(metric(addr, "creditgate_webhook_failures_total") >= 9.0);
+    assert_eq!(metric(addr, "creditgate_watches_with_callbacks"), 1.0);
     // Drained in two steps.
     let mut conn = Conn::open(addr);
     let res = conn.request(

@@ -479,7 +479,13 @@ impl Handler for Api {
             Endpoint::Digest => super::reads::digest(served),
             Endpoint::Snapshot => super::reads::snapshot(served, self.snapshot_dir.clone()),
             Endpoint::Metrics => {
-                served.now(Ok(super::reads::metrics(&served, self.started, &self.node)))
+                let watches = self.watches.watches.as_deref();
+                served.now(Ok(super::reads::metrics(
+                    &served,
+                    self.started,
+                    &self.node,
+                    watches,
+                )))
             }
             Endpoint::Changes => super::feed::start(served, query),
             Endpoint::Oversight => super::oversight::start(served, req.uri().path(), query),

@@ -364,7 +364,12 @@ pub(super) fn digest(served: Served) -> Handled {
 }
 
 /// Answers `GET /metrics`; `up_since` is when the server started.
-pub(super) fn metrics(served: &Served, up_since: Instant, node: &Node) -> Reply {
+pub(super) fn metrics(
+    served: &Served,
+    up_since: Instant,
+    node: &Node,
+    watches: Option<&crate::watch::Watches>,
+) -> Reply {
     let engine = &served.engine;
     let snapshot = engine.snapshot();
     let names = engine.names();
@@ -382,6 +387,9 @@ pub(super) fn metrics(served: &Served, up_since: Instant, node: &Node) -> Reply 
     };
     let mut text = served.metrics.render(&figures);
     replication_figures(&mut text, engine, node);
+    if let Some(watches) = watches {
+        watches.render_metrics(&mut text);
+    }
     let mut res = json_reply(StatusCode::OK, text);
     res.headers_mut().insert(
         CONTENT_TYPE,

@@ -253,6 +253,11 @@ async fn deliver(context: Arc<Context>, watch: Arc<Watch>) {
             if !advance(&context, &watch, change.seq, dead.as_ref()).await {
                 return;
             }
+            let totals = &context.watches;
+            match dead {
+                Some(_) => totals.dead_lettered.fetch_add(1, Ordering::Relaxed),
+                None => totals.delivered.fetch_add(1, Ordering::Relaxed),
+            };
             watch.set_status(|s| match dead {
                 Some(_) => s.dead_lettered += 1,
                 None => s.delivered += 1,
@@ -329,6 +334,7 @@ async fn deliver_one(
             }
             Err(error) => {
                 failures += 1;
+                context.watches.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(watch = %watch.record.id, seq = change.seq, failures, %error, "a webhook delivery failed");
                 watch.set_status(|s| {
                     s.failures = failures;

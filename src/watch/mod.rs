@@ -188,6 +188,12 @@ pub struct Watches {
     /// Tells the delivery worker of a new watch with a callback.
     added: tokio::sync::mpsc::UnboundedSender<Arc<Watch>>,
     added_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Arc<Watch>>>>,
+    /// Changes receivers acknowledged since the server started.
+    pub(crate) delivered: AtomicU64,
+    /// Changes filed as dead letters since the server started.
+    pub(crate) dead_lettered: AtomicU64,
+    /// POSTs that failed since the server started.
+    pub(crate) failed: AtomicU64,
 }
 
 impl Watches {
@@ -205,6 +211,9 @@ impl Watches {
             by_id: RwLock::new(by_id),
             added,
             added_rx: Mutex::new(Some(added_rx)),
+            delivered: AtomicU64::new(0),
+            dead_lettered: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
         })
     }
 
@@ -287,6 +296,80 @@ impl Watches {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
+    }
+}
+
+impl Watches {
+    /// Appends the watches' series to a Prometheus text answer: how many
+    /// there are, what delivery did since the server started, and how far
+    /// the furthest-behind callback is from the log's end.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        let last = self.engine.store().next_change_seq().saturating_sub(1);
+        let (mut callbacks, mut failing, mut paused, mut lag) = (0u64, 0u64, 0u64, 0u64);
+        for w in self.read().values().filter(|w| w.record.callback.is_some()) {
+            callbacks += 1;
+            let status = w.status.lock().unwrap_or_else(|p| p.into_inner());
+            failing += u64::from(status.failures > 0);
+            paused += u64::from(status.paused.is_some());
+            lag = lag.max(last.saturating_sub(w.cursor.load(Ordering::Acquire)));
+        }
+        let series: [(&str, &str, &str, u64); 8] = [
+            (
+                "creditgate_watches",
+                "gauge",
+                "Watches on this node.",
+                self.len() as u64,
+            ),
+            (
+                "creditgate_watches_with_callbacks",
+                "gauge",
+                "Watches delivered to a callback.",
+                callbacks,
+            ),
+            (
+                "creditgate_webhook_deliveries_total",
+                "counter",
+                "Changes receivers acknowledged since the server started.",
+                self.delivered.load(Ordering::Relaxed),
+            ),
+            (
+                "creditgate_webhook_failures_total",
+                "counter",
+                "Webhook POSTs that failed (each retry counts) since the server started.",
+                self.failed.load(Ordering::Relaxed),
+            ),
+            (
+                "creditgate_webhook_dead_letters_total",
+                "counter",
+                "Changes filed as dead letters since the server started.",
+                self.dead_lettered.load(Ordering::Relaxed),
+            ),
+            (
+                "creditgate_webhook_failing_watches",
+                "gauge",
+                "Callback watches whose last POST failed (retrying).",
+                failing,
+            ),
+            (
+                "creditgate_webhook_paused_watches",
+                "gauge",
+                "Callback watches paused (their key revoked or gone).",
+                paused,
+            ),
+            (
+                "creditgate_webhook_lag_changes",
+                "gauge",
+                "Changes logged after the furthest-behind callback watch's cursor.",
+                lag,
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
     }
 }
 
