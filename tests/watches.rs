@@ -54,6 +54,7 @@ struct Receiver {
     /// Deliveries whose signature did not verify, with why.
     rejected: Arc<Mutex<Vec<String>>>,
     requests: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
 }
 
 fn unix_now() -> u64 {
@@ -73,7 +74,9 @@ impl Receiver {
             taken: Arc::default(),
             rejected: Arc::default(),
             requests: Arc::default(),
+            connections: Arc::default(),
         };
+        let connections = r.connections.clone();
         let (mode, secret, taken, rejected, requests) = (
             r.mode.clone(),
             r.secret.clone(),
@@ -84,11 +87,16 @@ impl Receiver {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
-                let mode = *mode.lock().unwrap();
-                let (secret, taken, rejected) = (secret.clone(), taken.clone(), rejected.clone());
+                connections.fetch_add(1, Ordering::SeqCst);
+                let (mode, secret, taken, rejected, requests) = (
+                    mode.clone(),
+                    secret.clone(),
+                    taken.clone(),
+                    rejected.clone(),
+                    requests.clone(),
+                );
                 std::thread::spawn(move || {
-                    let _ = serve_one(stream, n, mode, &secret, &taken, &rejected);
+                    let _ = serve(stream, &requests, &mode, &secret, &taken, &rejected);
                 });
             }
         });
@@ -124,80 +132,93 @@ impl Receiver {
     }
 }
 
-fn serve_one(
+/// Answers the requests of one kept-alive connection; in `Flaky` mode it
+/// drops the connection after every fourth request without a word, as
+/// receivers behind load balancers do.
+fn serve(
     stream: TcpStream,
-    n: usize,
-    mode: Mode,
+    requests: &AtomicUsize,
+    mode: &Mutex<Mode>,
     secret: &Mutex<String>,
     taken: &Mutex<Vec<Delivery>>,
     rejected: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    assert!(line.starts_with("POST /hook?dept=7 HTTP/1.1"), "{line:?}");
-    let (mut length, mut signature, mut seq, mut host) = (0, String::new(), 0, String::new());
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
+    for on_connection in 1.. {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
         }
-        let (name, value) = h.split_once(':').unwrap();
-        let value = value.trim().to_string();
-        match name.to_ascii_lowercase().as_str() {
-            "content-length" => length = value.parse().unwrap(),
-            sign::SIGNATURE_HEADER => signature = value,
-            sign::DELIVERY_HEADER => seq = value.parse().unwrap(),
-            "host" => host = value,
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    assert!(host.starts_with("127.0.0.1:"), "Host: {host}");
-    let status = match mode {
-        Mode::Flaky if n % 3 == 0 => 503,
-        Mode::Flaky => {
-            if n % 5 == 0 {
-                std::thread::sleep(Duration::from_millis(400));
+        assert!(line.starts_with("POST /hook?dept=7 HTTP/1.1"), "{line:?}");
+        let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let mode = *mode.lock().unwrap();
+        let (mut length, mut signature, mut seq, mut host) = (0, String::new(), 0, String::new());
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h)?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
             }
-            200
+            let (name, value) = h.split_once(':').unwrap();
+            let value = value.trim().to_string();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.parse().unwrap(),
+                sign::SIGNATURE_HEADER => signature = value,
+                sign::DELIVERY_HEADER => seq = value.parse().unwrap(),
+                "host" => host = value,
+                _ => {}
+            }
         }
-        Mode::Fail(status) => status,
-        Mode::Redirect => 302,
-        Mode::Ok => 200,
-    };
-    if status == 200 {
-        let key = secret.lock().unwrap().clone();
-        if let Err(e) = sign::verify(&key, &signature, &body, unix_now(), 300) {
-            rejected.lock().unwrap().push(format!("{seq}: {e}"));
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        assert!(host.starts_with("127.0.0.1:"), "Host: {host}");
+        let status = match mode {
+            Mode::Flaky if n % 3 == 0 => 503,
+            Mode::Flaky => {
+                if n % 5 == 0 {
+                    std::thread::sleep(Duration::from_millis(400));
+                }
+                200
+            }
+            Mode::Fail(status) => status,
+            Mode::Redirect => 302,
+            Mode::Ok => 200,
+        };
+        if status == 200 {
+            let key = secret.lock().unwrap().clone();
+            if let Err(e) = sign::verify(&key, &signature, &body, unix_now(), 300) {
+                rejected.lock().unwrap().push(format!("{seq}: {e}"));
+            }
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                v["change"]["seq"],
+                json!(seq),
+                "the header names the change sent"
+            );
+            taken.lock().unwrap().push(Delivery {
+                seq,
+                signature,
+                body: body.clone(),
+                change: v["change"].clone(),
+            });
         }
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            v["change"]["seq"],
-            json!(seq),
-            "the header names the change sent"
-        );
-        taken.lock().unwrap().push(Delivery {
-            seq,
-            signature,
-            body: body.clone(),
-            change: v["change"].clone(),
-        });
+        let location = if status == 302 {
+            "Location: http://example.com/elsewhere\r\n"
+        } else {
+            ""
+        };
+        let out = reader.get_mut();
+        write!(
+            out,
+            "HTTP/1.1 {status} X\r\n{location}Content-Length: 2\r\n\r\nok"
+        )?;
+        out.flush()?;
+        if mode == Mode::Flaky && on_connection % 4 == 0 {
+            return Ok(());
+        }
     }
-    let mut out = reader.into_inner();
-    let reason = if status == 302 {
-        "Location: http://example.com/elsewhere\r\n"
-    } else {
-        ""
-    };
-    write!(
-        out,
-        "HTTP/1.1 {status} X\r\n{reason}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
-    out.flush()
+    Ok(())
 }
 
 fn created(res: &Resp) -> Value {
@@ -355,6 +376,14 @@ fn deliveries_keep_their_order_lose_nothing_across_sigkill_and_are_signed() {
         "the receiver failed some requests, so delivery retried"
     );
     assert_eq!(*receiver.rejected.lock().unwrap(), Vec::<String>::new());
+    // Connections are kept alive between deliveries, and replaced when the
+    // receiver drops them.
+    let connections = receiver.connections.load(Ordering::SeqCst);
+    assert!(
+        connections > 2 && 2 * connections < receiver.requests.load(Ordering::SeqCst),
+        "{connections} connections for {} requests",
+        receiver.requests.load(Ordering::SeqCst)
+    );
 
     // A captured delivery replayed later is detected; a forged one too.
     let d = &taken[0];
@@ -571,6 +600,18 @@ fn a_watch_is_visible_only_to_its_key_and_ids_are_checked_by_line() {
     );
     let theirs = created(&ndjson)["watch_id"].as_str().unwrap().to_string();
 
+    let mut listed = |key: &str| -> Vec<Value> {
+        let res = conn.request("GET", "/v1/watches", &[key]);
+        assert_eq!(res.status, 200);
+        res.json()["watches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["watch_id"].clone())
+            .collect()
+    };
+    assert_eq!(listed(&a), [json!(id)]);
+    assert_eq!(listed(&b), [json!(theirs)]);
     for path in [
         format!("/v1/watches/{id}"),
         format!("/v1/watches/{id}/changes"),

@@ -114,6 +114,8 @@ pub(super) enum Endpoint {
 pub(super) enum Watches {
     /// Creating one.
     Create,
+    /// The caller's watches.
+    List,
     /// One watch and its delivery.
     Get,
     /// Deleting one.
@@ -230,7 +232,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) static ROUTES: [Row; 31] = [
+pub(super) static ROUTES: [Row; 32] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -256,6 +258,7 @@ pub(super) static ROUTES: [Row; 31] = [
     row("/v1/catalog",                   M::READ, None,           Server, Route::Catalog,     Endpoint::Catalog),
     row("/v1/whoami",                    M::READ, None,           Server, Route::WhoAmI,      Endpoint::WhoAmI),
     row("/v1/watches",                   M::POST, Some(Query),    Upload, Route::Watches,     Endpoint::Watches(Watches::Create)),
+    row("/v1/watches",                   M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::List)),
     row("/v1/watches/{id}",              M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::Get)),
     row("/v1/watches/{id}",              M::DELETE, Some(Query),  Server, Route::Watches,     Endpoint::Watches(Watches::Delete)),
     row("/v1/watches/{id}/changes",      M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::Changes)),
@@ -443,7 +446,12 @@ mod tests {
         for w in [Watches::Create, Watches::Delete, Watches::Drain] {
             assert!(Endpoint::Watches(w).writes(), "{w:?}");
         }
-        for w in [Watches::Get, Watches::Changes, Watches::DeadLetters] {
+        for w in [
+            Watches::List,
+            Watches::Get,
+            Watches::Changes,
+            Watches::DeadLetters,
+        ] {
             assert!(!Endpoint::Watches(w).writes(), "{w:?}");
         }
         assert!(!Endpoint::Decisions(Decisions::Feedback).writes());
@@ -487,6 +495,7 @@ mod tests {
             Endpoint::Digest,
             Endpoint::Snapshot,
             Endpoint::Watches(Watches::Create),
+            Endpoint::Watches(Watches::List),
             Endpoint::Watches(Watches::Get),
             Endpoint::Watches(Watches::Delete),
             Endpoint::Watches(Watches::Changes),

@@ -4,6 +4,7 @@
 //! | method and path | does |
 //! |---|---|
 //! | `POST /v1/watches` | creates a watch: `201` with its id and, once only, its signing secret |
+//! | `GET /v1/watches` | the caller's watches |
 //! | `GET /v1/watches/{id}` | the watch, its cursor and its delivery's state |
 //! | `DELETE /v1/watches/{id}` | deletes it (`204`); delivery stops |
 //! | `GET /v1/watches/{id}/changes?since=&limit=&wait=` | its changes, as `GET /v1/changes` pages them |
@@ -96,8 +97,13 @@ pub(super) fn start(
             "this server's watches could not be opened (see its log)",
         )));
     };
-    if endpoint == Endpoint::Create {
-        return create(served, req, watches, host);
+    match endpoint {
+        Endpoint::Create => return create(served, req, watches, host),
+        Endpoint::List => {
+            let answer = parse_query(req.uri().query(), &[]).and_then(|_| list(&served, &watches));
+            return served.now(answer);
+        }
+        _ => {}
     }
     let id = match super::lifecycle::decode(raw_id) {
         Ok(id) => id,
@@ -129,12 +135,28 @@ pub(super) fn start(
         Endpoint::Changes => changes(&served, query, watch),
         Endpoint::DeadLetters => dead_letters(&served, query, watch),
         Endpoint::Drain => drain(&served, query, watch),
-        Endpoint::Create => unreachable!("answered above"),
+        Endpoint::Create | Endpoint::List => unreachable!("answered above"),
     }
+}
+
+/// The caller's watches, each as `GET /v1/watches/{id}` shows it.
+fn list(served: &Served, watches: &Watches) -> Result<Reply, Refusal> {
+    let key = served.caller.key.as_ref().map(|k| k.id.as_str());
+    let mine: Vec<Value> = watches
+        .all()
+        .iter()
+        .filter(|w| w.record.key.as_deref() == key)
+        .map(|w| shown(served, w))
+        .collect::<Result<_, _>>()?;
+    Ok(json_ok(&json!({ "watches": mine })))
 }
 
 /// The watch as `GET` shows it (never its secret).
 fn describe(served: &Served, watch: &Watch) -> Result<Reply, Refusal> {
+    Ok(json_ok(&shown(served, watch)?))
+}
+
+fn shown(served: &Served, watch: &Watch) -> Result<Value, Refusal> {
     let r = &watch.record;
     let store = served.engine.store();
     let dead = store
@@ -161,7 +183,7 @@ fn describe(served: &Served, watch: &Watch) -> Result<Reply, Refusal> {
             .clone();
         out["delivery"] = serde_json::to_value(status).unwrap_or_default();
     }
-    Ok(json_ok(&out))
+    Ok(out)
 }
 
 fn changes(served: &Served, query: Option<&str>, watch: Arc<Watch>) -> Handled {

@@ -13,20 +13,23 @@
 //! --allow-private-webhooks` lifts the check, for receivers inside the
 //! operator's network and for tests.
 //!
-//! Each POST opens its own connection and closes it: 5 s to connect (and
-//! for TLS to shake hands), 10 s for the request to go out and the
-//! answer's head to come back. A 2xx answer acknowledges the change;
+//! A watch keeps its connection to the receiver alive between POSTs (no
+//! TCP or TLS handshake per change) and opens a new one, resolving and
+//! checking the host again, when the receiver closed it, after a failure,
+//! or after 30 s unused: 5 s to connect (and for TLS to shake hands), 10 s
+//! for the request to go out and the whole answer to come back. A 2xx answer acknowledges the change;
 //! anything else, a redirect included (redirects are never followed), is
 //! a failure that delivery retries. https verifies the receiver's
 //! certificate against the system's roots.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -203,96 +206,133 @@ pub fn tls() -> TlsConnector {
     TlsConnector::from(Arc::new(config))
 }
 
-/// POSTs `body` with `headers` to the callback at one of `addrs` (tried
-/// in turn until one connects); `Ok` when the answer is 2xx, otherwise
-/// what went wrong.
-pub async fn post(
+/// How long a kept-alive connection to a receiver may sit unused before
+/// it is closed rather than used again.
+pub const IDLE_CLOSE: Duration = Duration::from_secs(30);
+/// Most bytes of an answer's body read (and dropped) so that its
+/// connection can carry the next POST; a longer body closes it.
+const MAX_ANSWER_BYTES: usize = 64 << 10;
+
+/// An open HTTP/1.1 connection to a receiver, kept alive between POSTs of
+/// one watch: no TCP (or TLS) handshake per change.
+pub struct Link {
+    sender: SendRequest<Full<Bytes>>,
+    driver: tokio::task::JoinHandle<()>,
+    used: Instant,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+/// Opens a connection to the first of `addrs` that answers (TLS for an
+/// https callback).
+async fn connect(
     callback: &Callback,
     addrs: &[SocketAddr],
     tls: &TlsConnector,
-    body: Bytes,
-    headers: &[(&'static str, String)],
-) -> Result<u16, String> {
+) -> Result<Link, String> {
     let mut last = String::new();
     for addr in addrs {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                return if callback.https {
-                    let name = rustls::pki_types::ServerName::try_from(callback.host.clone())
-                        .map_err(|e| format!("{}: not a TLS server name: {e}", callback.host))?;
-                    let shake = tls.connect(name, stream);
-                    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, shake).await {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => return Err(format!("TLS with {addr} failed: {e}")),
-                        Err(_) => {
-                            return Err(format!(
-                                "TLS with {addr} did not complete within {} s",
-                                CONNECT_TIMEOUT.as_secs()
-                            ));
-                        }
-                    };
-                    exchange(callback, stream, body, headers).await
-                } else {
-                    exchange(callback, stream, body, headers).await
-                };
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                last = format!("connecting to {addr}: {e}");
+                continue;
             }
-            Ok(Err(e)) => last = format!("connecting to {addr}: {e}"),
             Err(_) => {
                 last = format!(
                     "connecting to {addr}: no answer within {} s",
                     CONNECT_TIMEOUT.as_secs()
                 );
+                continue;
             }
+        };
+        let _ = stream.set_nodelay(true);
+        if !callback.https {
+            return handshake(stream).await;
         }
+        let name = rustls::pki_types::ServerName::try_from(callback.host.clone())
+            .map_err(|e| format!("{}: not a TLS server name: {e}", callback.host))?;
+        return match tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(name, stream)).await {
+            Ok(Ok(stream)) => handshake(stream).await,
+            Ok(Err(e)) => Err(format!("TLS with {addr} failed: {e}")),
+            Err(_) => Err(format!(
+                "TLS with {addr} did not complete within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )),
+        };
     }
     Err(last)
 }
 
-async fn exchange<S>(
-    callback: &Callback,
-    stream: S,
-    body: Bytes,
-    headers: &[(&'static str, String)],
-) -> Result<u16, String>
+async fn handshake<S>(stream: S) -> Result<Link, String>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let work = async {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("HTTP handshake: {e}"))?;
-        let driver = tokio::spawn(conn);
-        let mut req = Request::post(callback.path.as_str())
-            .body(Full::new(body))
-            .map_err(|e| format!("building the request: {e}"))?;
-        let h = req.headers_mut();
-        h.insert(
-            HOST,
-            HeaderValue::from_str(&callback.authority).map_err(|e| e.to_string())?,
-        );
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        h.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("creditgate/", env!("CARGO_PKG_VERSION"))),
-        );
-        for (name, value) in headers {
-            h.insert(
-                *name,
-                HeaderValue::from_str(value).map_err(|e| e.to_string())?,
-            );
-        }
-        let res = sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("the request failed: {e}"));
-        driver.abort();
-        res
-    };
-    let res = tokio::time::timeout(EXCHANGE_TIMEOUT, work)
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|_| format!("no answer within {} s", EXCHANGE_TIMEOUT.as_secs()))??;
-    let status = res.status();
+        .map_err(|e| format!("HTTP handshake: {e}"))?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Link {
+        sender,
+        driver,
+        used: Instant::now(),
+    })
+}
+
+/// POSTs `body` with `headers` to the callback, over `link` when it is
+/// open and fresh, else over a new connection to the callback's host,
+/// resolved and checked now ([`Callback::resolve`]); `Ok` when the answer
+/// is 2xx, otherwise what went wrong. A kept-alive connection the receiver
+/// closed meanwhile is replaced at once, not counted as a failure.
+pub async fn post(
+    callback: &Callback,
+    link: &mut Option<Link>,
+    allow_private: bool,
+    tls: &TlsConnector,
+    body: Bytes,
+    headers: &[(&'static str, String)],
+) -> Result<u16, String> {
+    if link
+        .as_ref()
+        .is_some_and(|l| l.sender.is_closed() || l.used.elapsed() > IDLE_CLOSE)
+    {
+        *link = None;
+    }
+    let mut reused = link.is_some();
+    loop {
+        let open = match link {
+            Some(open) => open,
+            None => {
+                let addrs = callback.resolve(allow_private).await?;
+                link.insert(connect(callback, &addrs, tls).await?)
+            }
+        };
+        match exchange(callback, open, body.clone(), headers).await {
+            Ok(status) => {
+                open.used = Instant::now();
+                return answered(status);
+            }
+            Err((e, sent)) => {
+                *link = None;
+                // The receiver closed a kept-alive connection before this
+                // request reached it: try once on a new one.
+                if reused && !sent {
+                    reused = false;
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+fn answered(status: hyper::StatusCode) -> Result<u16, String> {
     if status.is_success() {
         Ok(status.as_u16())
     } else if status.is_redirection() {
@@ -302,6 +342,61 @@ where
     } else {
         Err(format!("answered {status}"))
     }
+}
+
+/// One request and its answer on `link`, within [`EXCHANGE_TIMEOUT`]; an
+/// error says whether the request may have reached the receiver.
+async fn exchange(
+    callback: &Callback,
+    link: &mut Link,
+    body: Bytes,
+    headers: &[(&'static str, String)],
+) -> Result<hyper::StatusCode, (String, bool)> {
+    let mut req = Request::post(callback.path.as_str())
+        .body(Full::new(body))
+        .map_err(|e| (format!("building the request: {e}"), false))?;
+    let h = req.headers_mut();
+    h.insert(
+        HOST,
+        HeaderValue::from_str(&callback.authority).map_err(|e| (e.to_string(), false))?,
+    );
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("creditgate/", env!("CARGO_PKG_VERSION"))),
+    );
+    for (name, value) in headers {
+        h.insert(
+            *name,
+            HeaderValue::from_str(value).map_err(|e| (e.to_string(), false))?,
+        );
+    }
+    let work = async {
+        link.sender
+            .ready()
+            .await
+            .map_err(|e| (format!("the connection closed: {e}"), false))?;
+        let res = link.sender.send_request(req).await.map_err(|e| {
+            // Closed before anything was written: the request never left.
+            let sent = !(e.is_canceled() || e.is_closed());
+            (format!("the request failed: {e}"), sent)
+        })?;
+        let status = res.status();
+        // Read the answer's body so the connection can carry the next one.
+        Limited::new(res.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|e| (format!("reading the answer: {e}"), true))?;
+        Ok(status)
+    };
+    tokio::time::timeout(EXCHANGE_TIMEOUT, work)
+        .await
+        .map_err(|_| {
+            (
+                format!("no answer within {} s", EXCHANGE_TIMEOUT.as_secs()),
+                true,
+            )
+        })?
 }
 
 #[cfg(test)]

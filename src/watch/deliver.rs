@@ -221,6 +221,7 @@ async fn deliver(context: Arc<Context>, watch: Arc<Watch>) {
         return;
     };
     let mut commits = engine.watch_changes();
+    let mut link = None;
     while !watch.is_deleted() {
         let masks = match (&context.keys, &watch.record.key) {
             (Some(check), Some(key)) => match check(key) {
@@ -247,7 +248,9 @@ async fn deliver(context: Arc<Context>, watch: Arc<Watch>) {
             }
         };
         for change in &page.changes {
-            let Some(dead) = deliver_one(&context, &watch, &callback, change, masks).await else {
+            let Some(dead) =
+                deliver_one(&context, &watch, &callback, &mut link, change, masks).await
+            else {
                 return; // deleted
             };
             if !advance(&context, &watch, change.seq, dead.as_ref()).await {
@@ -288,6 +291,7 @@ async fn deliver_one(
     context: &Context,
     watch: &Watch,
     callback: &Callback,
+    link: &mut Option<callback::Link>,
     change: &ChangeOut,
     masks: bool,
 ) -> Option<Option<DeadLetter>> {
@@ -317,12 +321,15 @@ async fn deliver_one(
             (sign::DELIVERY_HEADER, change.seq.to_string()),
             (sign::WATCH_HEADER, watch.record.id.clone()),
         ];
-        let result = match callback.resolve(options.allow_private).await {
-            Ok(addrs) => {
-                callback::post(callback, &addrs, &context.tls, body.clone(), &headers).await
-            }
-            Err(e) => Err(e),
-        };
+        let result = callback::post(
+            callback,
+            link,
+            options.allow_private,
+            &context.tls,
+            body.clone(),
+            &headers,
+        )
+        .await;
         let attempted = Date::cst_timestamp(now_ms);
         match result {
             Ok(_) => {

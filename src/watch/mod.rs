@@ -241,6 +241,11 @@ impl Watches {
         self.read().get(id).cloned()
     }
 
+    /// Every watch, in id order.
+    pub fn all(&self) -> Vec<Arc<Watch>> {
+        self.read().values().cloned().collect()
+    }
+
     /// Every watch with a callback.
     pub fn with_callbacks(&self) -> Vec<Arc<Watch>> {
         self.read()
