@@ -634,6 +634,32 @@ fn a_watch_is_visible_only_to_its_key_and_ids_are_checked_by_line() {
     }
     let res = conn.request("DELETE", &format!("/v1/watches/{id}"), &[&b]);
     assert_eq!(res.status, 404);
+    // Its subjects change without losing its place.
+    let change = |key: &str, body: Value| {
+        let path = format!("/v1/watches/{id}/subjects");
+        Conn::open(server.addr).post(&path, &[key], body.to_string().as_bytes())
+    };
+    let res = change(&a, json!({"add": [ORG, OTHER], "remove": [REP]}));
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json()["subjects"], 2);
+    assert_eq!(
+        (res.json()["added"].clone(), res.json()["removed"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(
+        change(&b, json!({"add": [REP]})).error_code(),
+        "unknown_watch"
+    );
+    let bad = change(&a, json!({"add": [REP, "12345"]}));
+    let message = bad.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.starts_with("field \"add\"[1]: "), "{message}");
+    let none = change(&a, json!({"remove": [ORG, OTHER]}));
+    assert!(String::from_utf8_lossy(&none.body).contains("delete it instead"));
+    assert_eq!(
+        conn.request("GET", &format!("/v1/watches/{id}"), &[&a])
+            .json()["subjects"],
+        2
+    );
     assert_eq!(
         conn.request("GET", &format!("/v1/watches/{theirs}"), &[&a])
             .status,

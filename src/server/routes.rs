@@ -126,6 +126,8 @@ pub(super) enum Watches {
     DeadLetters,
     /// Draining its dead letters.
     Drain,
+    /// Adding and removing its subjects.
+    Subjects,
 }
 
 /// The routes [`super::decisions`] answers.
@@ -161,7 +163,9 @@ impl Endpoint {
                 // Watches live on the node that delivers them. A decision's
                 // feedback is kept where the decision was made, a replica
                 // included: not a write of the platform's data.
-                | Endpoint::Watches(Watches::Create | Watches::Delete | Watches::Drain)
+                | Endpoint::Watches(
+                    Watches::Create | Watches::Delete | Watches::Drain | Watches::Subjects
+                )
         )
     }
 
@@ -232,7 +236,7 @@ use Role::{Operator, Publish, Query, Screen};
 
 /// Every route (SPEC §6), in the order the `404` lists them.
 #[rustfmt::skip]
-pub(super) static ROUTES: [Row; 32] = [
+pub(super) static ROUTES: [Row; 33] = [
     row("/v1/check",                     M::READ, Some(Query),    Server, Route::Check,     Endpoint::Check),
     row("/v1/search",                    M::READ, Some(Query),    Server, Route::Search,    Endpoint::Search),
     row("/v1/screen",                    M::POST, Some(Screen),   Upload, Route::Screen,    Endpoint::Screen),
@@ -264,6 +268,7 @@ pub(super) static ROUTES: [Row; 32] = [
     row("/v1/watches/{id}/changes",      M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::Changes)),
     row("/v1/watches/{id}/dead-letters", M::READ, Some(Query),    Server, Route::Watches,     Endpoint::Watches(Watches::DeadLetters)),
     row("/v1/watches/{id}/dead-letters", M::DELETE, Some(Query),  Server, Route::Watches,     Endpoint::Watches(Watches::Drain)),
+    row("/v1/watches/{id}/subjects",     M::POST, Some(Query),    Upload, Route::Watches,     Endpoint::Watches(Watches::Subjects)),
     row("/v1/decisions/{decision_id}",   M::READ, Some(Query),    Server, Route::Decisions,   Endpoint::Decisions(Decisions::Get)),
     row("/v1/decisions/{decision_id}/feedback", M::POST, Some(Query), Write, Route::Decisions, Endpoint::Decisions(Decisions::Feedback)),
 ];
@@ -443,7 +448,12 @@ mod tests {
 
     #[test]
     fn a_replica_refuses_watches_but_takes_a_decisions_feedback() {
-        for w in [Watches::Create, Watches::Delete, Watches::Drain] {
+        for w in [
+            Watches::Create,
+            Watches::Delete,
+            Watches::Drain,
+            Watches::Subjects,
+        ] {
             assert!(Endpoint::Watches(w).writes(), "{w:?}");
         }
         for w in [
@@ -501,6 +511,7 @@ mod tests {
             Endpoint::Watches(Watches::Changes),
             Endpoint::Watches(Watches::DeadLetters),
             Endpoint::Watches(Watches::Drain),
+            Endpoint::Watches(Watches::Subjects),
             Endpoint::Decisions(Decisions::Get),
             Endpoint::Decisions(Decisions::Feedback),
         ] {

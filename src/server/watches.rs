@@ -10,6 +10,7 @@
 //! | `GET /v1/watches/{id}/changes?since=&limit=&wait=` | its changes, as `GET /v1/changes` pages them |
 //! | `GET /v1/watches/{id}/dead-letters?after=&limit=` | the changes delivery gave up on, each with the change |
 //! | `DELETE /v1/watches/{id}/dead-letters?through=SEQ` | drains them up to `SEQ` |
+//! | `POST /v1/watches/{id}/subjects` | `{"add":[…],"remove":[…]}`: changes the subjects it names |
 //!
 //! A watch is created from a JSON body,
 //! `{"ids":[…],"category"?,"actions"?:[…],"callback"?}`, or from an
@@ -135,6 +136,7 @@ pub(super) fn start(
         Endpoint::Changes => changes(&served, query, watch),
         Endpoint::DeadLetters => dead_letters(&served, query, watch),
         Endpoint::Drain => drain(&served, query, watch),
+        Endpoint::Subjects => change_subjects(served, req, watches, watch, host),
         Endpoint::Create | Endpoint::List => unreachable!("answered above"),
     }
 }
@@ -165,7 +167,7 @@ fn shown(served: &Served, watch: &Watch) -> Result<Value, Refusal> {
         .len();
     let mut out = json!({
         "watch_id": r.id,
-        "subjects": r.subjects,
+        "subjects": watch.subject_count(),
         "category": r.category,
         "actions": r.actions,
         "callback": r.callback,
@@ -293,6 +295,61 @@ fn drain(served: &Served, query: Option<&str>, watch: Arc<Watch>) -> Handled {
     })
 }
 
+/// A body changing a watch's subjects.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubjectsBody {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+/// The ids of a JSON list, or a 400 naming the first bad one by field and
+/// index.
+fn subjects_of(field: &str, ids: &[String]) -> Result<Vec<SubjectKey>, Refusal> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| subject(id, || format!("field {field:?}[{i}]")))
+        .collect()
+}
+
+fn change_subjects(
+    served: Served,
+    req: Request<Incoming>,
+    watches: Arc<Watches>,
+    watch: Arc<Watch>,
+    host: &WatchHost,
+) -> Handled {
+    if let Err(r) = parse_query(req.uri().query(), &[]) {
+        return served.now(Err(r));
+    }
+    let limit = usize::try_from(host.max_body_bytes).unwrap_or(usize::MAX);
+    served.later(async move {
+        let body = read_body_within(req.into_body(), limit).await?;
+        blocking("changing the watch's subjects", move || {
+            let text = std::str::from_utf8(&body)
+                .map_err(|e| invalid(format!("the body is not UTF-8: {e}")))?;
+            let de = &mut serde_json::Deserializer::from_str(text);
+            let b: SubjectsBody = serde_path_to_error::deserialize(de)
+                .map_err(|e| invalid(format!("field {:?}: {}", e.path().to_string(), e.inner())))?;
+            let add = subjects_of("add", &b.add)?;
+            let remove = subjects_of("remove", &b.remove)?;
+            let (added, removed) = watches
+                .change_subjects(&watch, &add, &remove)
+                .map_err(store_failed)?
+                .map_err(|e| Refusal::new(Code::InvalidBody, e))?;
+            Ok(json_ok(&json!({
+                "watch_id": watch.record.id,
+                "subjects": watch.subject_count(),
+                "added": added,
+                "removed": removed,
+            })))
+        })
+        .await
+    })
+}
+
 /// A JSON body creating a watch.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -373,12 +430,7 @@ fn parse_body(
                     invalid(format!("field {:?}: {}", e.path().to_string(), e.inner()))
                 })?
             };
-            let ids = b
-                .ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| subject(id, || format!("field \"ids\"[{i}]")))
-                .collect::<Result<Vec<_>, _>>()?;
+            let ids = subjects_of("ids", &b.ids)?;
             Asked {
                 ids,
                 category: b.category,

@@ -6,8 +6,13 @@
 //! a server alone), so a change is never POSTed twice by two nodes. A
 //! watch's record (`r` + id) and its cursor (`c` + id) are separate keys,
 //! so that the delivery worker moving the cursor never rewrites the
-//! record. Every write here is synced: a cursor on disk is a promise that
-//! the receiver acknowledged every change up to it.
+//! record. Creating, deleting and draining are synced: they are answers to
+//! a request. A cursor is written without a sync, after the receiver
+//! acknowledged every change up to it: a `kill -9` keeps the write (the
+//! write-ahead log is in the operating system's hands), and a power cut
+//! can only lose the latest cursors, which moves delivery back and sends
+//! acknowledged changes again. A cursor is never ahead of what receivers
+//! acknowledged, so at least once holds without a disk sync per delivery.
 
 use bincode::{Decode, Encode};
 use rocksdb::{WriteBatch, WriteOptions};
@@ -125,6 +130,39 @@ impl Store {
             .map_err(|e| self.rocks(e))
     }
 
+    /// Adds and removes subjects of a stored watch and stores its record
+    /// (its new count), in one synced batch.
+    pub fn change_watch_subjects(
+        &self,
+        record: &WatchRecord,
+        add: &[SubjectKey],
+        remove: &[SubjectKey],
+    ) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(CF_WATCHES),
+            record_key(&record.id),
+            codec::encode(record),
+        );
+        let family = self.cf(CF_WATCH_SUBJECTS);
+        let mut key = prefix(&record.id);
+        let at = key.len();
+        for (subjects, put) in [(add, true), (remove, false)] {
+            for s in subjects {
+                key.truncate(at);
+                key.extend_from_slice(&s.to_bytes());
+                if put {
+                    batch.put_cf(family, &key, []);
+                } else {
+                    batch.delete_cf(family, &key);
+                }
+            }
+        }
+        self.db
+            .write_opt(batch, &synced())
+            .map_err(|e| self.rocks(e))
+    }
+
     /// Removes a watch with its subjects, cursor and dead letters.
     pub fn delete_watch(&self, id: &str) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
@@ -166,7 +204,8 @@ impl Store {
     }
 
     /// Moves the watch's cursor to `seq` and, when `dead` is given, files
-    /// that change as a dead letter, in one synced write.
+    /// that change as a dead letter, in one write (not synced: see the
+    /// module).
     pub fn advance_watch(
         &self,
         id: &str,
@@ -180,9 +219,7 @@ impl Store {
             key.extend_from_slice(&d.seq.to_be_bytes());
             batch.put_cf(self.cf(CF_WATCH_DEAD), key, codec::encode(d));
         }
-        self.db
-            .write_opt(batch, &synced())
-            .map_err(|e| self.rocks(e))
+        self.db.write(batch).map_err(|e| self.rocks(e))
     }
 
     /// The subjects a watch names.

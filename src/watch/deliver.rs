@@ -1,13 +1,16 @@
 //! The delivery worker: POSTs each watch's changes to its callback, in
 //! order, at least once.
 //!
-//! One thread of its own runs a single-threaded runtime at nice 10
-//! ([`crate::priority::yield_to_requests`]), so delivery takes only what
+//! One thread of its own runs a single-threaded runtime as a batch thread
+//! at nice 10 ([`crate::priority::batch_in_background`]): waking at every
+//! commit, it never preempts a worker serving checks, and takes only what
 //! the checks leave of the cores; it reads the change log from the store,
 //! never through the check path's snapshot. Each watch with a callback is
 //! one task: it reads the next page of its changes after its cursor
 //! ([`super::Watch::concerns`]), POSTs them one at a time, and moves its
-//! cursor with a synced write after each acknowledged POST. After a
+//! cursor after each acknowledged POST (written, not synced: a cursor is
+//! never ahead of what the receiver acknowledged, so a write lost to a
+//! power cut only sends changes again). After a
 //! `kill -9` delivery resumes after the last acknowledged change, so a
 //! receiver may see the change in flight again (the `X-Creditgate-Delivery`
 //! header lets it drop the duplicate), and never misses one.
@@ -94,7 +97,7 @@ impl Delivery {
         let thread = std::thread::Builder::new()
             .name("webhooks".into())
             .spawn(move || {
-                crate::priority::yield_to_requests();
+                crate::priority::batch_in_background();
                 let rt = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()

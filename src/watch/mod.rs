@@ -48,9 +48,7 @@ pub const MAX_WATCH_SUBJECTS: usize = 1_000_000;
 pub struct Watch {
     /// As stored.
     pub record: WatchRecord,
-    members: HashSet<SubjectKey>,
-    has_orgs: bool,
-    has_persons: bool,
+    members: RwLock<Members>,
     category: Option<CategoryId>,
     actions: Vec<ActionId>,
     /// Set when the watch is deleted: its delivery stops.
@@ -61,6 +59,39 @@ pub struct Watch {
     pub status: Mutex<DeliveryStatus>,
     /// The last change sequence delivered (or passed over).
     pub cursor: AtomicU64,
+}
+
+/// The subjects a watch names, and how many of each kind (a watch naming
+/// no person need not read an organization's roles, and the reverse).
+#[derive(Debug, Default)]
+struct Members {
+    set: HashSet<SubjectKey>,
+    orgs: usize,
+    persons: usize,
+}
+
+impl Members {
+    fn add(&mut self, subject: SubjectKey) -> bool {
+        let new = self.set.insert(subject);
+        if new {
+            match subject.kind() {
+                SubjectKind::Org => self.orgs += 1,
+                SubjectKind::Person => self.persons += 1,
+            }
+        }
+        new
+    }
+
+    fn remove(&mut self, subject: SubjectKey) -> bool {
+        let had = self.set.remove(&subject);
+        if had {
+            match subject.kind() {
+                SubjectKind::Org => self.orgs -= 1,
+                SubjectKind::Person => self.persons -= 1,
+            }
+        }
+        had
+    }
 }
 
 /// What delivery to a watch's callback has done, for `GET /v1/watches/{id}`.
@@ -94,8 +125,10 @@ impl Watch {
         cursor: u64,
     ) -> Watch {
         let catalog = engine.catalog();
-        let has_orgs = subjects.iter().any(|s| s.kind() == SubjectKind::Org);
-        let has_persons = subjects.iter().any(|s| s.kind() == SubjectKind::Person);
+        let mut members = Members::default();
+        for s in subjects {
+            members.add(s);
+        }
         Watch {
             category: record
                 .category
@@ -106,9 +139,7 @@ impl Watch {
                 .iter()
                 .map(|a| catalog.action_by_code(a).unwrap_or(ActionId(u16::MAX)))
                 .collect(),
-            members: subjects.into_iter().collect(),
-            has_orgs,
-            has_persons,
+            members: RwLock::new(members),
             record,
             deleted: AtomicBool::new(false),
             wake: tokio::sync::Notify::new(),
@@ -117,9 +148,18 @@ impl Watch {
         }
     }
 
+    fn members(&self) -> std::sync::RwLockReadGuard<'_, Members> {
+        self.members.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Whether the watch names `subject`.
     pub fn names(&self, subject: SubjectKey) -> bool {
-        self.members.contains(&subject)
+        self.members().set.contains(&subject)
+    }
+
+    /// How many subjects it names.
+    pub fn subject_count(&self) -> usize {
+        self.members().set.len()
     }
 
     /// Whether the watch has a filter.
@@ -164,15 +204,19 @@ impl Watch {
                 return Ok(false);
             }
         }
-        if self.names(subject) {
+        let (named, orgs, persons) = {
+            let m = self.members();
+            (m.set.contains(&subject), m.orgs > 0, m.persons > 0)
+        };
+        if named {
             return Ok(true);
         }
         let store = engine.store();
         Ok(match subject.kind() {
-            SubjectKind::Org if self.has_persons => store
+            SubjectKind::Org if persons => store
                 .subject(subject)?
                 .is_some_and(|s| s.persons.iter().any(|p| self.names(p.person))),
-            SubjectKind::Person if self.has_orgs => store
+            SubjectKind::Person if orgs => store
                 .orgs_of(subject)?
                 .iter()
                 .any(|(org, _)| self.names(*org)),
@@ -194,6 +238,8 @@ pub struct Watches {
     pub(crate) dead_lettered: AtomicU64,
     /// POSTs that failed since the server started.
     pub(crate) failed: AtomicU64,
+    /// Held while a watch's subjects change.
+    changing: Mutex<()>,
 }
 
 impl Watches {
@@ -214,6 +260,7 @@ impl Watches {
             delivered: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            changing: Mutex::new(()),
         })
     }
 
@@ -279,6 +326,62 @@ impl Watches {
         Ok(watch)
     }
 
+    /// Adds and removes subjects of a watch (stored, then visible to its
+    /// filter); what was added and removed (subjects it already named, or
+    /// did not, change nothing). Refused, changing nothing, when the watch
+    /// would name more than [`MAX_WATCH_SUBJECTS`] or none.
+    pub fn change_subjects(
+        &self,
+        watch: &Watch,
+        add: &[SubjectKey],
+        remove: &[SubjectKey],
+    ) -> Result<Result<(usize, usize), String>, StoreError> {
+        // One change at a time: the stored count follows the set.
+        let _one = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        let (added, removed, total) = {
+            let m = watch.members();
+            let removed: Vec<SubjectKey> = remove
+                .iter()
+                .copied()
+                .filter(|s| m.set.contains(s))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let added: Vec<SubjectKey> = add
+                .iter()
+                .copied()
+                .filter(|s| !m.set.contains(s) && !remove.contains(s))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let total = m.set.len() + added.len() - removed.len();
+            (added, removed, total)
+        };
+        if total > MAX_WATCH_SUBJECTS {
+            return Ok(Err(format!(
+                "the watch would name {total} subjects; a watch names at most {MAX_WATCH_SUBJECTS}"
+            )));
+        }
+        if total == 0 {
+            return Ok(Err(
+                "the watch would name no subject; delete it instead".to_string()
+            ));
+        }
+        let mut record = watch.record.clone();
+        record.subjects = total as u64;
+        self.engine
+            .store()
+            .change_watch_subjects(&record, &added, &removed)?;
+        let mut m = watch.members.write().unwrap_or_else(|p| p.into_inner());
+        for s in &added {
+            m.add(*s);
+        }
+        for s in &removed {
+            m.remove(*s);
+        }
+        Ok(Ok((added.len(), removed.len())))
+    }
+
     /// Deletes a watch; `false` when there is none with this id.
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
         let Some(watch) = self.get(id) else {
@@ -302,9 +405,7 @@ impl Watches {
             .unwrap_or_else(|p| p.into_inner())
             .take()
     }
-}
 
-impl Watches {
     /// Appends the watches' series to a Prometheus text answer: how many
     /// there are, what delivery did since the server started, and how far
     /// the furthest-behind callback is from the log's end.
