@@ -10,7 +10,9 @@
 //! inversion), which is why the expiry sweep, which takes the store's writer
 //! lock, keeps its priority, and why the blocking pool's writes only lower
 //! their nice value ([`yield_to_requests`]): a writer holding the store's
-//! writer lock still runs, at a tenth of a contended core.
+//! writer lock still runs, at a tenth of a contended core. A thread that
+//! wakes often for a little work (webhook delivery) is a batch thread as
+//! well ([`batch_in_background`]): it never preempts a check on waking.
 
 /// Lowers the calling thread (only it, not the process) to `SCHED_IDLE`.
 /// Failure leaves the policy as it was, which is harmless.

@@ -144,7 +144,7 @@ fn serve(
     rejected: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
-    for on_connection in 1.. {
+    for on_connection in 1u64.. {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
             return Ok(());
@@ -174,9 +174,9 @@ fn serve(
         reader.read_exact(&mut body)?;
         assert!(host.starts_with("127.0.0.1:"), "Host: {host}");
         let status = match mode {
-            Mode::Flaky if n % 3 == 0 => 503,
+            Mode::Flaky if n.is_multiple_of(3) => 503,
             Mode::Flaky => {
-                if n % 5 == 0 {
+                if n.is_multiple_of(5) {
                     std::thread::sleep(Duration::from_millis(400));
                 }
                 200
@@ -214,7 +214,7 @@ fn serve(
             "HTTP/1.1 {status} X\r\n{location}Content-Length: 2\r\n\r\nok"
         )?;
         out.flush()?;
-        if mode == Mode::Flaky && on_connection % 4 == 0 {
+        if mode == Mode::Flaky && on_connection.is_multiple_of(4) {
             return Ok(());
         }
     }

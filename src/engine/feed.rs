@@ -50,7 +50,8 @@ impl Engine {
     }
 
     /// The changes after `since` that `admits`, at most `limit`, scanning
-    /// at most [`FEED_SCAN_CAP`] changes.
+    /// at most 50,000 changes (a page then ends early, `next_since` saying
+    /// where the scan stopped).
     pub fn changes_where(
         &self,
         since: u64,

@@ -123,14 +123,17 @@ pub(super) fn start(
             if let Err(r) = parse_query(query, &[]) {
                 return served.now(Err(r));
             }
+            let audit = served.detach();
             served.later(async move {
-                blocking("deleting the watch", move || {
+                let res = blocking("deleting the watch", move || {
                     watches.delete(&id).map_err(store_failed)?;
                     let mut res = json_reply(StatusCode::NO_CONTENT, Vec::new());
                     res.headers_mut().remove(CONTENT_TYPE);
                     Ok(res)
                 })
-                .await
+                .await?;
+                audit.audit(crate::audit::Event::Write, None, 204);
+                Ok(res)
             })
         }
         Endpoint::Changes => changes(&served, query, watch),
@@ -325,9 +328,10 @@ fn change_subjects(
         return served.now(Err(r));
     }
     let limit = usize::try_from(host.max_body_bytes).unwrap_or(usize::MAX);
+    let audit = served.detach();
     served.later(async move {
         let body = read_body_within(req.into_body(), limit).await?;
-        blocking("changing the watch's subjects", move || {
+        let res = blocking("changing the watch's subjects", move || {
             let text = std::str::from_utf8(&body)
                 .map_err(|e| invalid(format!("the body is not UTF-8: {e}")))?;
             let de = &mut serde_json::Deserializer::from_str(text);
@@ -346,7 +350,9 @@ fn change_subjects(
                 "removed": removed,
             })))
         })
-        .await
+        .await?;
+        audit.audit(crate::audit::Event::Write, None, 200);
+        Ok(res)
     })
 }
 

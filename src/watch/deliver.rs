@@ -200,10 +200,14 @@ impl Watch {
 async fn advance(context: &Context, watch: &Watch, seq: u64, dead: Option<&DeadLetter>) -> bool {
     let store = context.watches.engine().store();
     loop {
-        if watch.is_deleted() {
-            return false;
-        }
-        match store.advance_watch(&watch.record.id, seq, dead) {
+        let written = {
+            let _writing = watch.writing.lock().unwrap_or_else(|p| p.into_inner());
+            if watch.is_deleted() {
+                return false;
+            }
+            store.advance_watch(&watch.record.id, seq, dead)
+        };
+        match written {
             Ok(()) => {
                 watch.cursor.store(seq, Ordering::Release);
                 return true;

@@ -53,6 +53,9 @@ pub struct Watch {
     actions: Vec<ActionId>,
     /// Set when the watch is deleted: its delivery stops.
     pub(crate) deleted: AtomicBool,
+    /// Held while its cursor is written, and while it is deleted: a cursor
+    /// or dead letter is never written after the watch's keys are gone.
+    pub(crate) writing: Mutex<()>,
     /// Wakes its delivery (deleted, or a dead letter redelivered).
     pub(crate) wake: tokio::sync::Notify,
     /// Delivery's progress.
@@ -142,6 +145,7 @@ impl Watch {
             members: RwLock::new(members),
             record,
             deleted: AtomicBool::new(false),
+            writing: Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             status: Mutex::default(),
             cursor: AtomicU64::new(cursor),
@@ -369,9 +373,15 @@ impl Watches {
         }
         let mut record = watch.record.clone();
         record.subjects = total as u64;
-        self.engine
-            .store()
-            .change_watch_subjects(&record, &added, &removed)?;
+        {
+            let _writing = watch.writing.lock().unwrap_or_else(|p| p.into_inner());
+            if watch.deleted.load(Ordering::Acquire) {
+                return Ok(Err("the watch was deleted meanwhile".to_string()));
+            }
+            self.engine
+                .store()
+                .change_watch_subjects(&record, &added, &removed)?;
+        }
         let mut m = watch.members.write().unwrap_or_else(|p| p.into_inner());
         for s in &added {
             m.add(*s);
@@ -387,9 +397,12 @@ impl Watches {
         let Some(watch) = self.get(id) else {
             return Ok(false);
         };
-        watch.deleted.store(true, Ordering::Release);
+        {
+            let _writing = watch.writing.lock().unwrap_or_else(|p| p.into_inner());
+            watch.deleted.store(true, Ordering::Release);
+            self.engine.store().delete_watch(id)?;
+        }
         watch.wake.notify_one();
-        self.engine.store().delete_watch(id)?;
         self.by_id
             .write()
             .unwrap_or_else(|p| p.into_inner())
