@@ -19,7 +19,8 @@
 //! between tries. After 8 failed tries the change is filed as a dead letter
 //! (`GET /v1/watches/{id}/dead-letters`) and delivery moves on to the next
 //! change: one change a receiver cannot take does not hold up the rest.
-//! A watch whose key is revoked or removed is paused until the key is back.
+//! A watch whose key is revoked or removed is paused until the key is back;
+//! one made on a server without keys is paused on a server with them.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -196,7 +197,7 @@ impl Watch {
 
 /// Moves the watch's cursor (and files a dead letter), retrying a failed
 /// write until it lands or the watch is deleted: delivery never moves on
-/// past a change whose acknowledgement is not on disk.
+/// past a change whose acknowledgement is not written.
 async fn advance(context: &Context, watch: &Watch, seq: u64, dead: Option<&DeadLetter>) -> bool {
     let store = context.watches.engine().store();
     loop {
@@ -231,18 +232,25 @@ async fn deliver(context: Arc<Context>, watch: Arc<Watch>) {
     let mut link = None;
     while !watch.is_deleted() {
         let masks = match (&context.keys, &watch.record.key) {
-            (Some(check), Some(key)) => match check(key) {
-                Ok(masks) => {
-                    watch.set_status(|s| s.paused = None);
-                    masks
-                }
-                Err(why) => {
-                    watch.set_status(|s| s.paused = Some(why));
-                    watch.pause(IDLE).await;
-                    continue;
-                }
-            },
-            _ => false,
+            (Some(check), Some(key)) => check(key),
+            // Made on an open server, now served with keys: no key owns it,
+            // and nothing says what it may see.
+            (Some(_), None) => Err(
+                "created on a server without keys; this one has keys: create it again with a key"
+                    .to_string(),
+            ),
+            (None, _) => Ok(false),
+        };
+        let masks = match masks {
+            Ok(masks) => {
+                watch.set_status(|s| s.paused = None);
+                masks
+            }
+            Err(why) => {
+                watch.set_status(|s| s.paused = Some(why));
+                watch.pause(IDLE).await;
+                continue;
+            }
         };
         let since = watch.cursor.load(Ordering::Acquire);
         let page = engine.changes_where(since, PAGE, Date::today(), |c| watch.concerns(&engine, c));
