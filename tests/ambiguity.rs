@@ -91,6 +91,8 @@ fn a_name_two_subjects_explain_as_well_goes_to_review() {
         ("homophone", "赣州瑞峰建材有限公司"),
         ("person", "张三丰"),
         ("one_person", "欧阳明远"),
+        // Reads as a person's name, but is one company's trade name.
+        ("short_trade_name", "瑞丰建材"),
         ("absent", "子虚乌有咨询有限公司"),
     ];
     let mut body: String = input
@@ -178,6 +180,13 @@ fn a_name_two_subjects_explain_as_well_goes_to_review() {
     let masked = row("masked");
     assert_eq!(masked["match"]["id"], reg[7].0.as_str(), "{masked}");
     assert_eq!(masked["match"]["by"], "masked_id");
+
+    // A trade name alone, short as a person's name: decided on the
+    // company, as any other name.
+    let short = row("short_trade_name");
+    assert_eq!(short["match"]["id"], reg[6].0.as_str(), "{short}");
+    assert_eq!(short["match"]["by"], "name");
+    assert_eq!(short["match"]["changes"], 1);
 
     // No subject at all: allow, nobody to review.
     let absent = row("absent");

@@ -486,18 +486,39 @@ impl<'e> Screener<'e> {
         // meant (most names in a file are typed as registered); the whole
         // search only for rows a person will see or that every candidate
         // must answer alike.
-        let mut found = self
-            .engine
-            .search_found(&query(true, CANDIDATES_SHOWN + 1))
-            .map_err(bad_name)?;
-        let mut complete = false;
-        if self.choose(&found, mask).is_err() {
-            found = self
-                .engine
+        let first_look = || {
+            self.engine
+                .search_found(&query(true, CANDIDATES_SHOWN + 1))
+                .map_err(bad_name)
+        };
+        let whole = || {
+            self.engine
                 .search_found(&query(false, CANDIDATES_CONSIDERED))
-                .map_err(bad_name)?;
-            complete = found.hits.len() < CANDIDATES_CONSIDERED;
-        }
+                .map_err(bad_name)
+                .map(|found| {
+                    let complete = found.hits.len() < CANDIDATES_CONSIDERED;
+                    (found, complete)
+                })
+        };
+        let (found, complete) = if mask.is_none() && search::normalize::reads_as_person(name) {
+            // A person's name alone never decides: the first look would be
+            // wasted. Should the whole search settle on a subject after all
+            // (a short trade name), the row is answered from the first look
+            // as any other row would be.
+            let (found, complete) = whole()?;
+            match self.choose(&found, mask) {
+                Ok(_) => match first_look()? {
+                    first if self.choose(&first, mask).is_ok() => (first, false),
+                    _ => (found, complete),
+                },
+                Err(_) => (found, complete),
+            }
+        } else {
+            match first_look()? {
+                first if self.choose(&first, mask).is_ok() => (first, false),
+                _ => whole()?,
+            }
+        };
         let chosen = self.choose(&found, mask);
         let chosen_key = chosen.as_ref().ok().map(|h| h.key);
         // Candidates: the plausible subjects, then the best by score.

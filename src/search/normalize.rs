@@ -362,12 +362,28 @@ pub fn fold(name: &str) -> String {
 /// whitespace, case), Traditional → Simplified, and punctuation dropped
 /// except the round brackets [`parse`] reads.
 pub fn normalize(name: &str) -> String {
-    fold(name)
-        .chars()
+    normalized_chars(name).collect()
+}
+
+/// The characters of [`normalize`]`(name)`, without making the string: to
+/// compare a name with a normalized text.
+pub fn normalized_chars(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars()
+        // As [`fold`]: full-width forms, whitespace, brackets, case.
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '(' | '[' | '{' | '【' | '〔' | '〖' | '［' => '(',
+            ')' | ']' | '}' | '】' | '〕' | '〗' | '］' => ')',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
         // ü as keyboards type it (lü → lv).
         .map(|c| if c == 'ü' { 'v' } else { simplify(c) })
         .filter(|&c| c == '(' || c == ')' || c.is_alphanumeric())
-        .collect()
 }
 
 /// Toneless pinyin of `text`, letters and digits kept, other characters
@@ -675,6 +691,19 @@ fn place_nearly(text: &str) -> Option<&'static str> {
         .map(|p| p.base)
 }
 
+/// Whether a typed name reads as a person's and as nothing else: two to
+/// four Chinese characters with no place, legal form or branch in them
+/// (张伟, 欧阳娜娜). A short trade name (华为) reads so too; the answer is
+/// a guess at which search is cheaper, never a decision.
+pub fn reads_as_person(name: &str) -> bool {
+    let normalized = normalize(name);
+    let chars = normalized.chars().count();
+    (2..=4).contains(&chars) && normalized.chars().all(|c| CJK.contains(&(c as u32))) && {
+        let parts = parse(&normalized);
+        parts.regions.is_empty() && parts.form.is_none() && parts.branch.is_none()
+    }
+}
+
 /// Whether `text` is written in Latin letters and digits only (a pinyin or
 /// English query).
 pub fn is_latin(text: &str) -> bool {
@@ -685,6 +714,45 @@ pub fn is_latin(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalized_chars_are_fold_then_simplify() {
+        let by_fold = |name: &str| -> String {
+            fold(name)
+                .chars()
+                .map(|c| if c == 'ü' { 'v' } else { simplify(c) })
+                .filter(|&c| c == '(' || c == ')' || c.is_alphanumeric())
+                .collect()
+        };
+        for name in [
+            "华为技术（深圳）有限公司",
+            " 华为技术【深圳】 有限公司　",
+            "ＡＢＣ科技有限公司",
+            "LÜ Ü lü·İstanbul",
+            "張偉 ［九江］ 分公司!",
+            "",
+        ] {
+            assert_eq!(normalize(name), by_fold(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn what_reads_as_a_person() {
+        for name in ["张伟", "欧阳娜娜", " 李 娜 ", "華為", "瑞丰建材"] {
+            assert!(reads_as_person(name), "{name}");
+        }
+        for name in [
+            "张",
+            "南昌公司",
+            "江西南昌",
+            "zhangwei",
+            "张伟1",
+            "欧阳娜娜娜",
+            "华为有限公司",
+        ] {
+            assert!(!reads_as_person(name), "{name}");
+        }
+    }
 
     #[test]
     fn width_brackets_space_and_case_fold() {

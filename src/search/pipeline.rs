@@ -43,12 +43,8 @@ impl NameIndex {
             (source == 1 || !self.shadowed.contains(&key)) && q.admits(key)
         };
         let segments = [&*self.segment, &*self.delta];
-        let key_of = |source: usize, name: u32| {
-            segments[source]
-                .name(name)
-                .filter(|r| admit(source, r.key))
-                .map(|r| r.key)
-        };
+        let key_of =
+            |source: usize, name: u32| segments[source].key(name).filter(|&k| admit(source, k));
         for (source, segment) in segments.into_iter().enumerate() {
             let from_delta = source == 1;
             // The query's whole text, normalized: the best there is.
@@ -61,7 +57,7 @@ impl NameIndex {
                 if pool.full() && pool.floor() >= 1.0 {
                     break;
                 }
-                let Some(record) = segment.name(id).filter(|r| admit(source, r.key)) else {
+                let Some(record) = segment.head(id).filter(|r| admit(source, r.key)) else {
                     continue;
                 };
                 let method = if record.alias {
@@ -152,7 +148,7 @@ impl NameIndex {
                         };
                         let (factors, changes) = if read {
                             let Some(record) =
-                                segment.name(e.name).filter(|r| admit(source, r.key))
+                                segment.name(e.name).filter(|r| admit(source, r.head.key))
                             else {
                                 continue;
                             };

@@ -9,7 +9,7 @@ use super::{Found, Hit};
 
 use super::normalize::{normalize, parse};
 use super::score::{Method, edit_distance};
-use super::segment::Segment;
+use super::segment::{NameHead, Segment};
 use crate::id::{SubjectKey, SubjectKind};
 
 /// How alike a typed name is to one subject's names.
@@ -124,6 +124,16 @@ pub(super) struct Candidate {
     pub(super) name: u32,
     /// The changes that turn it into the query.
     pub(super) changes: Changes,
+}
+
+/// A candidate name read and scored as ranked, before its hit is made.
+struct Scored<'a> {
+    /// With the tie-break.
+    score: f64,
+    /// The subject's identifier, for the order among equals.
+    id: [u8; 18],
+    candidate: Candidate,
+    head: NameHead<'a>,
 }
 
 /// An `f64` score with a total order, for the heap.
@@ -274,49 +284,92 @@ impl Pool {
         self.items.truncate(self.want * 4);
         self.near.sort_by_key(|c| c.changes.count());
         self.near.truncate(NEAR_KEPT);
-        let hit = |c: &Candidate| -> Option<(f64, Hit)> {
-            let segment = segments[c.source];
-            let record = segment.name(c.name).filter(|r| admit(c.source, r.key))?;
+        // A name's score as ranked: the tie-break needs its text, read
+        // without its parts. Hits (strings) are made only for the names
+        // kept, once each subject's best is known.
+        let scored = |c: &'_ Candidate| -> Option<Scored<'_>> {
+            let head = segments[c.source]
+                .head(c.name)
+                .filter(|h| admit(c.source, h.key))?;
             let score = if c.exact_text {
                 c.score
+            } else if super::normalize::normalized_chars(head.text).eq(normalized.chars()) {
+                // Most names of a crowd are the query's text again.
+                tie_broken(c.score, normalized, normalized)
             } else {
-                tie_broken(c.score, normalized, &normalize(record.text))
+                tie_broken(c.score, normalized, &normalize(head.text))
             };
-            let current = if record.alias {
-                segment.name(record.current).map_or(record.text, |r| r.text)
-            } else {
-                record.text
-            };
-            Some((
+            Some(Scored {
                 score,
-                Hit {
-                    key: record.key,
-                    id: record.key.to_string(),
-                    name: current.to_string(),
-                    kind: match record.key.kind() {
-                        SubjectKind::Org => "org",
-                        SubjectKind::Person => "person",
-                    },
-                    score: (score * 1000.0).round() / 1000.0,
-                    matched_name: record.text.to_string(),
-                    method: c.method,
-                    changes: c.changes.count(),
-                    changed: c.changes,
-                    margin: None,
-                    ambiguous: false,
+                id: head.key.to_ascii(),
+                candidate: *c,
+                head,
+            })
+        };
+        let hit = |s: &Scored<'_>| -> Hit {
+            let (c, head) = (&s.candidate, &s.head);
+            let current = if head.alias {
+                segments[c.source]
+                    .head(head.current)
+                    .map_or(head.text, |r| r.text)
+            } else {
+                head.text
+            };
+            Hit {
+                key: head.key,
+                id: String::from_utf8_lossy(&s.id).into_owned(),
+                name: current.to_string(),
+                kind: match head.key.kind() {
+                    SubjectKind::Org => "org",
+                    SubjectKind::Person => "person",
                 },
-            ))
+                score: (s.score * 1000.0).round() / 1000.0,
+                matched_name: head.text.to_string(),
+                method: c.method,
+                changes: c.changes.count(),
+                changed: c.changes,
+                margin: None,
+                ambiguous: false,
+            }
         };
-        let ranked = |made: Vec<(f64, Hit)>| -> Vec<Hit> {
-            let mut made = made;
+        // Best first; among equals by method, then by identifier.
+        let rank = |made: &mut Vec<Scored<'_>>| {
             made.sort_by(|a, b| {
-                b.0.total_cmp(&a.0)
-                    .then(a.1.method.cmp(&b.1.method))
-                    .then(a.1.id.cmp(&b.1.id))
-            });
-            made.into_iter().map(|h| h.1).collect()
+                b.score
+                    .total_cmp(&a.score)
+                    .then(a.candidate.method.cmp(&b.candidate.method))
+                    .then(a.id.cmp(&b.id))
+            })
         };
-        let mut hits = ranked(self.items.iter().filter_map(hit).collect());
+        // Names are scored best first, and only until `limit` subjects are
+        // certain to rank above every name left (a tie-break only lowers a
+        // score); of the rest only the subject is read, for the rivalry.
+        // The `limit`th best subject's score is looked at only when the raw
+        // scores step down: within a run of equal ones no name scored can
+        // lift it above them.
+        let mut by_score: Vec<Scored<'_>> = Vec::new();
+        let mut best_of: std::collections::HashMap<SubjectKey, f64> = Default::default();
+        let mut unscored: &[Candidate] = &[];
+        let mut bests = Vec::new();
+        let mut step = f64::INFINITY;
+        for (i, c) in self.items.iter().enumerate() {
+            if c.score < step && limit > 0 && best_of.len() >= limit {
+                step = c.score;
+                bests.clear();
+                bests.extend(best_of.values().copied());
+                let (_, kth, _) = bests.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
+                if *kth > c.score {
+                    unscored = &self.items[i..];
+                    break;
+                }
+            }
+            if let Some(s) = scored(c) {
+                let best = best_of.entry(s.head.key).or_insert(s.score);
+                *best = best.max(s.score);
+                by_score.push(s);
+            }
+        }
+        rank(&mut by_score);
         // The plausible subjects, each by its name needing the fewest
         // changes: records read first, hits made only for those listed.
         // With none to list, only the two subjects needing the fewest
@@ -328,13 +381,13 @@ impl Pool {
             if plausible_wanted == 0 && second.is_some_and(|n| c.changes.count() > n) {
                 break;
             }
-            let Some(record) = segments[c.source]
-                .name(c.name)
-                .filter(|r| admit(c.source, r.key))
+            let Some(key) = segments[c.source]
+                .key(c.name)
+                .filter(|&k| admit(c.source, k))
             else {
                 continue;
             };
-            near.entry(record.key)
+            near.entry(key)
                 .and_modify(|best| {
                     if c.changes.count() < best.changes.count() {
                         *best = c
@@ -356,18 +409,30 @@ impl Pool {
                 .then(a.0.cmp(&b.0))
         });
         near.truncate(plausible_wanted);
-        let mut plausible = ranked(near.into_iter().filter_map(|(_, c)| hit(c)).collect());
+        let mut plausible: Vec<Scored<'_>> =
+            near.into_iter().filter_map(|(_, c)| scored(c)).collect();
+        rank(&mut plausible);
         // Each subject by its best name: by score for the ranking, by
         // changes for the rivalry.
-        for h in hits.iter().chain(&plausible) {
+        let unscored = unscored.iter().filter_map(|c| {
+            let key = segments[c.source]
+                .key(c.name)
+                .filter(|&k| admit(c.source, k))?;
+            Some((key, c.changes))
+        });
+        let scored = by_score.iter().chain(&plausible);
+        for (key, changed) in scored
+            .map(|s| (s.head.key, s.candidate.changes))
+            .chain(unscored)
+        {
             fewest
-                .entry(h.key)
+                .entry(key)
                 .and_modify(|c| {
-                    if h.changed.count() < c.count() {
-                        *c = h.changed
+                    if changed.count() < c.count() {
+                        *c = changed
                     }
                 })
-                .or_insert(h.changed);
+                .or_insert(changed);
         }
         // The two subjects needing the fewest changes.
         let mut best: [Option<(u8, SubjectKey)>; 2] = [None, None];
@@ -390,13 +455,22 @@ impl Pool {
             h.margin = other.map(|n| i16::from(n) - i16::from(h.changes));
             h.ambiguous = h.margin.is_some_and(|m| m <= 0);
         };
-        let mut seen = std::collections::HashSet::new();
-        hits.retain(|h| seen.insert(h.key));
-        hits.truncate(limit);
-        hits.iter_mut().for_each(explain);
-        let mut seen = std::collections::HashSet::new();
-        plausible.retain(|h| seen.insert(h.key));
-        plausible.iter_mut().for_each(explain);
+        // Each subject once, by its best name.
+        let first_of_each = |ranked: Vec<Scored<'_>>, limit: usize| -> Vec<Hit> {
+            let mut seen = std::collections::HashSet::new();
+            ranked
+                .iter()
+                .filter(|s| seen.insert(s.head.key))
+                .take(limit)
+                .map(|s| {
+                    let mut h = hit(s);
+                    explain(&mut h);
+                    h
+                })
+                .collect()
+        };
+        let hits = first_of_each(by_score, limit);
+        let mut plausible = first_of_each(plausible, usize::MAX);
         plausible.retain(|h| h.changes <= PLAUSIBLE_CHANGES);
         plausible.sort_by(|a, b| a.changes.cmp(&b.changes).then(b.score.total_cmp(&a.score)));
         Found { hits, plausible }
@@ -435,6 +509,9 @@ pub(super) fn tie_broken(score: f64, query: &str, name: &str) -> f64 {
 /// How alike two normalized texts are as wholes, in [0, 1]: half edit
 /// distance, half the characters they share regardless of order.
 pub(super) fn text_likeness(a: &str, b: &str) -> f64 {
+    if a == b && !a.is_empty() {
+        return 1.0;
+    }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let len = a.len().max(b.len()).max(1);
     let distance = edit_distance(&a, &b, len).unwrap_or(len);

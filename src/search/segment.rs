@@ -78,6 +78,15 @@ impl AsRef<[u8]> for Bytes {
 /// One name of a subject, as the segment keeps it.
 #[derive(Debug, Clone)]
 pub struct NameRecord<'a> {
+    /// Its subject and text.
+    pub head: NameHead<'a>,
+    /// Its places, legal form and branch (the core is the caller's).
+    pub parts: NameParts,
+}
+
+/// A name's subject and text, without its parts ([`Segment::head`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NameHead<'a> {
     /// The subject.
     pub key: SubjectKey,
     /// Whether this is an alias rather than the current name.
@@ -86,8 +95,6 @@ pub struct NameRecord<'a> {
     pub current: u32,
     /// The name as given.
     pub text: &'a str,
-    /// Its places, legal form and branch (the core is the caller's).
-    pub parts: NameParts,
 }
 
 /// An immutable name index.
@@ -739,13 +746,7 @@ impl Segment {
 
     /// Name `id`.
     pub fn name(&self, id: u32) -> Option<NameRecord<'_>> {
-        let at = read_u64(&self.name_idx, id as usize * 8) as usize;
-        let r = self.names.get(at..at + 19)?;
-        let key = SubjectKey::from_own_bytes(&r[..12])?;
-        let current = u32::from_le_bytes(r[13..17].try_into().ok()?);
-        let len = u16::from_le_bytes(r[17..19].try_into().ok()?) as usize;
-        let text = std::str::from_utf8(self.names.get(at + 19..at + 19 + len)?).ok()?;
-        let mut i = at + 19 + len;
+        let (head, mut i) = self.head_at(id)?;
         let n = usize::from(*self.names.get(i)?);
         i += 1;
         let mut parts = NameParts::default();
@@ -758,13 +759,38 @@ impl Segment {
         let blen = usize::from(*self.names.get(i + 1)?);
         let branch = std::str::from_utf8(self.names.get(i + 2..i + 2 + blen)?).ok()?;
         parts.branch = (!branch.is_empty()).then(|| branch.to_string());
-        Some(NameRecord {
-            key,
-            alias: r[12] != 0,
-            current,
-            text,
-            parts,
-        })
+        Some(NameRecord { head, parts })
+    }
+
+    /// Name `id` without its parts: what ranking and the rivalry read for
+    /// every candidate, where the parts are not needed.
+    pub fn head(&self, id: u32) -> Option<NameHead<'_>> {
+        self.head_at(id).map(|(head, _)| head)
+    }
+
+    /// Only the subject of name `id`.
+    pub fn key(&self, id: u32) -> Option<SubjectKey> {
+        let at = read_u64(&self.name_idx, id as usize * 8) as usize;
+        SubjectKey::from_own_bytes(self.names.get(at..at + 12)?)
+    }
+
+    /// The head of name `id`, and where its parts start.
+    fn head_at(&self, id: u32) -> Option<(NameHead<'_>, usize)> {
+        let at = read_u64(&self.name_idx, id as usize * 8) as usize;
+        let r = self.names.get(at..at + 19)?;
+        let key = SubjectKey::from_own_bytes(&r[..12])?;
+        let current = u32::from_le_bytes(r[13..17].try_into().ok()?);
+        let len = u16::from_le_bytes(r[17..19].try_into().ok()?) as usize;
+        let text = std::str::from_utf8(self.names.get(at + 19..at + 19 + len)?).ok()?;
+        Some((
+            NameHead {
+                key,
+                alias: r[12] != 0,
+                current,
+                text,
+            },
+            at + 19 + len,
+        ))
     }
 }
 
@@ -805,8 +831,10 @@ mod tests {
         let mut out = Vec::new();
         s.names_by_text("南昌华远科技有限公司", 10, &mut out);
         assert_eq!(out, [1]);
-        let r = s.name(1).unwrap();
+        let r = s.name(1).unwrap().head;
         assert!(r.alias && r.current == 0 && r.text == "南昌华远科技有限公司");
+        assert_eq!(s.key(1), Some(r.key));
+        assert_eq!(s.head(1).unwrap().text, r.text);
         let core = s.core_id("华远科技").unwrap();
         assert_eq!(s.core_text(core), "华远科技");
         let mut entries = Vec::new();
