@@ -287,17 +287,17 @@ impl Pool {
         // A name's score as ranked: the tie-break needs its text, read
         // without its parts. Hits (strings) are made only for the names
         // kept, once each subject's best is known.
-        let scored = |c: &'_ Candidate| -> Option<Scored<'_>> {
+        let mut text = String::new();
+        let mut scored = |c: &'_ Candidate| -> Option<Scored<'_>> {
             let head = segments[c.source]
                 .head(c.name)
                 .filter(|h| admit(c.source, h.key))?;
             let score = if c.exact_text {
                 c.score
-            } else if super::normalize::normalized_chars(head.text).eq(normalized.chars()) {
-                // Most names of a crowd are the query's text again.
-                tie_broken(c.score, normalized, normalized)
             } else {
-                tie_broken(c.score, normalized, &normalize(head.text))
+                text.clear();
+                text.extend(super::normalize::normalized_chars(head.text));
+                tie_broken(c.score, normalized, &text)
             };
             Some(Scored {
                 score,
@@ -344,21 +344,29 @@ impl Pool {
         // Names are scored best first, and only until `limit` subjects are
         // certain to rank above every name left (a tie-break only lowers a
         // score); of the rest only the subject is read, for the rivalry.
-        // The `limit`th best subject's score is looked at only when the raw
-        // scores step down: within a run of equal ones no name scored can
-        // lift it above them.
+        // The most a name can score once ranked is its score when its text
+        // is the query's, and TIE_BASE + TIE_SPAN of it otherwise. The
+        // `limit`th best subject's score is looked at only when that bound
+        // steps down: within a run of equal bounds no name scored can lift
+        // it above them.
         let mut by_score: Vec<Scored<'_>> = Vec::new();
         let mut best_of: std::collections::HashMap<SubjectKey, f64> = Default::default();
         let mut unscored: &[Candidate] = &[];
         let mut bests = Vec::new();
         let mut step = f64::INFINITY;
+        let last_exact = self.items.iter().rposition(|c| c.exact_text);
         for (i, c) in self.items.iter().enumerate() {
-            if c.score < step && limit > 0 && best_of.len() >= limit {
-                step = c.score;
+            let bound = if last_exact.is_some_and(|last| i <= last) {
+                c.score
+            } else {
+                c.score * (TIE_BASE + TIE_SPAN)
+            };
+            if bound < step && limit > 0 && best_of.len() >= limit {
+                step = bound;
                 bests.clear();
                 bests.extend(best_of.values().copied());
                 let (_, kth, _) = bests.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
-                if *kth > c.score {
+                if *kth > bound {
                     unscored = &self.items[i..];
                     break;
                 }
@@ -506,25 +514,99 @@ pub(super) fn tie_broken(score: f64, query: &str, name: &str) -> f64 {
     score * (TIE_BASE + TIE_SPAN * text_likeness(query, name))
 }
 
+/// The characters of `text`, in `stack` when they fit, else in `heap`.
+fn chars_in<'a>(text: &str, stack: &'a mut [char], heap: &'a mut Vec<char>) -> &'a [char] {
+    let mut n = 0;
+    for c in text.chars() {
+        if n == stack.len() {
+            heap.extend(text.chars());
+            return heap;
+        }
+        stack[n] = c;
+        n += 1;
+    }
+    &stack[..n]
+}
+
 /// How alike two normalized texts are as wholes, in [0, 1]: half edit
 /// distance, half the characters they share regardless of order.
 pub(super) fn text_likeness(a: &str, b: &str) -> f64 {
     if a == b && !a.is_empty() {
         return 1.0;
     }
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Names are short: their characters on the stack, on the heap past that.
+    let (mut a_stack, mut b_stack, mut rest_stack) = ([' '; 48], [' '; 48], [' '; 48]);
+    let (mut a_heap, mut b_heap, mut rest_heap) = (Vec::new(), Vec::new(), Vec::new());
+    let a = chars_in(a, &mut a_stack, &mut a_heap);
+    let b = chars_in(b, &mut b_stack, &mut b_heap);
     let len = a.len().max(b.len()).max(1);
-    let distance = edit_distance(&a, &b, len).unwrap_or(len);
-    let mut rest = b.clone();
+    let distance = edit_distance(a, b, len).unwrap_or(len);
+    let rest = if b.len() <= rest_stack.len() {
+        &mut rest_stack[..b.len()]
+    } else {
+        rest_heap.extend_from_slice(b);
+        &mut rest_heap[..]
+    };
+    rest.copy_from_slice(b);
+    let mut left = rest.len();
     let shared = a
         .iter()
-        .filter(|c| match rest.iter().position(|r| r == *c) {
+        .filter(|c| match rest[..left].iter().position(|r| r == *c) {
             Some(i) => {
-                rest.swap_remove(i);
+                rest.swap(i, left - 1);
+                left -= 1;
                 true
             }
             None => false,
         })
         .count();
     0.5 * (1.0 - distance as f64 / len as f64) + 0.5 * shared as f64 / len as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`text_likeness`] as first written, on vectors.
+    fn likeness_on_vectors(a: &str, b: &str) -> f64 {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let len = a.len().max(b.len()).max(1);
+        let distance = edit_distance(&a, &b, len).unwrap_or(len);
+        let mut rest = b.clone();
+        let shared = a
+            .iter()
+            .filter(|c| match rest.iter().position(|r| r == *c) {
+                Some(i) => {
+                    rest.swap_remove(i);
+                    true
+                }
+                None => false,
+            })
+            .count();
+        0.5 * (1.0 - distance as f64 / len as f64) + 0.5 * shared as f64 / len as f64
+    }
+
+    #[test]
+    fn text_likeness_on_the_stack_is_as_on_vectors() {
+        let long = "江西".repeat(30);
+        let texts = [
+            "",
+            "a",
+            "南昌华远科技有限公司",
+            "华远科技南昌有限公司",
+            "南昌华远科枝有限责任公司",
+            "科技华远",
+            long.as_str(),
+            &long[3..],
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(
+                    text_likeness(a, b).to_bits(),
+                    likeness_on_vectors(a, b).to_bits(),
+                    "{a} / {b}"
+                );
+            }
+        }
+    }
 }
