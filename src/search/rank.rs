@@ -317,7 +317,7 @@ impl Pool {
             };
             Hit {
                 key: head.key,
-                id: String::from_utf8_lossy(&s.id).into_owned(),
+                id: head.key.to_string(),
                 name: current.to_string(),
                 kind: match head.key.kind() {
                     SubjectKind::Org => "org",
@@ -515,7 +515,7 @@ pub(super) fn tie_broken(score: f64, query: &str, name: &str) -> f64 {
 }
 
 /// The characters of `text`, in `stack` when they fit, else in `heap`.
-fn chars_in<'a>(text: &str, stack: &'a mut [char], heap: &'a mut Vec<char>) -> &'a [char] {
+fn chars_in<'a>(text: &str, stack: &'a mut [char], heap: &'a mut Vec<char>) -> &'a mut [char] {
     let mut n = 0;
     for c in text.chars() {
         if n == stack.len() {
@@ -525,7 +525,7 @@ fn chars_in<'a>(text: &str, stack: &'a mut [char], heap: &'a mut Vec<char>) -> &
         stack[n] = c;
         n += 1;
     }
-    &stack[..n]
+    &mut stack[..n]
 }
 
 /// How alike two normalized texts are as wholes, in [0, 1]: half edit
@@ -535,19 +535,14 @@ pub(super) fn text_likeness(a: &str, b: &str) -> f64 {
         return 1.0;
     }
     // Names are short: their characters on the stack, on the heap past that.
-    let (mut a_stack, mut b_stack, mut rest_stack) = ([' '; 48], [' '; 48], [' '; 48]);
-    let (mut a_heap, mut b_heap, mut rest_heap) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a_stack, mut b_stack) = ([' '; 48], [' '; 48]);
+    let (mut a_heap, mut b_heap) = (Vec::new(), Vec::new());
     let a = chars_in(a, &mut a_stack, &mut a_heap);
     let b = chars_in(b, &mut b_stack, &mut b_heap);
     let len = a.len().max(b.len()).max(1);
     let distance = edit_distance(a, b, len).unwrap_or(len);
-    let rest = if b.len() <= rest_stack.len() {
-        &mut rest_stack[..b.len()]
-    } else {
-        rest_heap.extend_from_slice(b);
-        &mut rest_heap[..]
-    };
-    rest.copy_from_slice(b);
+    // `b`'s characters not yet shared, at the front.
+    let rest = b;
     let mut left = rest.len();
     let shared = a
         .iter()
