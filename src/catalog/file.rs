@@ -78,7 +78,6 @@ struct CleanRecordFile {
     grants: Vec<String>,
 }
 
-
 pub(super) struct Builder<'a> {
     pub(super) origin: &'a str,
 }

@@ -25,7 +25,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-
 use crate::id::SubjectKind;
 use crate::vocab::{ListKind, Role, RoleSet, Severity};
 
